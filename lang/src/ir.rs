@@ -1,0 +1,305 @@
+//! The intermediate representation: a checked policy, lowered to typed conditions over
+//! numbered inputs ("slots"). Both backends consume exactly this: the reference evaluator
+//! (`crate::eval`, the test oracle) and the Wasm code generator (`warrant-wasm`).
+//!
+//! Invariants established by lowering (backends may rely on them):
+//! - every `Expr` is well typed for the position it appears in (see [`Ty`]);
+//! - `LitId`s index `Program::literals`, which holds no duplicates;
+//! - `SlotId`s index `Program::slots`, which holds no duplicate `(source, ty)` pair;
+//! - `Cond::Rule` only names helper rules, and the rule graph is acyclic;
+//! - `ActorRef::Hop` only appears inside the body of `Cond::Every` / `Cond::Some`,
+//!   and quantifiers do not nest;
+//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
+use serde::{Deserialize, Serialize};
+
+/// Index into [`Program::literals`].
+pub type LitId = u32;
+/// Index into [`Program::slots`].
+pub type SlotId = u32;
+/// Index into [`Program::rules`].
+pub type RuleId = u32;
+
+/// A lowered policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// `package` name declared by the policy.
+    pub package: String,
+    /// Hex SHA-256 of the policy source text: the policy version reported by every decision.
+    pub source_hash: String,
+    /// Interned string literals (including glob/prefix patterns and set-literal members).
+    pub literals: Vec<String>,
+    /// Every input value the policy reads, with the type it is read as.
+    pub slots: Vec<Slot>,
+    /// Rules in source order.
+    pub rules: Vec<Rule>,
+}
+
+/// The static type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ty {
+    Str,
+    Int,
+    Bool,
+    /// A set of strings.
+    StrSet,
+}
+
+/// One input of the policy: where the value comes from and the type it is read as.
+/// A value whose JSON shape does not match `ty` reads as *missing*.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub source: Source,
+    pub ty: Ty,
+}
+
+/// Where a slot's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A field of the request vocabulary (`sub`, `resource`, `scope`, `now`, ...).
+    Field(Field),
+    /// `claims.a.b`: any claim of the token, by path.
+    Claim(Vec<String>),
+    /// `data.a.b`: a value of the data document, by path. Read as `StrSet`, a JSON array of
+    /// strings is its elements and a JSON object is its keys.
+    Data(Vec<String>),
+    /// `data.table[key].field`: an object of objects indexed by a key computed at decision
+    /// time. `ty` is the type of `field` (an empty `field` path means the entry itself).
+    DataTable { table: Vec<String>, field: Vec<String> },
+}
+
+impl Source {
+    /// Data slots live in the data image (laid out once per data version); the others are
+    /// encoded for every request.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Source::Data(_) | Source::DataTable { .. })
+    }
+}
+
+/// The request vocabulary. The type of each field is fixed ([`Field::ty`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The principal on whose behalf the call is made (token `sub`).
+    Sub,
+    /// Token issuer.
+    Iss,
+    /// Token id (`jti`).
+    Jti,
+    /// OAuth client the token was issued to (`client_id`).
+    ClientId,
+    /// The agent instance / task id (configurable claim, default `instance_id`).
+    Instance,
+    /// The resource being called (the request's target URI).
+    Resource,
+    /// The operation being attempted.
+    Action,
+    /// Token audience(s) (`aud`, string or array).
+    Aud,
+    /// Granted scopes (`scope`, space-separated string, or array).
+    Scope,
+    /// Issued-at, seconds since the epoch.
+    Iat,
+    /// Expiry, seconds since the epoch.
+    Exp,
+    /// Not-before, seconds since the epoch.
+    Nbf,
+    /// Decision time, seconds since the epoch (supplied by the host).
+    Now,
+}
+
+impl Field {
+    pub fn ty(self) -> Ty {
+        match self {
+            Field::Sub
+            | Field::Iss
+            | Field::Jti
+            | Field::ClientId
+            | Field::Instance
+            | Field::Resource
+            | Field::Action => Ty::Str,
+            Field::Aud | Field::Scope => Ty::StrSet,
+            Field::Iat | Field::Exp | Field::Nbf | Field::Now => Ty::Int,
+        }
+    }
+
+    /// The name of the field in the language (and in the JSON request).
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Sub => "sub",
+            Field::Iss => "iss",
+            Field::Jti => "jti",
+            Field::ClientId => "client_id",
+            Field::Instance => "instance",
+            Field::Resource => "resource",
+            Field::Action => "action",
+            Field::Aud => "aud",
+            Field::Scope => "scope",
+            Field::Iat => "iat",
+            Field::Exp => "exp",
+            Field::Nbf => "nbf",
+            Field::Now => "now",
+        }
+    }
+
+    pub const ALL: [Field; 13] = [
+        Field::Sub,
+        Field::Iss,
+        Field::Jti,
+        Field::ClientId,
+        Field::Instance,
+        Field::Resource,
+        Field::Action,
+        Field::Aud,
+        Field::Scope,
+        Field::Iat,
+        Field::Exp,
+        Field::Nbf,
+        Field::Now,
+    ];
+}
+
+/// Which actor of the delegation chain an actor expression names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRef {
+    /// `act` / `chain.last`: the current actor (the outermost RFC 8693 `act`).
+    Current,
+    /// `chain.first`: the first actor the user delegated to (the innermost `act`).
+    First,
+    /// `hop`: the loop variable of `every` / `some`.
+    Hop,
+}
+
+/// A string field of an actor record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorField {
+    Sub,
+    ClientId,
+    Instance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArithOp {
+    Add,
+    Sub,
+}
+
+/// A value expression. Evaluates to a value of one [`Ty`], or to *missing*.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expr {
+    Str(LitId),
+    Int(i64),
+    Bool(bool),
+    /// A literal set; ids sorted ascending, no duplicates.
+    StrSet(Vec<LitId>),
+    /// The value of a non-table slot.
+    Slot(SlotId),
+    /// `data.table[key].field`: `slot` is a `Source::DataTable` slot; `key` is a `Str` expr.
+    /// Missing when the key is missing or absent from the table.
+    Lookup { slot: SlotId, key: Box<Expr> },
+    /// A string field of an actor; missing when the chain is empty or the field is absent.
+    Actor(ActorRef, ActorField),
+    /// Number of actors in the delegation chain (0 when there is no `act` claim). Never missing.
+    ChainDepth,
+    /// Integer arithmetic (wrapping on i64 overflow); missing if either side is missing.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+}
+
+/// A condition. Every atomic condition with a missing operand is **false**; `Not` then negates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cond {
+    /// Comparison. Both sides have the same type; `Str`, `Bool` and `StrSet` only take
+    /// `Eq`/`Ne` (sets compare as sets); `Int` takes all six.
+    Cmp(CmpOp, Expr, Expr),
+    /// `elem in set`: `elem` is `Str`, `set` is `StrSet`.
+    In(Expr, Expr),
+    /// `a subset b`: both `StrSet`; true when every element of `a` is in `b`.
+    Subset(Expr, Expr),
+    /// `startswith(s, "lit")`.
+    StartsWith(Expr, LitId),
+    /// `endswith(s, "lit")`.
+    EndsWith(Expr, LitId),
+    /// `s matches "glob"`: `*` matches any run of bytes (including `/`); every other byte
+    /// matches itself.
+    Matches(Expr, LitId),
+    /// A `Bool` expression used as a condition (missing is false).
+    Truthy(Expr),
+    Not(Box<Cond>),
+    /// A helper rule holds.
+    Rule(RuleId),
+    /// Every actor of the chain satisfies all of the body (true for an empty chain).
+    Every(Vec<Cond>),
+    /// Some actor of the chain satisfies all of the body (false for an empty chain).
+    Some(Vec<Cond>),
+}
+
+/// What a rule does when its body holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum RuleKind {
+    /// Grants, unless some deny rule fires.
+    Allow,
+    /// Refuses, whatever allows; the reason is reported.
+    Deny { reason: String },
+    /// A named condition other rules can use; never decides by itself.
+    Helper,
+}
+
+/// One rule: its body is a conjunction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub kind: RuleKind,
+    pub body: Vec<Cond>,
+    /// Source text of each body condition (same length as `body`), for explanations.
+    pub body_text: Vec<String>,
+    /// 1-based line of the rule head in the source.
+    pub line: u32,
+}
+
+/// The result of evaluating a program on one request: the contract both backends share.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Ids of every allow and deny rule whose body held, ascending (helper rules excluded).
+    pub fired: Vec<RuleId>,
+}
+
+impl Program {
+    /// Default deny; any fired deny rule wins; otherwise allowed iff an allow rule fired.
+    pub fn is_allowed(&self, outcome: &Outcome) -> bool {
+        let mut allowed = false;
+        for &id in &outcome.fired {
+            match self.rules[id as usize].kind {
+                RuleKind::Deny { .. } => return false,
+                RuleKind::Allow => allowed = true,
+                RuleKind::Helper => {}
+            }
+        }
+        allowed
+    }
+
+    /// Reasons of the deny rules that fired, in rule order.
+    pub fn deny_reasons<'a>(&'a self, outcome: &'a Outcome) -> impl Iterator<Item = &'a str> + 'a {
+        outcome.fired.iter().filter_map(|&id| match &self.rules[id as usize].kind {
+            RuleKind::Deny { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+}

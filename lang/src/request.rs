@@ -1,0 +1,266 @@
+//! The decision request: the values the vocabulary names, resolved from token claims plus
+//! what the gateway knows about the call (resource, action, time).
+//!
+//! Claims mapping (RFC 9068 access tokens, RFC 8693 delegation):
+//! - `sub`, `iss`, `jti`, `client_id` are string claims; `aud` is a string or array of strings;
+//!   `scope` is a space-separated string (RFC 9068) or an array of strings; `iat`/`exp`/`nbf`
+//!   are integer seconds.
+//! - the agent instance is the claim named by [`ClaimMapping::instance_claim`] (default
+//!   `instance_id`).
+//! - the delegation chain comes from nested `act` claims. RFC 8693 §4.1: the outermost `act`
+//!   is the *current* actor and each nested `act` is an earlier one. `chain` lists actors in
+//!   delegation order: `chain[0]` is the first actor the user delegated to (the innermost
+//!   `act`), the last element is the current actor (the outermost `act`).
+//! - every claim stays reachable as `claims.NAME`.
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Default bound on the delegation chain depth accepted from a token.
+pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 16;
+/// Default name of the claim carrying the agent instance / task id.
+pub const DEFAULT_INSTANCE_CLAIM: &str = "instance_id";
+
+/// One actor of the delegation chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// A fully resolved decision request. `None` means *missing*: every condition on it is false.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub sub: Option<String>,
+    pub iss: Option<String>,
+    pub jti: Option<String>,
+    pub client_id: Option<String>,
+    pub instance: Option<String>,
+    pub resource: Option<String>,
+    pub action: Option<String>,
+    pub aud: Option<Vec<String>>,
+    pub scope: Option<Vec<String>>,
+    pub iat: Option<i64>,
+    pub exp: Option<i64>,
+    pub nbf: Option<i64>,
+    pub now: Option<i64>,
+    /// Delegation order: first delegate first, current actor last.
+    pub chain: Vec<Actor>,
+    /// Every claim of the token, for `claims.NAME`.
+    pub claims: Map<String, Value>,
+}
+
+/// How claims map onto the vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimMapping {
+    /// Claim holding the agent instance id, at the top level and in each `act` level.
+    pub instance_claim: String,
+    /// Deeper `act` nesting is refused.
+    pub max_chain_depth: usize,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        ClaimMapping {
+            instance_claim: DEFAULT_INSTANCE_CLAIM.to_string(),
+            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
+        }
+    }
+}
+
+/// Why a request could not be built. Each is a deny at the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("request must be a JSON object")]
+    NotAnObject,
+    #[error("`{0}` must be a JSON object")]
+    FieldNotObject(&'static str),
+    #[error("`{field}` has the wrong type: expected {expected}")]
+    WrongType { field: String, expected: &'static str },
+    #[error("delegation chain deeper than the accepted maximum of {max} actors")]
+    ChainTooDeep { max: usize },
+    #[error("invalid request JSON: {0}")]
+    Json(String),
+}
+
+impl Request {
+    /// Builds a request from verified claims and what the gateway knows about the call.
+    pub fn from_claims(
+        claims: Map<String, Value>,
+        resource: Option<String>,
+        action: Option<String>,
+        now: Option<i64>,
+        mapping: &ClaimMapping,
+    ) -> Result<Request, RequestError> {
+        let chain = chain_from_claims(&claims, mapping)?;
+        Ok(Request {
+            sub: opt_str(&claims, "sub")?,
+            iss: opt_str(&claims, "iss")?,
+            jti: opt_str(&claims, "jti")?,
+            client_id: opt_str(&claims, "client_id")?,
+            instance: opt_str(&claims, &mapping.instance_claim)?,
+            resource,
+            action,
+            aud: opt_str_list(&claims, "aud", false)?,
+            scope: opt_str_list(&claims, "scope", true)?,
+            iat: opt_int(&claims, "iat")?,
+            exp: opt_int(&claims, "exp")?,
+            nbf: opt_int(&claims, "nbf")?,
+            now,
+            chain,
+            claims,
+        })
+    }
+
+    /// Builds a request from the JSON shape the CLI and hosts take:
+    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000}`.
+    pub fn from_json(value: Value, mapping: &ClaimMapping) -> Result<Request, RequestError> {
+        let Value::Object(mut top) = value else {
+            return Err(RequestError::NotAnObject);
+        };
+        let claims = match top.remove("claims") {
+            None => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(RequestError::FieldNotObject("claims")),
+        };
+        let resource = opt_str(&top, "resource")?;
+        let action = opt_str(&top, "action")?;
+        let now = opt_int(&top, "now")?;
+        Request::from_claims(claims, resource, action, now, mapping)
+    }
+
+    /// Parses [`Request::from_json`]'s shape from text.
+    pub fn from_json_str(text: &str, mapping: &ClaimMapping) -> Result<Request, RequestError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| RequestError::Json(e.to_string()))?;
+        Request::from_json(value, mapping)
+    }
+
+    /// The current actor (outermost `act`), if any.
+    pub fn current_actor(&self) -> Option<&Actor> {
+        self.chain.last()
+    }
+}
+
+/// Unwraps nested `act` claims into delegation order (innermost first).
+fn chain_from_claims(
+    claims: &Map<String, Value>,
+    mapping: &ClaimMapping,
+) -> Result<Vec<Actor>, RequestError> {
+    let mut outermost_first = Vec::new();
+    let mut level = claims.get("act");
+    while let Some(value) = level {
+        let Value::Object(act) = value else {
+            return Err(RequestError::FieldNotObject("act"));
+        };
+        if outermost_first.len() == mapping.max_chain_depth {
+            return Err(RequestError::ChainTooDeep { max: mapping.max_chain_depth });
+        }
+        outermost_first.push(Actor {
+            sub: opt_str(act, "sub")?,
+            client_id: opt_str(act, "client_id")?,
+            instance: opt_str(act, &mapping.instance_claim)?,
+        });
+        level = act.get("act");
+    }
+    outermost_first.reverse();
+    Ok(outermost_first)
+}
+
+fn opt_str(map: &Map<String, Value>, key: &str) -> Result<Option<String>, RequestError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(wrong_type(key, "a string")),
+    }
+}
+
+fn opt_int(map: &Map<String, Value>, key: &str) -> Result<Option<i64>, RequestError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| wrong_type(key, "an integer number of seconds")),
+        Some(_) => Err(wrong_type(key, "an integer number of seconds")),
+    }
+}
+
+/// A string or an array of strings; with `split_spaces`, a string is a space-separated list.
+fn opt_str_list(
+    map: &Map<String, Value>,
+    key: &str,
+    split_spaces: bool,
+) -> Result<Option<Vec<String>>, RequestError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if split_spaces => {
+            Ok(Some(s.split(' ').filter(|p| !p.is_empty()).map(str::to_string).collect()))
+        }
+        Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| wrong_type(key, "strings")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(wrong_type(key, "a string or an array of strings")),
+    }
+}
+
+fn wrong_type(field: &str, expected: &'static str) -> RequestError {
+    RequestError::WrongType { field: field.to_string(), expected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// RFC 8693 §4.1: the outermost `act` is the current actor; nested ones came before.
+    #[test]
+    fn rfc8693_nested_act_becomes_delegation_order() {
+        let claims = json!({
+            "aud": "https://consumer.example.com",
+            "iss": "https://issuer.example.com",
+            "exp": 1443904177,
+            "nbf": 1443904077,
+            "sub": "user@example.com",
+            "act": { "sub": "consumer.example.com-web-application",
+                     "act": { "sub": "admin@example.com" } }
+        });
+        let Value::Object(claims) = claims else { unreachable!() };
+        let req = Request::from_claims(claims, None, None, None, &ClaimMapping::default()).unwrap();
+        let subs: Vec<_> = req.chain.iter().map(|a| a.sub.as_deref().unwrap()).collect();
+        assert_eq!(subs, ["admin@example.com", "consumer.example.com-web-application"]);
+        assert_eq!(req.current_actor().unwrap().sub.as_deref(), Some("consumer.example.com-web-application"));
+        assert_eq!(req.aud, Some(vec!["https://consumer.example.com".to_string()]));
+    }
+
+    #[test]
+    fn chain_depth_is_bounded() {
+        let mut act = json!({"sub": "leaf"});
+        for i in 0..20 {
+            act = json!({"sub": format!("a{i}"), "act": act});
+        }
+        let Value::Object(claims) = json!({"sub": "u", "act": act}) else { unreachable!() };
+        let err = Request::from_claims(claims, None, None, None, &ClaimMapping::default()).unwrap_err();
+        assert_eq!(err, RequestError::ChainTooDeep { max: DEFAULT_MAX_CHAIN_DEPTH });
+    }
+
+    #[test]
+    fn scope_string_is_space_separated_and_types_are_checked() {
+        let req = Request::from_json(
+            json!({"claims": {"scope": "a  b", "sub": "u"}, "action": "x", "now": 5}),
+            &ClaimMapping::default(),
+        )
+        .unwrap();
+        assert_eq!(req.scope, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(req.now, Some(5));
+        let bad = Request::from_json(json!({"claims": {"sub": 7}}), &ClaimMapping::default());
+        assert!(matches!(bad, Err(RequestError::WrongType { .. })));
+        assert_eq!(Request::from_json(json!([1]), &ClaimMapping::default()), Err(RequestError::NotAnObject));
+    }
+}
