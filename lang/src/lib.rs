@@ -1,3 +1,33 @@
 //! The Warrant policy language: grammar → AST → checks → IR, plus the reference evaluator.
+//!
+//! [`compile`] runs the whole front end; the modules are public for tools (formatter,
+//! explainer, tests) that need one stage.
+pub mod ast;
+pub mod check;
+pub mod diagnostics;
+pub mod eval;
 pub mod ir;
+pub mod lower;
+pub mod parser;
 pub mod request;
+mod satisfiable;
+mod suggest;
+mod types;
+
+pub use diagnostics::Diagnostics;
+
+/// Compiles policy text to the IR. `origin` names the source in diagnostics (a file path).
+/// On failure every error found is returned: a syntax error stops at the first one, the
+/// semantic checks report all they find.
+pub fn compile(source: &str, origin: &str) -> Result<ir::Program, Diagnostics> {
+    let fail = |errors| Diagnostics::new(source, origin, errors);
+    let policy = parser::parse(source).map_err(|e| fail(vec![e]))?;
+    let (checked, mut errors) = check::check_partial(&policy, source);
+    let program = lower::lower(&checked, source);
+    errors.extend(satisfiable::check(&program, &checked, source));
+    if errors.is_empty() {
+        Ok(program)
+    } else {
+        Err(fail(errors))
+    }
+}

@@ -1,0 +1,276 @@
+//! Compile errors: what went wrong, where, and how to fix it, rendered by miette.
+//!
+//! One [`Error`] type with an [`ErrorKind`] (rather than one derived type per error) keeps
+//! every error's shape identical — code, message, one labelled span, optional help — so the
+//! checker can collect them in a plain `Vec` and the renderer treats them all alike.
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use crate::ast::Span;
+
+/// Width of the plain-text rendering, fixed so that output is deterministic.
+const RENDER_WIDTH: usize = 80;
+
+/// The kinds of compile error; each has its own stable diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    Parse,
+    MissingPackage,
+    DuplicatePackage,
+    UnknownName,
+    TypeMismatch,
+    UnknownRule,
+    NotAHelperRule,
+    DuplicateRule,
+    RecursiveRule,
+    QuantifierScope,
+    NestedQuantifier,
+    NonLiteralPattern,
+    InvalidIndex,
+    IntegerOverflow,
+    Unsatisfiable,
+}
+
+impl ErrorKind {
+    /// Every kind, for tools and tests that enumerate them.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::Parse,
+        ErrorKind::MissingPackage,
+        ErrorKind::DuplicatePackage,
+        ErrorKind::UnknownName,
+        ErrorKind::TypeMismatch,
+        ErrorKind::UnknownRule,
+        ErrorKind::NotAHelperRule,
+        ErrorKind::DuplicateRule,
+        ErrorKind::RecursiveRule,
+        ErrorKind::QuantifierScope,
+        ErrorKind::NestedQuantifier,
+        ErrorKind::NonLiteralPattern,
+        ErrorKind::InvalidIndex,
+        ErrorKind::IntegerOverflow,
+        ErrorKind::Unsatisfiable,
+    ];
+
+    /// The stable code users can search for.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Parse => "warrant::parse-error",
+            ErrorKind::MissingPackage => "warrant::missing-package",
+            ErrorKind::DuplicatePackage => "warrant::duplicate-package",
+            ErrorKind::UnknownName => "warrant::unknown-name",
+            ErrorKind::TypeMismatch => "warrant::type-mismatch",
+            ErrorKind::UnknownRule => "warrant::unknown-rule",
+            ErrorKind::NotAHelperRule => "warrant::not-a-helper-rule",
+            ErrorKind::DuplicateRule => "warrant::duplicate-rule",
+            ErrorKind::RecursiveRule => "warrant::recursive-rule",
+            ErrorKind::QuantifierScope => "warrant::quantifier-scope",
+            ErrorKind::NestedQuantifier => "warrant::nested-quantifier",
+            ErrorKind::NonLiteralPattern => "warrant::non-literal-pattern",
+            ErrorKind::InvalidIndex => "warrant::invalid-index",
+            ErrorKind::IntegerOverflow => "warrant::integer-overflow",
+            ErrorKind::Unsatisfiable => "warrant::unsatisfiable",
+        }
+    }
+}
+
+/// One compile error, not yet attached to its source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub span: Span,
+    /// Text shown under the underlined span.
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Error {
+    pub fn new(
+        kind: ErrorKind,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Error {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// An [`Error`] together with the source it points into, so miette can show a snippet.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub error: Error,
+    source: Arc<NamedSource<String>>,
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error.message)
+    }
+}
+
+impl std::error::Error for Located {}
+
+impl Diagnostic for Located {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.error.kind.code()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.error
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source.as_ref())
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = clamp(self.error.span, self.source.inner().len());
+        let label = LabeledSpan::new_primary_with_span(
+            Some(self.error.label.clone()),
+            (span.start, span.end - span.start),
+        );
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// Keeps a span inside the source so rendering never indexes out of bounds.
+fn clamp(span: Span, len: usize) -> Span {
+    let start = span.start.min(len);
+    Span {
+        start,
+        end: span.end.clamp(start, len),
+    }
+}
+
+/// Every error found in one policy file.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    origin: String,
+    errors: Vec<Located>,
+}
+
+impl Diagnostics {
+    /// Attaches `errors` (sorted by position) to the source they were found in.
+    pub fn new(source: &str, origin: &str, mut errors: Vec<Error>) -> Diagnostics {
+        errors.sort_by_key(|e| (e.span.start, e.span.end));
+        let named = Arc::new(NamedSource::new(origin, source.to_string()));
+        let errors = errors
+            .into_iter()
+            .map(|error| Located {
+                error,
+                source: Arc::clone(&named),
+            })
+            .collect();
+        Diagnostics {
+            origin: origin.to_string(),
+            errors,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Error> {
+        self.errors.iter().map(|l| &l.error)
+    }
+
+    /// Deterministic plain text (no colours, 80 columns): each error with its code,
+    /// `origin:line:col`, an underlined snippet and help.
+    pub fn render(&self) -> String {
+        let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+            .with_width(RENDER_WIDTH)
+            .with_links(false);
+        let mut out = String::new();
+        for located in &self.errors {
+            if handler.render_report(&mut out, located).is_err() {
+                // Rendering into a String cannot fail; keep the message if it ever does.
+                out.push_str(&located.error.message);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "{} error{} in {}",
+            n,
+            if n == 1 { "" } else { "s" },
+            self.origin
+        )
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl Diagnostic for Diagnostics {
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.errors.iter().map(|l| l as &dyn Diagnostic)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_sorted_and_rendered_without_colour() {
+        let source = "package p\nallow a if { x }\n";
+        let late = Error::new(ErrorKind::UnknownRule, Span::new(23, 24), "late", "here");
+        let early = Error::new(ErrorKind::MissingPackage, Span::new(0, 7), "early", "there")
+            .with_help("fix it");
+        let diagnostics = Diagnostics::new(source, "f.warrant", vec![late, early]);
+        assert_eq!(diagnostics.len(), 2);
+        assert_eq!(diagnostics.to_string(), "2 errors in f.warrant");
+        let kinds: Vec<_> = diagnostics.errors().map(|e| e.kind).collect();
+        assert_eq!(kinds, [ErrorKind::MissingPackage, ErrorKind::UnknownRule]);
+        let text = diagnostics.render();
+        assert!(
+            text.contains("f.warrant:1:1") && text.contains("f.warrant:2:14"),
+            "{text}"
+        );
+        assert!(text.contains("help: fix it"));
+        assert!(!text.contains('\u{1b}'));
+        assert_eq!(text, diagnostics.render(), "deterministic");
+    }
+
+    #[test]
+    fn spans_outside_the_source_are_clamped() {
+        let error = Error::new(ErrorKind::Parse, Span::new(50, 10), "m", "l");
+        let text = Diagnostics::new("abc", "f", vec![error]).render();
+        assert!(text.contains("warrant::parse-error"), "{text}");
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+    }
+}

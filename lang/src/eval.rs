@@ -1,0 +1,896 @@
+//! The reference evaluator: the IR's semantics (see `ir.rs` and docs/language.md) in plain
+//! Rust. It is the oracle the Wasm backend is tested against, so it favours being obviously
+//! right over being fast: values are owned, sets are `BTreeSet`s, nothing is precomputed.
+//!
+//! It never panics and fails closed: anything malformed (an out-of-range id, a value of
+//! the wrong type, a cyclic helper rule) reads as *missing* or makes a condition false.
+use std::collections::BTreeSet;
+
+use serde_json::Value as Json;
+
+use crate::ir::{
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Outcome, Program, RuleId,
+    RuleKind, Source, Ty,
+};
+use crate::request::{Actor, Request};
+
+/// Evaluates every allow and deny rule of `program` on `request` with data document `data`.
+pub fn evaluate(program: &Program, request: &Request, data: &Json) -> Outcome {
+    let evaluator = Evaluator {
+        program,
+        request,
+        data,
+    };
+    let fired = program
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| !matches!(rule.kind, RuleKind::Helper))
+        .filter(|(_, rule)| evaluator.body_holds(&rule.body, None, 0))
+        .map(|(id, _)| id as RuleId)
+        .collect();
+    Outcome { fired }
+}
+
+/// Whether one condition holds (outside any quantifier). Used to fold conditions that read
+/// no input at compile time.
+pub fn condition_holds(program: &Program, request: &Request, data: &Json, cond: &Cond) -> bool {
+    Evaluator {
+        program,
+        request,
+        data,
+    }
+    .cond(cond, None, 0)
+}
+
+/// A value of one [`Ty`]. `None` stands for *missing* throughout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    StrSet(BTreeSet<String>),
+}
+
+impl Value {
+    fn ty(&self) -> Ty {
+        match self {
+            Value::Str(_) => Ty::Str,
+            Value::Int(_) => Ty::Int,
+            Value::Bool(_) => Ty::Bool,
+            Value::StrSet(_) => Ty::StrSet,
+        }
+    }
+}
+
+struct Evaluator<'a> {
+    program: &'a Program,
+    request: &'a Request,
+    data: &'a Json,
+}
+
+impl Evaluator<'_> {
+    /// A conjunction; `hop` is the actor of the enclosing quantifier, if any. `depth` counts
+    /// helper-rule calls so that a (malformed) cyclic program stops instead of overflowing.
+    fn body_holds(&self, body: &[Cond], hop: Option<&Actor>, depth: usize) -> bool {
+        body.iter().all(|c| self.cond(c, hop, depth))
+    }
+
+    fn cond(&self, cond: &Cond, hop: Option<&Actor>, depth: usize) -> bool {
+        match cond {
+            Cond::Cmp(op, l, r) => match (self.expr(l, hop), self.expr(r, hop)) {
+                (Some(l), Some(r)) => compare(*op, &l, &r),
+                _ => false,
+            },
+            Cond::In(elem, set) => match (self.expr(elem, hop), self.expr(set, hop)) {
+                (Some(Value::Str(e)), Some(Value::StrSet(s))) => s.contains(&e),
+                _ => false,
+            },
+            Cond::Subset(a, b) => match (self.expr(a, hop), self.expr(b, hop)) {
+                (Some(Value::StrSet(a)), Some(Value::StrSet(b))) => a.is_subset(&b),
+                _ => false,
+            },
+            Cond::StartsWith(s, lit) => self.string_test(s, *lit, hop, |s, p| s.starts_with(p)),
+            Cond::EndsWith(s, lit) => self.string_test(s, *lit, hop, |s, p| s.ends_with(p)),
+            Cond::Matches(s, lit) => self.string_test(s, *lit, hop, glob_matches),
+            Cond::Truthy(e) => self.expr(e, hop) == Some(Value::Bool(true)),
+            Cond::Not(inner) => !self.cond(inner, hop, depth),
+            Cond::Rule(id) => self.helper_holds(*id, depth),
+            Cond::Every(body) => self
+                .request
+                .chain
+                .iter()
+                .all(|a| self.body_holds(body, Some(a), depth)),
+            Cond::Some(body) => self
+                .request
+                .chain
+                .iter()
+                .any(|a| self.body_holds(body, Some(a), depth)),
+        }
+    }
+
+    /// A helper rule, evaluated on its own (outside any quantifier of the caller).
+    fn helper_holds(&self, id: RuleId, depth: usize) -> bool {
+        if depth > self.program.rules.len() {
+            return false;
+        }
+        match self.program.rules.get(id as usize) {
+            Some(rule) if rule.kind == RuleKind::Helper => {
+                self.body_holds(&rule.body, None, depth + 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// A byte-wise test of a string against a literal; false if either is missing.
+    fn string_test(
+        &self,
+        subject: &Expr,
+        lit: LitId,
+        hop: Option<&Actor>,
+        test: fn(&[u8], &[u8]) -> bool,
+    ) -> bool {
+        match (self.expr(subject, hop), self.literal(lit)) {
+            (Some(Value::Str(s)), Some(p)) => test(s.as_bytes(), p.as_bytes()),
+            _ => false,
+        }
+    }
+
+    fn literal(&self, id: LitId) -> Option<&str> {
+        self.program.literals.get(id as usize).map(String::as_str)
+    }
+
+    fn expr(&self, expr: &Expr, hop: Option<&Actor>) -> Option<Value> {
+        match expr {
+            Expr::Str(id) => self.literal(*id).map(|s| Value::Str(s.to_string())),
+            Expr::Int(i) => Some(Value::Int(*i)),
+            Expr::Bool(b) => Some(Value::Bool(*b)),
+            Expr::StrSet(ids) => {
+                let items: Option<BTreeSet<String>> = ids
+                    .iter()
+                    .map(|id| self.literal(*id).map(str::to_string))
+                    .collect();
+                items.map(Value::StrSet)
+            }
+            Expr::Slot(id) => self.read_slot(*id),
+            Expr::Lookup { slot, key } => match self.expr(key, hop)? {
+                Value::Str(key) => self.lookup(*slot, &key),
+                _ => None,
+            },
+            Expr::Actor(which, field) => {
+                let actor = match which {
+                    ActorRef::Current => self.request.chain.last(),
+                    ActorRef::First => self.request.chain.first(),
+                    ActorRef::Hop => hop,
+                }?;
+                let value = match field {
+                    ActorField::Sub => &actor.sub,
+                    ActorField::ClientId => &actor.client_id,
+                    ActorField::Instance => &actor.instance,
+                };
+                value.clone().map(Value::Str)
+            }
+            Expr::ChainDepth => i64::try_from(self.request.chain.len()).ok().map(Value::Int),
+            Expr::Arith(op, a, b) => match (self.expr(a, hop)?, self.expr(b, hop)?) {
+                (Value::Int(a), Value::Int(b)) => Some(Value::Int(match op {
+                    ArithOp::Add => a.wrapping_add(b),
+                    ArithOp::Sub => a.wrapping_sub(b),
+                })),
+                _ => None,
+            },
+        }
+    }
+
+    /// A non-table slot, read as its declared type (anything else is missing).
+    fn read_slot(&self, id: crate::ir::SlotId) -> Option<Value> {
+        let slot = self.program.slots.get(id as usize)?;
+        let value = match &slot.source {
+            Source::Field(field) => self.field(*field),
+            Source::Claim(path) => {
+                let (first, rest) = path.split_first()?;
+                coerce(walk(self.request.claims.get(first)?, rest)?, slot.ty, true)
+            }
+            Source::Data(path) => coerce(walk(self.data, path)?, slot.ty, false),
+            Source::DataTable { .. } => None,
+        }?;
+        (value.ty() == slot.ty).then_some(value)
+    }
+
+    /// `data.table[key].field`: the table must be an object; a missing key is missing.
+    fn lookup(&self, id: crate::ir::SlotId, key: &str) -> Option<Value> {
+        let slot = self.program.slots.get(id as usize)?;
+        let Source::DataTable { table, field } = &slot.source else {
+            return None;
+        };
+        let Json::Object(entries) = walk(self.data, table)? else {
+            return None;
+        };
+        coerce(walk(entries.get(key)?, field)?, slot.ty, false)
+    }
+
+    fn field(&self, field: Field) -> Option<Value> {
+        let r = self.request;
+        let text = |v: &Option<String>| v.clone().map(Value::Str);
+        let set = |v: &Option<Vec<String>>| {
+            v.as_ref()
+                .map(|items| Value::StrSet(items.iter().cloned().collect()))
+        };
+        let int = |v: &Option<i64>| v.map(Value::Int);
+        match field {
+            Field::Sub => text(&r.sub),
+            Field::Iss => text(&r.iss),
+            Field::Jti => text(&r.jti),
+            Field::ClientId => text(&r.client_id),
+            Field::Instance => text(&r.instance),
+            Field::Resource => text(&r.resource),
+            Field::Action => text(&r.action),
+            Field::Aud => set(&r.aud),
+            Field::Scope => set(&r.scope),
+            Field::Iat => int(&r.iat),
+            Field::Exp => int(&r.exp),
+            Field::Nbf => int(&r.nbf),
+            Field::Now => int(&r.now),
+        }
+    }
+}
+
+/// Follows object keys from `value`; missing if any step is not an object or lacks the key.
+fn walk<'v>(value: &'v Json, path: &[String]) -> Option<&'v Json> {
+    path.iter()
+        .try_fold(value, |v, key| v.as_object()?.get(key))
+}
+
+/// Strict JSON-to-type reading. `space_separated`: a claim string read as a set is a
+/// space-separated list (as `scope` is).
+fn coerce(value: &Json, ty: Ty, space_separated: bool) -> Option<Value> {
+    match (ty, value) {
+        (Ty::Str, Json::String(s)) => Some(Value::Str(s.clone())),
+        (Ty::Int, Json::Number(n)) => n.as_i64().map(Value::Int),
+        (Ty::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
+        (Ty::StrSet, Json::Array(items)) => {
+            let strings: Option<BTreeSet<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect();
+            strings.map(Value::StrSet)
+        }
+        (Ty::StrSet, Json::Object(map)) => Some(Value::StrSet(map.keys().cloned().collect())),
+        (Ty::StrSet, Json::String(s)) if space_separated => Some(Value::StrSet(
+            s.split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// Same-typed operands only: Str/Bool/StrSet take `==`/`!=` (sets as sets), Int all six.
+fn compare(op: CmpOp, l: &Value, r: &Value) -> bool {
+    match (l, r) {
+        (Value::Int(a), Value::Int(b)) => match op {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        },
+        _ if l.ty() != r.ty() => false,
+        _ => match op {
+            CmpOp::Eq => l == r,
+            CmpOp::Ne => l != r,
+            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => false,
+        },
+    }
+}
+
+/// `*` matches any run of bytes (including `/` and none); every other byte matches itself.
+/// Dynamic programming over prefixes: `row[j]` = "the pattern so far matches `text[..j]`".
+pub fn glob_matches(text: &[u8], pattern: &[u8]) -> bool {
+    let mut row = vec![false; text.len() + 1];
+    row[0] = true;
+    for &p in pattern {
+        let mut next = vec![false; text.len() + 1];
+        if p == b'*' {
+            // `*` extends any match: once a prefix matches, every longer prefix does too.
+            let mut reached = false;
+            for j in 0..=text.len() {
+                reached |= row[j];
+                next[j] = reached;
+            }
+        } else {
+            for j in 1..=text.len() {
+                next[j] = row[j - 1] && text[j - 1] == p;
+            }
+        }
+        row = next;
+    }
+    row[text.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Rule, Slot};
+    use serde_json::json;
+
+    /// A program with one allow rule `body`, the given literals and slots.
+    fn program(literals: &[&str], slots: Vec<Slot>, body: Vec<Cond>) -> Program {
+        Program {
+            package: "t".into(),
+            source_hash: String::new(),
+            literals: literals.iter().map(|s| s.to_string()).collect(),
+            slots,
+            rules: vec![Rule {
+                name: "r".into(),
+                kind: RuleKind::Allow,
+                body_text: vec![String::new(); body.len()],
+                body,
+                line: 1,
+            }],
+        }
+    }
+
+    fn holds_with(p: &Program, request: &Request, data: &Json) -> bool {
+        evaluate(p, request, data).fired == [0]
+    }
+
+    fn holds(cond: Cond, literals: &[&str], slots: Vec<Slot>, request: &Request) -> bool {
+        holds_with(&program(literals, slots, vec![cond]), request, &Json::Null)
+    }
+
+    fn field(f: Field) -> Slot {
+        Slot {
+            source: Source::Field(f),
+            ty: f.ty(),
+        }
+    }
+
+    fn actor(sub: &str) -> Actor {
+        Actor {
+            sub: Some(sub.into()),
+            client_id: None,
+            instance: None,
+        }
+    }
+
+    fn request() -> Request {
+        Request {
+            sub: Some("alice".into()),
+            resource: Some("https://billing.acme.com/v1".into()),
+            scope: Some(vec!["a".into(), "b".into(), "a".into()]),
+            iat: Some(100),
+            exp: Some(3700),
+            chain: vec![actor("first"), actor("current")],
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn string_comparisons_and_missing_fields() {
+        let eq = Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0));
+        assert!(holds(
+            eq.clone(),
+            &["alice"],
+            vec![field(Field::Sub)],
+            &request()
+        ));
+        assert!(!holds(eq, &["bob"], vec![field(Field::Sub)], &request()));
+        // `iss` is missing: both == and != are false, and `not` flips the false.
+        let ne = Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Str(0));
+        assert!(!holds(
+            ne.clone(),
+            &["x"],
+            vec![field(Field::Iss)],
+            &request()
+        ));
+        assert!(holds(
+            Cond::Not(Box::new(ne)),
+            &["x"],
+            vec![field(Field::Iss)],
+            &request()
+        ));
+    }
+
+    #[test]
+    fn integer_comparisons_and_wrapping_arithmetic() {
+        let slots = vec![field(Field::Exp), field(Field::Iat)];
+        let age = Expr::Arith(
+            ArithOp::Sub,
+            Box::new(Expr::Slot(0)),
+            Box::new(Expr::Slot(1)),
+        );
+        let cases = [
+            (CmpOp::Le, 3600, true),
+            (CmpOp::Lt, 3600, false),
+            (CmpOp::Ge, 3600, true),
+            (CmpOp::Gt, 3599, true),
+            (CmpOp::Eq, 3600, true),
+            (CmpOp::Ne, 3600, false),
+        ];
+        for (op, bound, expected) in cases {
+            assert_eq!(
+                holds(
+                    Cond::Cmp(op, age.clone(), Expr::Int(bound)),
+                    &[],
+                    slots.clone(),
+                    &request()
+                ),
+                expected,
+                "{op:?} {bound}"
+            );
+        }
+        let wrapped = Expr::Arith(
+            ArithOp::Add,
+            Box::new(Expr::Int(i64::MAX)),
+            Box::new(Expr::Int(1)),
+        );
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, wrapped, Expr::Int(i64::MIN)),
+            &[],
+            vec![],
+            &request()
+        ));
+        // A missing operand makes the arithmetic missing.
+        let missing = Expr::Arith(
+            ArithOp::Sub,
+            Box::new(Expr::Slot(0)),
+            Box::new(Expr::Int(1)),
+        );
+        assert!(!holds(
+            Cond::Cmp(CmpOp::Ne, missing, Expr::Int(0)),
+            &[],
+            vec![field(Field::Nbf)],
+            &request()
+        ));
+    }
+
+    #[test]
+    fn sets_membership_subset_and_set_equality() {
+        let scope = vec![field(Field::Scope)];
+        assert!(holds(
+            Cond::In(Expr::Str(0), Expr::Slot(0)),
+            &["b"],
+            scope.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::In(Expr::Str(0), Expr::Slot(0)),
+            &["c"],
+            scope.clone(),
+            &request()
+        ));
+        assert!(holds(
+            Cond::Subset(Expr::Slot(0), Expr::StrSet(vec![0, 1, 2])),
+            &["a", "b", "c"],
+            scope.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::Subset(Expr::Slot(0), Expr::StrSet(vec![0])),
+            &["a"],
+            scope.clone(),
+            &request()
+        ));
+        // Sets compare as sets: the duplicate "a" in the request does not matter.
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::StrSet(vec![1, 0])),
+            &["a", "b"],
+            scope.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::In(Expr::Str(0), Expr::Slot(0)),
+            &["a"],
+            vec![field(Field::Aud)],
+            &request()
+        ));
+    }
+
+    #[test]
+    fn string_tests_are_bytewise() {
+        let res = vec![field(Field::Resource)];
+        assert!(holds(
+            Cond::StartsWith(Expr::Slot(0), 0),
+            &["https://"],
+            res.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::StartsWith(Expr::Slot(0), 0),
+            &["http://"],
+            res.clone(),
+            &request()
+        ));
+        assert!(holds(
+            Cond::EndsWith(Expr::Slot(0), 0),
+            &["/v1"],
+            res.clone(),
+            &request()
+        ));
+        assert!(holds(
+            Cond::Matches(Expr::Slot(0), 0),
+            &["https://*.acme.com/*"],
+            res.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::Matches(Expr::Slot(0), 0),
+            &["https://*.acme.com"],
+            res.clone(),
+            &request()
+        ));
+        assert!(!holds(
+            Cond::Matches(Expr::Slot(0), 0),
+            &["*"],
+            vec![field(Field::Action)],
+            &request()
+        ));
+    }
+
+    #[test]
+    fn glob_semantics() {
+        assert!(glob_matches(b"", b""));
+        assert!(glob_matches(b"", b"*"));
+        assert!(glob_matches(b"a/b/c", b"a*c"));
+        assert!(glob_matches(b"abc", b"a**c"));
+        assert!(!glob_matches(b"abc", b"a?c"));
+        assert!(glob_matches(b"a?c", b"a?c"));
+        assert!(!glob_matches(b"ab", b"abc*"));
+        assert!(glob_matches("é".as_bytes(), b"*\xa9"));
+    }
+
+    #[test]
+    fn actors_chain_depth_and_quantifiers() {
+        let sub_is = |which, lit| {
+            Cond::Cmp(
+                CmpOp::Eq,
+                Expr::Actor(which, ActorField::Sub),
+                Expr::Str(lit),
+            )
+        };
+        let lits = &["current", "first", "*t"];
+        assert!(holds(
+            sub_is(ActorRef::Current, 0),
+            lits,
+            vec![],
+            &request()
+        ));
+        assert!(holds(sub_is(ActorRef::First, 1), lits, vec![], &request()));
+        assert!(
+            !holds(sub_is(ActorRef::Hop, 0), lits, vec![], &request()),
+            "hop outside a quantifier is missing"
+        );
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(2)),
+            lits,
+            vec![],
+            &request()
+        ));
+        let every = Cond::Every(vec![Cond::Matches(
+            Expr::Actor(ActorRef::Hop, ActorField::Sub),
+            2,
+        )]);
+        let some_current = Cond::Some(vec![sub_is(ActorRef::Hop, 0)]);
+        let every_current = Cond::Every(vec![sub_is(ActorRef::Hop, 0)]);
+        assert!(holds(every.clone(), lits, vec![], &request()));
+        assert!(holds(some_current.clone(), lits, vec![], &request()));
+        assert!(!holds(every_current.clone(), lits, vec![], &request()));
+        let empty = Request::default();
+        assert!(
+            holds(every_current, lits, vec![], &empty),
+            "every over an empty chain"
+        );
+        assert!(
+            !holds(some_current, lits, vec![], &empty),
+            "some over an empty chain"
+        );
+        assert!(!holds(sub_is(ActorRef::Current, 0), lits, vec![], &empty));
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(0)),
+            lits,
+            vec![],
+            &empty
+        ));
+    }
+
+    #[test]
+    fn claims_are_read_strictly_by_type() {
+        let mut req = request();
+        let Json::Object(claims) = json!({"tenant": "acme", "level": 3, "ratio": 1.5, "ok": true,
+            "roles": ["x", "y"], "mixed": ["x", 1], "perms": "p q", "org": {"id": "o1"}})
+        else {
+            unreachable!()
+        };
+        req.claims = claims;
+        let claim = |path: &[&str], ty| Slot {
+            source: Source::Claim(path.iter().map(|s| s.to_string()).collect()),
+            ty,
+        };
+        let lits = &["acme", "y", "q", "o1"];
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0)),
+            lits,
+            vec![claim(&["tenant"], Ty::Str)],
+            &req
+        ));
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Int(3)),
+            lits,
+            vec![claim(&["level"], Ty::Int)],
+            &req
+        ));
+        assert!(
+            !holds(
+                Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)),
+                lits,
+                vec![claim(&["ratio"], Ty::Int)],
+                &req
+            ),
+            "float is missing"
+        );
+        assert!(
+            !holds(
+                Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)),
+                lits,
+                vec![claim(&["tenant"], Ty::Int)],
+                &req
+            ),
+            "string is not an int"
+        );
+        assert!(holds(
+            Cond::Truthy(Expr::Slot(0)),
+            lits,
+            vec![claim(&["ok"], Ty::Bool)],
+            &req
+        ));
+        assert!(!holds(
+            Cond::Truthy(Expr::Slot(0)),
+            lits,
+            vec![claim(&["tenant"], Ty::Bool)],
+            &req
+        ));
+        assert!(holds(
+            Cond::In(Expr::Str(1), Expr::Slot(0)),
+            lits,
+            vec![claim(&["roles"], Ty::StrSet)],
+            &req
+        ));
+        assert!(
+            !holds(
+                Cond::In(Expr::Str(1), Expr::Slot(0)),
+                lits,
+                vec![claim(&["mixed"], Ty::StrSet)],
+                &req
+            ),
+            "non-string element: missing"
+        );
+        assert!(
+            holds(
+                Cond::In(Expr::Str(2), Expr::Slot(0)),
+                lits,
+                vec![claim(&["perms"], Ty::StrSet)],
+                &req
+            ),
+            "space-separated claim"
+        );
+        assert!(holds(
+            Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(3)),
+            lits,
+            vec![claim(&["org", "id"], Ty::Str)],
+            &req
+        ));
+        assert!(!holds(
+            Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Str(3)),
+            lits,
+            vec![claim(&["org", "nope"], Ty::Str)],
+            &req
+        ));
+    }
+
+    #[test]
+    fn data_paths_and_table_lookups() {
+        let data = json!({
+            "revoked": {"i-1": true},
+            "names": ["n1", "n2"],
+            "spaced": "a b",
+            "agents": {"bot": {"owner": "alice", "max_scope": ["a", "b", "c"], "limits": {"depth": 2}}},
+        });
+        let data_slot = |path: &[&str], ty| Slot {
+            source: Source::Data(path.iter().map(|s| s.to_string()).collect()),
+            ty,
+        };
+        let table = |field: &[&str], ty| Slot {
+            source: Source::DataTable {
+                table: vec!["agents".into()],
+                field: field.iter().map(|s| s.to_string()).collect(),
+            },
+            ty,
+        };
+        let check = |cond: Cond, lits: &[&str], slots: Vec<Slot>| {
+            holds_with(&program(lits, slots, vec![cond]), &request(), &data)
+        };
+        assert!(
+            check(
+                Cond::In(Expr::Str(0), Expr::Slot(0)),
+                &["i-1"],
+                vec![data_slot(&["revoked"], Ty::StrSet)]
+            ),
+            "object keys"
+        );
+        assert!(check(
+            Cond::In(Expr::Str(0), Expr::Slot(0)),
+            &["n2"],
+            vec![data_slot(&["names"], Ty::StrSet)]
+        ));
+        assert!(
+            !check(
+                Cond::In(Expr::Str(0), Expr::Slot(0)),
+                &["a"],
+                vec![data_slot(&["spaced"], Ty::StrSet)]
+            ),
+            "data strings are not lists"
+        );
+        let key = |lit| Box::new(Expr::Str(lit));
+        let owner = Cond::Cmp(
+            CmpOp::Eq,
+            Expr::Lookup {
+                slot: 0,
+                key: key(1),
+            },
+            Expr::Slot(1),
+        );
+        assert!(check(
+            owner,
+            &["x", "bot"],
+            vec![table(&["owner"], Ty::Str), field(Field::Sub)]
+        ));
+        let max = Cond::Subset(
+            Expr::Slot(1),
+            Expr::Lookup {
+                slot: 0,
+                key: key(0),
+            },
+        );
+        assert!(check(
+            max,
+            &["bot"],
+            vec![table(&["max_scope"], Ty::StrSet), field(Field::Scope)]
+        ));
+        let depth = Cond::Cmp(
+            CmpOp::Eq,
+            Expr::Lookup {
+                slot: 0,
+                key: key(0),
+            },
+            Expr::Int(2),
+        );
+        assert!(check(
+            depth,
+            &["bot"],
+            vec![table(&["limits", "depth"], Ty::Int)]
+        ));
+        let unknown = Cond::Cmp(
+            CmpOp::Ne,
+            Expr::Lookup {
+                slot: 0,
+                key: key(0),
+            },
+            Expr::Str(0),
+        );
+        assert!(
+            !check(unknown, &["nobody"], vec![table(&["owner"], Ty::Str)]),
+            "missing key is missing"
+        );
+        let missing_key = Cond::Cmp(
+            CmpOp::Ne,
+            Expr::Lookup {
+                slot: 0,
+                key: Box::new(Expr::Slot(1)),
+            },
+            Expr::Str(0),
+        );
+        assert!(!check(
+            missing_key,
+            &["x"],
+            vec![table(&["owner"], Ty::Str), field(Field::Iss)]
+        ));
+        let entry = Cond::In(
+            Expr::Str(0),
+            Expr::Lookup {
+                slot: 0,
+                key: key(1),
+            },
+        );
+        assert!(
+            check(entry, &["owner", "bot"], vec![table(&[], Ty::StrSet)]),
+            "empty field path: the entry itself"
+        );
+    }
+
+    #[test]
+    fn helpers_deny_and_outcome_order() {
+        let p = Program {
+            package: "t".into(),
+            source_hash: String::new(),
+            literals: vec!["alice".into()],
+            slots: vec![field(Field::Sub)],
+            rules: vec![
+                Rule {
+                    name: "is_alice".into(),
+                    kind: RuleKind::Helper,
+                    body: vec![Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0))],
+                    body_text: vec![String::new()],
+                    line: 1,
+                },
+                Rule {
+                    name: "deny_alice".into(),
+                    kind: RuleKind::Deny {
+                        reason: "no".into(),
+                    },
+                    body: vec![Cond::Rule(0)],
+                    body_text: vec![String::new()],
+                    line: 2,
+                },
+                Rule {
+                    name: "always".into(),
+                    kind: RuleKind::Allow,
+                    body: vec![],
+                    body_text: vec![],
+                    line: 3,
+                },
+                Rule {
+                    name: "bad_ref".into(),
+                    kind: RuleKind::Allow,
+                    body: vec![Cond::Rule(2)],
+                    body_text: vec![String::new()],
+                    line: 4,
+                },
+                Rule {
+                    name: "self_loop".into(),
+                    kind: RuleKind::Helper,
+                    body: vec![Cond::Not(Box::new(Cond::Rule(4)))],
+                    body_text: vec![String::new()],
+                    line: 5,
+                },
+                Rule {
+                    name: "uses_loop".into(),
+                    kind: RuleKind::Allow,
+                    body: vec![Cond::Rule(4), Cond::Rule(99)],
+                    body_text: vec![String::new(); 2],
+                    line: 6,
+                },
+            ],
+        };
+        let outcome = evaluate(&p, &request(), &Json::Null);
+        assert_eq!(
+            outcome.fired,
+            [1, 2],
+            "helpers never fire; a reference to a non-helper is false"
+        );
+        assert!(!p.is_allowed(&outcome));
+        let outcome = evaluate(&p, &Request::default(), &Json::Null);
+        assert_eq!(outcome.fired, [2]);
+        assert!(p.is_allowed(&outcome));
+    }
+
+    #[test]
+    fn malformed_ids_fail_closed() {
+        let p = program(
+            &[],
+            vec![],
+            vec![Cond::Cmp(CmpOp::Ne, Expr::Str(7), Expr::Slot(9))],
+        );
+        assert!(!holds_with(&p, &request(), &Json::Null));
+        let p = program(
+            &["x"],
+            vec![field(Field::Sub)],
+            vec![Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(1))],
+        );
+        assert!(
+            !holds_with(&p, &request(), &Json::Null),
+            "mismatched types compare false"
+        );
+    }
+}

@@ -1,0 +1,492 @@
+//! Policy text to [`ast::Policy`] with pest. A syntax error stops parsing and becomes one
+//! [`Error`] whose message lists, in words, what was expected at that point.
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::{Pair, Pairs};
+use pest::Parser;
+use pest_derive::Parser;
+
+use crate::ast::{
+    BinaryOp, Cond, CondKind, Expr, ExprKind, Ident, IntLiteral, Path, PathPart, Policy,
+    Quantifier, RuleDecl, RuleKind, Span, Statement,
+};
+use crate::diagnostics::{Error, ErrorKind};
+use crate::ir::{ArithOp, CmpOp};
+
+/// Deepest nesting of conditions and expressions accepted. Real policies nest a few levels;
+/// the bound keeps every later recursive pass (checker, lowering, evaluator) far from the
+/// end of the stack whatever the input.
+pub const MAX_NESTING: usize = 64;
+
+#[derive(Parser)]
+#[grammar = "grammar.pest"]
+struct PolicyParser;
+
+/// Parses a whole policy file.
+pub fn parse(source: &str) -> Result<Policy, Error> {
+    let mut pairs = PolicyParser::parse(Rule::policy, source).map_err(syntax_error)?;
+    let policy = pairs.next().ok_or_else(|| malformed(Span::default()))?;
+    let mut statements = Vec::new();
+    for pair in policy.into_inner() {
+        match pair.as_rule() {
+            Rule::package_decl => {
+                let name = child(
+                    &mut pair.into_inner(),
+                    Rule::package_name,
+                    span_of_end(source),
+                )?;
+                statements.push(Statement::Package(ident(name)));
+            }
+            Rule::rule_decl => statements.push(Statement::Rule(rule_decl(pair)?)),
+            _ => {}
+        }
+    }
+    Ok(Policy { statements })
+}
+
+fn span_of_end(source: &str) -> Span {
+    Span::new(source.len(), source.len())
+}
+
+fn span(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+fn ident(pair: Pair<Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span(&pair),
+    }
+}
+
+/// An internal inconsistency between the grammar and this builder: reported, never a panic.
+fn malformed(at: Span) -> Error {
+    Error::new(
+        ErrorKind::Parse,
+        at,
+        "internal error: unexpected syntax tree shape",
+        "here",
+    )
+}
+
+/// The next significant child, which must be of kind `rule`.
+fn child<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule, at: Span) -> Result<Pair<'i, Rule>, Error> {
+    match pairs.find(|p| !is_keyword(p.as_rule())) {
+        Some(p) if p.as_rule() == rule => Ok(p),
+        Some(p) => Err(malformed(span(&p))),
+        None => Err(malformed(at)),
+    }
+}
+
+fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_package
+            | Rule::kw_allow
+            | Rule::kw_deny
+            | Rule::kw_rule
+            | Rule::kw_if
+            | Rule::kw_not
+            | Rule::kw_in
+            | Rule::kw_chain
+    )
+}
+
+fn rule_decl(pair: Pair<Rule>) -> Result<RuleDecl, Error> {
+    let whole = span(&pair);
+    let mut inner = pair.into_inner();
+    let head = inner.next().ok_or_else(|| malformed(whole))?;
+    let head_rule = head.as_rule();
+    let mut head_parts = head.into_inner();
+    let name = ident(child(&mut head_parts, Rule::ident, whole)?);
+    let kind = match head_rule {
+        Rule::allow_head => RuleKind::Allow,
+        Rule::deny_head => {
+            let reason = child(&mut head_parts, Rule::string, whole)?;
+            RuleKind::Deny {
+                reason: string_value(&reason)?,
+            }
+        }
+        Rule::helper_head => RuleKind::Helper,
+        _ => return Err(malformed(whole)),
+    };
+    let body_pair = child(&mut inner, Rule::body, whole)?;
+    Ok(RuleDecl {
+        kind,
+        name,
+        body: body(body_pair, 0)?,
+        span: whole,
+    })
+}
+
+fn body(pair: Pair<Rule>, depth: usize) -> Result<Vec<Cond>, Error> {
+    pair.into_inner()
+        .filter(|p| !matches!(p.as_rule(), Rule::separator | Rule::body_close))
+        .map(|c| condition(c, depth + 1))
+        .collect()
+}
+
+fn too_deep(at: Span) -> Error {
+    Error::new(
+        ErrorKind::Parse,
+        at,
+        "policy nests too deeply",
+        "nesting limit reached here",
+    )
+    .with_help(format!(
+        "conditions and expressions may nest at most {MAX_NESTING} levels"
+    ))
+}
+
+fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
+    let at = span(&pair);
+    if depth > MAX_NESTING {
+        return Err(too_deep(at));
+    }
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::not_cond => {
+            let operand = inner
+                .find(|p| !is_keyword(p.as_rule()))
+                .ok_or_else(|| malformed(at))?;
+            CondKind::Not(Box::new(condition(operand, depth + 1)?))
+        }
+        Rule::quantifier => {
+            let word = inner.next().ok_or_else(|| malformed(at))?;
+            let quantifier = match word.as_rule() {
+                Rule::kw_every => Quantifier::Every,
+                Rule::kw_some => Quantifier::Some,
+                _ => return Err(malformed(at)),
+            };
+            let var = ident(child(&mut inner, Rule::ident, at)?);
+            let conds = body(child(&mut inner, Rule::body, at)?, depth)?;
+            CondKind::Quantified {
+                quantifier,
+                var,
+                body: conds,
+            }
+        }
+        Rule::call_cond => {
+            let function = ident(child(&mut inner, Rule::ident, at)?);
+            let args = inner
+                .map(|e| expr(e, depth + 1))
+                .collect::<Result<_, _>>()?;
+            CondKind::Call { function, args }
+        }
+        Rule::binary_cond => {
+            let lhs = expr(child(&mut inner, Rule::expr, at)?, depth + 1)?;
+            match inner.next() {
+                None => CondKind::Bare(lhs),
+                Some(op) => {
+                    let op = binary_op(op.as_str()).ok_or_else(|| malformed(at))?;
+                    let rhs = expr(child(&mut inner, Rule::expr, at)?, depth + 1)?;
+                    CondKind::Binary { op, lhs, rhs }
+                }
+            }
+        }
+        _ => return Err(malformed(at)),
+    };
+    Ok(Cond { kind, span: at })
+}
+
+fn binary_op(text: &str) -> Option<BinaryOp> {
+    Some(match text {
+        "==" => BinaryOp::Cmp(CmpOp::Eq),
+        "!=" => BinaryOp::Cmp(CmpOp::Ne),
+        "<" => BinaryOp::Cmp(CmpOp::Lt),
+        "<=" => BinaryOp::Cmp(CmpOp::Le),
+        ">" => BinaryOp::Cmp(CmpOp::Gt),
+        ">=" => BinaryOp::Cmp(CmpOp::Ge),
+        "in" => BinaryOp::In,
+        "subset" => BinaryOp::Subset,
+        "matches" => BinaryOp::Matches,
+        _ => return None,
+    })
+}
+
+/// `operand (("+" | "-") operand)*`, folded left-associatively.
+fn expr(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
+    let at = span(&pair);
+    if depth > MAX_NESTING {
+        return Err(too_deep(at));
+    }
+    let mut inner = pair.into_inner();
+    let first = inner.next().ok_or_else(|| malformed(at))?;
+    let mut acc = operand(first, depth + 1)?;
+    while let Some(op) = inner.next() {
+        let op = match op.as_str() {
+            "+" => ArithOp::Add,
+            "-" => ArithOp::Sub,
+            _ => return Err(malformed(span(&op))),
+        };
+        let rhs = operand(inner.next().ok_or_else(|| malformed(at))?, depth + 1)?;
+        let joined = Span::new(acc.span.start, rhs.span.end);
+        acc = Expr {
+            kind: ExprKind::Arith(op, Box::new(acc), Box::new(rhs)),
+            span: joined,
+        };
+    }
+    Ok(acc)
+}
+
+fn operand(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
+    let at = span(&pair);
+    let kind = match pair.as_rule() {
+        Rule::string => ExprKind::Str(string_value(&pair)?),
+        Rule::integer => ExprKind::Int(IntLiteral {
+            digits: pair.as_str().to_string(),
+            unit_seconds: 1,
+        }),
+        Rule::duration => ExprKind::Int(duration(pair.as_str())),
+        Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+        Rule::set_lit | Rule::list_lit => ExprKind::StrSet(
+            pair.into_inner()
+                .map(|s| string_value(&s))
+                .collect::<Result<_, _>>()?,
+        ),
+        Rule::paren => {
+            let inner = child(&mut pair.into_inner(), Rule::expr, at)?;
+            return Ok(Expr {
+                span: at,
+                ..expr(inner, depth + 1)?
+            });
+        }
+        Rule::path => ExprKind::Path(path(pair, depth)?),
+        _ => return Err(malformed(at)),
+    };
+    Ok(Expr { kind, span: at })
+}
+
+/// `30s`, `15m`, `1h`, `7d`: the digits and the unit's length in seconds.
+fn duration(text: &str) -> IntLiteral {
+    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+    let unit_seconds = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => 1,
+    };
+    IntLiteral {
+        digits: digits.to_string(),
+        unit_seconds,
+    }
+}
+
+fn path(pair: Pair<Rule>, depth: usize) -> Result<Path, Error> {
+    let at = span(&pair);
+    let mut inner = pair.into_inner();
+    let root = ident(child(&mut inner, Rule::ident, at)?);
+    let mut parts = Vec::new();
+    for part in inner {
+        match part.as_rule() {
+            Rule::segment => parts.push(PathPart::Field(ident(part))),
+            Rule::index => {
+                let brackets = span(&part);
+                let key = child(&mut part.into_inner(), Rule::expr, brackets)?;
+                parts.push(PathPart::Index(Box::new(expr(key, depth + 1)?), brackets));
+            }
+            _ => return Err(malformed(span(&part))),
+        }
+    }
+    Ok(Path { root, parts })
+}
+
+/// Decodes a JSON-style string literal (the grammar already checked its escapes).
+fn string_value(pair: &Pair<Rule>) -> Result<String, Error> {
+    serde_json::from_str::<String>(pair.as_str()).map_err(|e| {
+        Error::new(
+            ErrorKind::Parse,
+            span(pair),
+            "invalid string literal",
+            e.to_string(),
+        )
+        .with_help("strings use JSON escapes; a `\\u` escape must not be a lone surrogate")
+    })
+}
+
+/// Turns pest's "expected one of these rules" into words.
+fn syntax_error(error: pest::error::Error<Rule>) -> Error {
+    let at = match error.location {
+        InputLocation::Pos(p) => Span::new(p, p),
+        InputLocation::Span((s, e)) => Span::new(s, e),
+    };
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let message = if expected.is_empty() {
+        "syntax error".to_string()
+    } else {
+        format!("syntax error: expected {}", one_of(&expected))
+    };
+    let label = if expected.is_empty() {
+        "unexpected input".to_string()
+    } else {
+        "unexpected here".to_string()
+    };
+    Error::new(ErrorKind::Parse, at, message, label)
+}
+
+/// "a", "a or b", "a, b or c".
+fn one_of(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// How a grammar rule is named in a syntax error; `None` for rules users never see.
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::package_decl | Rule::kw_package => "`package`",
+        Rule::package_name => "a package name",
+        Rule::rule_decl | Rule::allow_head | Rule::deny_head | Rule::helper_head => {
+            "a rule (`allow`, `deny` or `rule`)"
+        }
+        Rule::kw_allow => "`allow`",
+        Rule::kw_deny => "`deny`",
+        Rule::kw_rule => "`rule`",
+        Rule::kw_if => "`if`",
+        Rule::kw_in => "`in`",
+        Rule::kw_chain => "`chain`",
+        Rule::body => "`{`",
+        Rule::body_close => "`}`",
+        Rule::separator => "end of line",
+        Rule::not_cond
+        | Rule::quantifier
+        | Rule::call_cond
+        | Rule::binary_cond
+        | Rule::kw_not
+        | Rule::kw_every
+        | Rule::kw_some => "a condition",
+        Rule::binary_op | Rule::kw_subset | Rule::kw_matches => "an operator",
+        Rule::arith_op => "an operator",
+        Rule::expr | Rule::paren | Rule::path | Rule::set_lit | Rule::list_lit => "a value",
+        Rule::string => "a string literal",
+        Rule::integer | Rule::duration => "a number",
+        Rule::boolean => "`true` or `false`",
+        Rule::ident | Rule::segment | Rule::identifier_raw => "a name",
+        Rule::index => "`[`",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only_rule(source: &str) -> RuleDecl {
+        let policy = parse(source).unwrap_or_else(|e| panic!("{e:?}"));
+        match policy.statements.into_iter().nth(1) {
+            Some(Statement::Rule(r)) => r,
+            other => panic!("expected a rule, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_package_and_rules_with_comments_and_separators() {
+        let policy = parse(
+            "# hi\npackage acme.billing # c\n\nallow a if { }\ndeny b \"why\" if { x; y\n\n z }\n",
+        )
+        .unwrap();
+        assert_eq!(policy.statements.len(), 3);
+        assert!(matches!(&policy.statements[0], Statement::Package(p) if p.name == "acme.billing"));
+        let Statement::Rule(deny) = &policy.statements[2] else {
+            panic!()
+        };
+        assert_eq!(
+            deny.kind,
+            RuleKind::Deny {
+                reason: "why".into()
+            }
+        );
+        assert_eq!(deny.body.len(), 3);
+    }
+
+    #[test]
+    fn arithmetic_is_left_associative_and_durations_are_seconds() {
+        let rule = only_rule("package p\nallow a if { exp - iat + 1 <= 2h }");
+        let CondKind::Binary {
+            op: BinaryOp::Cmp(CmpOp::Le),
+            lhs,
+            rhs,
+        } = &rule.body[0].kind
+        else {
+            panic!()
+        };
+        let ExprKind::Arith(ArithOp::Add, left, _) = &lhs.kind else {
+            panic!("{lhs:?}")
+        };
+        assert!(matches!(left.kind, ExprKind::Arith(ArithOp::Sub, _, _)));
+        let ExprKind::Int(lit) = &rhs.kind else {
+            panic!()
+        };
+        assert_eq!(lit.value(), Some(7200));
+    }
+
+    #[test]
+    fn paths_keep_index_expressions_and_spans() {
+        let src = "package p\nallow a if { data.agents[act.client_id].owner == sub }";
+        let rule = only_rule(src);
+        let CondKind::Binary { lhs, .. } = &rule.body[0].kind else {
+            panic!()
+        };
+        assert_eq!(lhs.span.text(src), "data.agents[act.client_id].owner");
+        let ExprKind::Path(path) = &lhs.kind else {
+            panic!()
+        };
+        assert_eq!(path.parts.len(), 3);
+        assert!(matches!(&path.parts[1], PathPart::Index(..)));
+    }
+
+    #[test]
+    fn keywords_quantifiers_calls_sets() {
+        let rule = only_rule(
+            "package p\nallow a if {\n not x in {\"a\", \"b\"}\n every hop in chain { hop.sub matches \"s*\" }\n startswith(resource, \"h\")\n}",
+        );
+        assert!(
+            matches!(&rule.body[0].kind, CondKind::Not(c) if matches!(c.kind, CondKind::Binary { op: BinaryOp::In, .. }))
+        );
+        assert!(
+            matches!(&rule.body[1].kind, CondKind::Quantified { quantifier: Quantifier::Every, var, .. } if var.name == "hop")
+        );
+        assert!(matches!(&rule.body[2].kind, CondKind::Call { args, .. } if args.len() == 2));
+    }
+
+    #[test]
+    fn strings_use_json_escapes() {
+        let rule = only_rule("package p\nallow a if { sub == \"a\\\"\\u00e9\\n\" }");
+        let CondKind::Binary { rhs, .. } = &rule.body[0].kind else {
+            panic!()
+        };
+        assert_eq!(rhs.kind, ExprKind::Str("a\"é\n".into()));
+    }
+
+    #[test]
+    fn syntax_errors_say_what_was_expected() {
+        let err = parse("package p\nallow a { }").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Parse);
+        assert!(err.message.contains("`if`"), "{}", err.message);
+        assert_eq!(err.span.start, "package p\nallow a ".len());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let src = format!("package p\nallow a if {{ {}x }}", "not ".repeat(10_000));
+        assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
+        let src = format!(
+            "package p\nallow a if {{ {}1{} == 1 }}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
+    }
+}

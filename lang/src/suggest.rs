@@ -1,0 +1,51 @@
+//! "Did you mean …?": the closest known name to a misspelt one.
+
+/// The candidate closest to `name`, if it is close enough to be a plausible typo or
+/// abbreviation (`subject` → `sub`). Ties go to the earliest candidate.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.len() / 3).max(2);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= limit || is_abbreviation(name, c))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `sub` for `subject`, or the other way round.
+fn is_abbreviation(a: &str, b: &str) -> bool {
+    a.len().min(b.len()) >= 3 && (a.starts_with(b) || b.starts_with(a))
+}
+
+/// Levenshtein distance over bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_typos_and_abbreviations_but_not_strangers() {
+        assert_eq!(closest("subject", ["iss", "sub", "scope"]), Some("sub"));
+        assert_eq!(
+            closest("resourse", ["resource", "action"]),
+            Some("resource")
+        );
+        assert_eq!(closest("dpeth", ["depth", "first", "last"]), Some("depth"));
+        assert_eq!(closest("zzzzzz", ["depth", "first", "last"]), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

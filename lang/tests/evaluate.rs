@@ -1,0 +1,126 @@
+//! The reference evaluator on compiled policies: the billing example, one change at a time.
+use serde_json::{json, Value};
+use warrant_lang::compile;
+use warrant_lang::eval::evaluate;
+use warrant_lang::ir::Program;
+use warrant_lang::request::{ClaimMapping, Request};
+
+const BILLING: &str = include_str!("policies/billing.warrant");
+
+fn billing() -> Program {
+    compile(BILLING, "billing.warrant").unwrap_or_else(|d| panic!("{}", d.render()))
+}
+
+fn good_request() -> Value {
+    json!({
+        "claims": {
+            "sub": "alice", "iat": 1000, "exp": 4000, "tenant": "acme",
+            "scope": "billing:read", "instance_id": "task-7",
+            "act": { "sub": "spiffe://acme.com/agents/biller", "client_id": "biller",
+                     "act": { "sub": "spiffe://acme.com/agents/planner" } }
+        },
+        "resource": "https://billing.acme.com",
+        "action": "invoice.read",
+        "now": 2000
+    })
+}
+
+fn data() -> Value {
+    json!({
+        "revoked_instances": ["task-1"],
+        "agents": { "biller": { "owner": "alice", "max_scope": ["billing:read", "billing:list"] } }
+    })
+}
+
+/// One edit of a good request that must make it refused.
+type RequestChange = fn(&mut Value);
+
+/// Names of the rules that fired.
+fn fired(program: &Program, request: Value, data: &Value) -> Vec<String> {
+    let request = Request::from_json(request, &ClaimMapping::default()).expect("valid request");
+    let outcome = evaluate(program, &request, data);
+    outcome
+        .fired
+        .iter()
+        .map(|&id| program.rules[id as usize].name.clone())
+        .collect()
+}
+
+#[test]
+fn the_happy_path_is_allowed() {
+    assert_eq!(fired(&billing(), good_request(), &data()), ["invoice_read"]);
+}
+
+#[test]
+fn each_condition_can_refuse_on_its_own() {
+    let program = billing();
+    let changes: Vec<(&str, RequestChange)> = vec![
+        ("untrusted actor", |r| {
+            r["claims"]["act"]["sub"] = json!("spiffe://evil.com/x")
+        }),
+        ("wrong resource", |r| {
+            r["resource"] = json!("https://billing.acme.com/admin")
+        }),
+        ("wrong action", |r| r["action"] = json!("invoice.delete")),
+        ("missing scope", |r| r["claims"]["scope"] = json!("other")),
+        ("token lives too long", |r| {
+            r["claims"]["exp"] = json!(1000 + 3601)
+        }),
+        ("other tenant", |r| r["claims"]["tenant"] = json!("globex")),
+        ("tenant not a string", |r| {
+            r["claims"]["tenant"] = json!(["acme"])
+        }),
+        ("revoked instance", |r| {
+            r["claims"]["instance_id"] = json!("task-1")
+        }),
+        ("agent not registered", |r| {
+            r["claims"]["act"]["client_id"] = json!("stranger")
+        }),
+        ("agent of another user", |r| {
+            r["claims"]["sub"] = json!("bob")
+        }),
+        ("no resource", |r| r["resource"] = Value::Null),
+    ];
+    for (what, change) in changes {
+        let mut request = good_request();
+        change(&mut request);
+        assert_eq!(
+            fired(&program, request, &data()),
+            Vec::<String>::new(),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn scope_beyond_the_registered_maximum_is_refused() {
+    let mut request = good_request();
+    request["claims"]["scope"] = json!(["billing:read", "billing:admin"]);
+    assert!(fired(&billing(), request, &data()).is_empty());
+}
+
+#[test]
+fn deny_overrides_allow() {
+    let program = compile(
+        "package p\nallow all if { }\ndeny deep \"too deep\" if { chain.depth > 1 }",
+        "p",
+    )
+    .unwrap();
+    let request = Request::from_json(good_request(), &ClaimMapping::default()).unwrap();
+    let outcome = evaluate(&program, &request, &Value::Null);
+    assert_eq!(outcome.fired, [0, 1]);
+    assert!(!program.is_allowed(&outcome));
+    assert_eq!(
+        program.deny_reasons(&outcome).collect::<Vec<_>>(),
+        ["too deep"]
+    );
+    let shallow = Request::default();
+    assert!(program.is_allowed(&evaluate(&program, &shallow, &Value::Null)));
+}
+
+#[test]
+fn an_empty_policy_denies() {
+    let program = compile("package p\n", "p").unwrap();
+    let request = Request::from_json(good_request(), &ClaimMapping::default()).unwrap();
+    assert!(!program.is_allowed(&evaluate(&program, &request, &data())));
+}
