@@ -16,11 +16,7 @@ use crate::request::{Actor, Request};
 
 /// Evaluates every allow and deny rule of `program` on `request` with data document `data`.
 pub fn evaluate(program: &Program, request: &Request, data: &Json) -> Outcome {
-    let evaluator = Evaluator {
-        program,
-        request,
-        data,
-    };
+    let evaluator = Evaluator::new(program, request, data);
     let fired = program
         .rules
         .iter()
@@ -35,17 +31,12 @@ pub fn evaluate(program: &Program, request: &Request, data: &Json) -> Outcome {
 /// Whether one condition holds (outside any quantifier). Used to fold conditions that read
 /// no input at compile time.
 pub fn condition_holds(program: &Program, request: &Request, data: &Json, cond: &Cond) -> bool {
-    Evaluator {
-        program,
-        request,
-        data,
-    }
-    .cond(cond, None, 0)
+    Evaluator::new(program, request, data).holds(cond, None)
 }
 
 /// A value of one [`Ty`]. `None` stands for *missing* throughout.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
+pub enum Value {
     Str(String),
     Int(i64),
     Bool(bool),
@@ -53,7 +44,7 @@ enum Value {
 }
 
 impl Value {
-    fn ty(&self) -> Ty {
+    pub fn ty(&self) -> Ty {
         match self {
             Value::Str(_) => Ty::Str,
             Value::Int(_) => Ty::Int,
@@ -63,13 +54,38 @@ impl Value {
     }
 }
 
-struct Evaluator<'a> {
+/// One program, request and data document: the single code path that decides whether a
+/// condition holds and what an expression's value is. [`evaluate`] and the explainer
+/// (`crate::explain`) both go through it, so an explanation can never disagree with a decision.
+pub struct Evaluator<'a> {
     program: &'a Program,
     request: &'a Request,
     data: &'a Json,
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
+    pub fn new(program: &'a Program, request: &'a Request, data: &'a Json) -> Evaluator<'a> {
+        Evaluator {
+            program,
+            request,
+            data,
+        }
+    }
+
+    /// Whether `cond` holds; `hop` is the actor of the enclosing quantifier, if any.
+    pub fn holds(&self, cond: &Cond, hop: Option<&Actor>) -> bool {
+        self.cond(cond, hop, 0)
+    }
+
+    /// The value of `expr`, or `None` when it is missing.
+    pub fn value(&self, expr: &Expr, hop: Option<&Actor>) -> Option<Value> {
+        self.expr(expr, hop)
+    }
+
+    /// The literal numbered `id`, if the program has it.
+    pub fn literal(&self, id: LitId) -> Option<&'a str> {
+        self.program.literals.get(id as usize).map(String::as_str)
+    }
     /// A conjunction; `hop` is the actor of the enclosing quantifier, if any. `depth` counts
     /// helper-rule calls so that a (malformed) cyclic program stops instead of overflowing.
     fn body_holds(&self, body: &[Cond], hop: Option<&Actor>, depth: usize) -> bool {
@@ -134,10 +150,6 @@ impl Evaluator<'_> {
             (Some(Value::Str(s)), Some(p)) => test(s.as_bytes(), p.as_bytes()),
             _ => false,
         }
-    }
-
-    fn literal(&self, id: LitId) -> Option<&str> {
-        self.program.literals.get(id as usize).map(String::as_str)
     }
 
     fn expr(&self, expr: &Expr, hop: Option<&Actor>) -> Option<Value> {

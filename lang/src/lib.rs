@@ -6,6 +6,8 @@ pub mod ast;
 pub mod check;
 pub mod diagnostics;
 pub mod eval;
+pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod lower;
 pub mod parser;

@@ -1,0 +1,21 @@
+//! The decision log: one JSON line per decision, attributed user → agent chain → resource →
+//! outcome, written off the decision path (see [`AuditLog`]), and read back for review
+//! ([`read_events`], [`AuditFilter`], [`report`]). Format: docs/audit.md.
+mod file_sink;
+mod log;
+mod query;
+mod record;
+mod sink;
+mod time;
+
+pub use file_sink::{FileSink, Rotation};
+pub use log::{AuditError, AuditLog, AuditStats, DEFAULT_QUEUE_CAPACITY};
+pub use query::{has_human_principal, read_events, report, AuditFilter, AuditReadError, ReportBy, ReportRow, UNKNOWN};
+pub use record::{AuditEvent, AuditRecord, Verdict};
+pub use sink::{AuditSink, CallbackSink, MemorySink, StdoutSink};
+pub use time::{format_rfc3339_ms, parse_time_ms};
+
+/// Now, in Unix milliseconds.
+pub(crate) fn unix_ms_now() -> u64 {
+    record::unix_ms(std::time::SystemTime::now())
+}

@@ -1,0 +1,62 @@
+//! Where audit events go. A sink runs on the log's writer thread only, so it may block or be
+//! slow without slowing any decision.
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::record::AuditEvent;
+
+/// A destination for audit events.
+pub trait AuditSink: Send + 'static {
+    fn write(&mut self, event: &AuditEvent) -> io::Result<()>;
+    /// Makes everything written so far durable (or visible); called on flush and shutdown.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// JSON lines on standard output.
+#[derive(Default)]
+pub struct StdoutSink;
+
+impl AuditSink for StdoutSink {
+    fn write(&mut self, event: &AuditEvent) -> io::Result<()> {
+        io::stdout().lock().write_all(&event.to_json_line())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stdout().lock().flush()
+    }
+}
+
+/// Keeps events in memory; clones share them (keep one to read while the log owns another).
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    events: Arc<Mutex<Vec<AuditEvent>>>,
+}
+
+impl MemorySink {
+    pub fn new() -> MemorySink {
+        MemorySink::default()
+    }
+
+    /// A copy of every event written so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl AuditSink for MemorySink {
+    fn write(&mut self, event: &AuditEvent) -> io::Result<()> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).push(event.clone());
+        Ok(())
+    }
+}
+
+/// Hands each event to a function (to forward to a SIEM, a metrics pipeline, a test).
+pub struct CallbackSink<F>(pub F);
+
+impl<F: FnMut(&AuditEvent) -> io::Result<()> + Send + 'static> AuditSink for CallbackSink<F> {
+    fn write(&mut self, event: &AuditEvent) -> io::Result<()> {
+        (self.0)(event)
+    }
+}

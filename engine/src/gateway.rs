@@ -1,0 +1,198 @@
+//! A policy enforcement point for many threads: decides with the current {policy, data,
+//! revocations}, refuses revoked tokens, clients and instances, and logs every decision.
+//!
+//! The three travel together in one immutable snapshot swapped atomically (`arc-swap`): a
+//! decision loads the snapshot once and uses only it, so a concurrent reload or revocation
+//! is seen entirely or not at all, takes effect on the next decision, and never interrupts
+//! one in flight. Updates are serialised among themselves so none overwrites another.
+//!
+//! Revocations are enforced by the host before the policy runs (a revoked request is denied
+//! whatever the rules say, and the policy is not consulted), and are also given to the
+//! policy as data (`data.revoked_instances`, `data.revoked_client_ids`, `data.revoked_jtis`),
+//! for rules that want to reason about them.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+use warrant_lang::request::Request;
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::decision::{Decision, PolicyVersion};
+use crate::error::EngineError;
+use crate::host::Policy;
+use crate::revocation::{Revocation, RevocationError, RevocationSet};
+use crate::token::TokenVerifier;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
+}
+
+/// A decision and the id it is logged under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayDecision {
+    pub decision_id: String,
+    pub decision: Decision,
+}
+
+/// What one decision sees.
+struct Snapshot {
+    /// Forked for this snapshot: its data is `data` plus `revocations`.
+    policy: Policy,
+    version: PolicyVersion,
+    /// The data document as supplied, without the revocation lists merged in.
+    data: Arc<Value>,
+    revocations: RevocationSet,
+}
+
+impl Snapshot {
+    fn new(policy: &Policy, data: Arc<Value>, revocations: RevocationSet) -> Result<Snapshot, GatewayError> {
+        let policy = policy.fork_with_data(&revocations.merged_into(&data))?;
+        let version = PolicyVersion { package: policy.package().to_string(), hash: policy.hash().to_string() };
+        Ok(Snapshot { policy, version, data, revocations })
+    }
+}
+
+/// Thread-safe (`Send + Sync`): share one gateway, e.g. in an `Arc`, across request handlers.
+pub struct Gateway {
+    current: ArcSwap<Snapshot>,
+    updates: Mutex<()>,
+    audit: Option<AuditLog>,
+    ids: DecisionIds,
+}
+
+impl Gateway {
+    /// A gateway deciding with `policy` and `data`. Revocations the data already lists under
+    /// `revoked_*` are enforced from the start.
+    pub fn new(policy: &Policy, data: Value) -> Result<Gateway, GatewayError> {
+        let revocations = RevocationSet::from_data(&data)?;
+        let snapshot = Snapshot::new(policy, Arc::new(data), revocations)?;
+        Ok(Gateway {
+            current: ArcSwap::from_pointee(snapshot),
+            updates: Mutex::new(()),
+            audit: None,
+            ids: DecisionIds::new(),
+        })
+    }
+
+    /// Logs every decision to `log`.
+    pub fn with_audit(mut self, log: AuditLog) -> Gateway {
+        self.audit = Some(log);
+        self
+    }
+
+    /// Decides `request` (failing closed on any engine error) and logs it.
+    pub fn decide(&self, request: &Request) -> GatewayDecision {
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let snapshot = self.current.load();
+        let decision = match snapshot.revocations.refusal(request) {
+            Some(reason) => Decision::deny_with_reason(reason, snapshot.version.clone()),
+            None => snapshot.policy.decide_or_deny(request),
+        };
+        let latency = clock.elapsed();
+        self.logged(request, decision, started, latency)
+    }
+
+    /// Verifies `token`, then decides as [`Gateway::decide`]. A refused token is a logged deny
+    /// naming the refusal class ([`crate::token::TokenError::code`]), with no claim recorded.
+    pub fn decide_token(
+        &self,
+        verifier: &TokenVerifier,
+        token: &str,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+    ) -> GatewayDecision {
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        match verifier.request(token, resource.clone(), action.clone(), now) {
+            Ok(request) => self.decide(&request),
+            Err(error) => {
+                let request = Request { resource, action, now: Some(now), ..Request::default() };
+                let reason = format!("token refused: {}", error.code());
+                let decision = Decision::deny_with_reason(reason, self.current.load().version.clone());
+                self.logged(&request, decision, started, clock.elapsed())
+            }
+        }
+    }
+
+    /// Revokes one instance, client or token, effective from the next decision.
+    pub fn revoke(&self, revocation: Revocation) -> Result<(), GatewayError> {
+        self.update(|current| {
+            Snapshot::new(&current.policy, Arc::clone(&current.data), current.revocations.with(revocation))
+        })
+    }
+
+    /// Adds every revocation of `set` (e.g. read from a revocation file).
+    pub fn revoke_all(&self, set: &RevocationSet) -> Result<(), GatewayError> {
+        self.update(|current| Snapshot::new(&current.policy, Arc::clone(&current.data), current.revocations.union(set)))
+    }
+
+    /// Swaps in a new policy and data document together. Revocations stay in force, plus any
+    /// the new data lists. On error nothing changes.
+    pub fn reload(&self, policy: &Policy, data: Value) -> Result<(), GatewayError> {
+        let listed = RevocationSet::from_data(&data)?;
+        self.update(|current| Snapshot::new(policy, Arc::new(data), current.revocations.union(&listed)))
+    }
+
+    /// The revocations in force.
+    pub fn revocations(&self) -> RevocationSet {
+        self.current.load().revocations.clone()
+    }
+
+    /// The version of the policy in force.
+    pub fn policy_version(&self) -> PolicyVersion {
+        self.current.load().version.clone()
+    }
+
+    pub fn audit_log(&self) -> Option<&AuditLog> {
+        self.audit.as_ref()
+    }
+
+    /// Builds the next snapshot from the current one and publishes it, one update at a time.
+    fn update(&self, next: impl FnOnce(&Snapshot) -> Result<Snapshot, GatewayError>) -> Result<(), GatewayError> {
+        let _one_at_a_time = self.updates.lock().unwrap_or_else(PoisonError::into_inner);
+        let snapshot = next(&self.current.load())?;
+        self.current.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    fn logged(
+        &self,
+        request: &Request,
+        decision: Decision,
+        started: SystemTime,
+        latency: std::time::Duration,
+    ) -> GatewayDecision {
+        let decision_id = self.ids.next();
+        if let Some(log) = &self.audit {
+            log.record(AuditRecord::new(decision_id.clone(), request, &decision, started, latency));
+        }
+        GatewayDecision { decision_id, decision }
+    }
+}
+
+/// Decision ids unique across gateways and restarts: the time the gateway started, the
+/// process id, and a process-wide counter.
+struct DecisionIds {
+    prefix: String,
+}
+
+static NEXT_DECISION: AtomicU64 = AtomicU64::new(0);
+
+impl DecisionIds {
+    fn new() -> DecisionIds {
+        let started_ms = crate::audit::unix_ms_now();
+        DecisionIds { prefix: format!("{started_ms:x}-{:x}", std::process::id()) }
+    }
+
+    fn next(&self) -> String {
+        format!("{}-{:x}", self.prefix, NEXT_DECISION.fetch_add(1, Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,147 @@
+//! A compiled policy: its module, manifest, current data and pool of ready instances.
+use std::sync::Arc;
+
+use wasmtime::{Linker, Module};
+
+use warrant_lang::ir::{RuleId, RuleKind};
+use warrant_lang::request::Request;
+use warrant_wasm::abi::{self, AbiError, Manifest};
+
+use super::instance::{GuestAnswer, ReadyInstance};
+use super::pool::InstancePool;
+use super::Engine;
+use crate::data::DataStore;
+use crate::decision::{Decision, Effect, FiredRule, PolicyVersion};
+use crate::error::EngineError;
+
+/// A policy ready to decide. `Send + Sync` and cheap to clone: clones share the module, the
+/// data and the instance pool, so one `Policy` serves every thread of a gateway.
+#[derive(Clone)]
+pub struct Policy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    manifest: Manifest,
+    version: PolicyVersion,
+    wasm: Vec<u8>,
+    data: DataStore,
+    pool: InstancePool,
+}
+
+impl Policy {
+    /// Validates and compiles `wasm` once; makes the first instance now so a bad module is
+    /// refused at load time, not on the first request.
+    pub(crate) fn load(engine: &Engine, wasm: Vec<u8>) -> Result<Policy, EngineError> {
+        let manifest = abi::read_manifest(&wasm).map_err(|error| match error {
+            AbiError::IncompatibleAbi { found } => {
+                EngineError::AbiMismatch { found_major: found, supported_major: abi::ABI_VERSION_MAJOR }
+            }
+            other => EngineError::Manifest(other),
+        })?;
+        let module = Module::new(engine.wasmtime(), &wasm).map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
+        let pre = Linker::new(engine.wasmtime())
+            .instantiate_pre(&module)
+            .map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
+        let first = ReadyInstance::new(&pre)?;
+        let data = DataStore::new(&manifest, &serde_json::Value::Object(Default::default()), first.heap_base())?;
+        let version = PolicyVersion { package: manifest.package.clone(), hash: manifest.source_hash.clone() };
+        let pool = InstancePool::new(pre, first);
+        Ok(Policy { shared: Arc::new(Shared { manifest, version, wasm, data, pool }) })
+    }
+
+    /// Builder form of [`Policy::set_data`].
+    pub fn with_data(self, data: &serde_json::Value) -> Result<Policy, EngineError> {
+        self.set_data(data)?;
+        Ok(self)
+    }
+
+    /// Replaces the data document (registries, revocation lists) for every clone of this
+    /// policy, without recompiling. On error the previous data stays in force.
+    pub fn set_data(&self, data: &serde_json::Value) -> Result<(), EngineError> {
+        self.shared.data.replace(&self.shared.manifest, data)
+    }
+
+    /// A policy with the same compiled module but its own `data`, leaving this one untouched:
+    /// what a gateway swaps in atomically, so no decision sees old rules with new data or the
+    /// reverse. Costs one instantiation, no compilation.
+    pub fn fork_with_data(&self, data: &serde_json::Value) -> Result<Policy, EngineError> {
+        let pool = self.shared.pool.sibling()?;
+        let base = self.shared.data.current().image.base();
+        let data = DataStore::new(&self.shared.manifest, data, base)?;
+        let shared = Shared {
+            manifest: self.shared.manifest.clone(),
+            version: self.shared.version.clone(),
+            wasm: self.shared.wasm.clone(),
+            data,
+            pool,
+        };
+        Ok(Policy { shared: Arc::new(shared) })
+    }
+
+    /// Decides `request`. Errors mean no decision was made; treat them as a deny (or use
+    /// [`Policy::decide_or_deny`]).
+    pub fn decide(&self, request: &Request) -> Result<Decision, EngineError> {
+        let data = self.shared.data.current();
+        let mut instance = self.shared.pool.take()?;
+        let answer = instance.decide(&self.shared.manifest, &data, request);
+        // A trapped instance may hold half-written state: drop it rather than reuse it.
+        if !matches!(answer, Err(EngineError::Trap(_))) {
+            self.shared.pool.give_back(instance);
+        }
+        self.decision_from(answer?)
+    }
+
+    /// Fails closed: any error becomes a deny whose reason is the error.
+    pub fn decide_or_deny(&self, request: &Request) -> Decision {
+        self.decide(request)
+            .unwrap_or_else(|error| Decision::deny_with_reason(format!("engine error: {error}"), self.shared.version.clone()))
+    }
+
+    /// The module's manifest: ABI version, package, literals, slots and rules.
+    pub fn manifest(&self) -> &Manifest {
+        &self.shared.manifest
+    }
+
+    /// Hex SHA-256 of the policy source: the version every decision reports.
+    pub fn hash(&self) -> &str {
+        &self.shared.version.hash
+    }
+
+    /// The `package` the policy declares.
+    pub fn package(&self) -> &str {
+        &self.shared.version.package
+    }
+
+    /// The standalone module, as `warrant build` writes it.
+    pub fn wasm_bytes(&self) -> &[u8] {
+        &self.shared.wasm
+    }
+
+    /// Names the fired rules and cross-checks the guest's verdict against them: a module that
+    /// contradicts itself is not trusted.
+    fn decision_from(&self, answer: GuestAnswer) -> Result<Decision, EngineError> {
+        let verdict = i32::from(answer.allowed);
+        let fired = answer
+            .fired
+            .iter()
+            .map(|&id| self.fired_rule(id).ok_or(EngineError::InconsistentVerdict { verdict }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let decision = Decision::from_fired(fired, self.shared.version.clone());
+        if decision.allowed != answer.allowed {
+            return Err(EngineError::InconsistentVerdict { verdict });
+        }
+        Ok(decision)
+    }
+
+    /// The allow or deny rule `id`, with its deny reason; `None` for helper or unknown ids.
+    fn fired_rule(&self, id: RuleId) -> Option<(FiredRule, Option<String>)> {
+        let rule = self.shared.manifest.rules.get(usize::try_from(id).ok()?)?;
+        let (kind, reason) = match &rule.kind {
+            RuleKind::Allow => (Effect::Allow, None),
+            RuleKind::Deny { reason } => (Effect::Deny, Some(reason.clone())),
+            RuleKind::Helper => return None,
+        };
+        Some((FiredRule { name: rule.name.clone(), kind }, reason))
+    }
+}

@@ -1,0 +1,245 @@
+//! Bearer token in, verified claims (and a decision [`Request`]) out.
+//!
+//! Order of checks, cheapest and most dangerous first: size cap, three segments, header
+//! (`alg: none`, unknown `alg`, `crit`, optionally `typ`), issuer (from the still-unverified
+//! `iss`), the issuer's algorithm allow-list, key selection by `kid` with key-type/algorithm
+//! match, then jsonwebtoken verifies the signature, `iss` and `aud`, and finally the validity window is
+//! checked against the caller's `now`. Any failure is a typed [`TokenError`] and a deny.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+use warrant_lang::request::{ClaimMapping, Request};
+
+use super::cache::{self, VerifiedTokenCache};
+use super::error::{ConfigError, TokenError};
+use super::keys::{IssuerKeys, KeySource};
+use super::parse;
+use super::time;
+
+/// Default cap on the token length: generous for RFC 9068 tokens with delegation chains, small
+/// enough that decoding and hashing stay cheap for hostile input.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default clock leeway for `exp`, `nbf` and `iat`, in seconds.
+pub const DEFAULT_LEEWAY_SECONDS: u32 = 60;
+/// Default number of verified tokens kept.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// One trusted token issuer.
+#[derive(Debug)]
+pub struct IssuerConfig {
+    /// Exact `iss` value.
+    pub issuer: String,
+    /// Accepted `aud` values; a token must name at least one. Must not be empty.
+    pub audiences: Vec<String>,
+    /// Signature algorithms accepted from this issuer; each needs a key that can verify it.
+    pub algorithms: Vec<Algorithm>,
+    /// Where this issuer's keys come from (several sources allow key rotation).
+    pub keys: Vec<KeySource>,
+}
+
+/// Verifier-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway_seconds: u32,
+    /// Tokens longer than this are refused before any decoding.
+    pub max_token_bytes: usize,
+    /// How claims become a [`Request`] (instance claim name, chain depth bound).
+    pub mapping: ClaimMapping,
+    /// Verified tokens kept in memory; 0 disables the cache.
+    pub cache_capacity: usize,
+    /// Refuse tokens whose header `typ` is not `at+jwt` (RFC 9068 §4), so an ID token or other
+    /// JWT from the same issuer cannot be replayed as an access token. Off by default because
+    /// many issuers still send `typ: JWT`; turn it on for issuers that comply.
+    pub require_access_token_type: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            leeway_seconds: DEFAULT_LEEWAY_SECONDS,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            mapping: ClaimMapping::default(),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            require_access_token_type: false,
+        }
+    }
+}
+
+/// Claims whose signature, issuer and audience were verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedClaims {
+    /// The configured issuer that vouched for the token.
+    pub issuer: String,
+    /// The algorithm the signature was verified with.
+    pub algorithm: Algorithm,
+    /// The `kid` of the key used, if the token named one.
+    pub key_id: Option<String>,
+    /// Every claim of the payload.
+    pub claims: Map<String, Value>,
+}
+
+/// Verifies bearer tokens against configured issuers. `Send + Sync`: share one per process.
+pub struct TokenVerifier {
+    issuers: HashMap<String, TrustedIssuer>,
+    options: VerifyOptions,
+    cache: VerifiedTokenCache<VerifiedClaims>,
+}
+
+/// Shows configuration, never keys.
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut issuers: Vec<&String> = self.issuers.keys().collect();
+        issuers.sort();
+        f.debug_struct("TokenVerifier")
+            .field("issuers", &issuers)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+struct TrustedIssuer {
+    keys: IssuerKeys,
+    /// One jsonwebtoken validation per allowed algorithm; this map *is* the allow-list.
+    validations: HashMap<Algorithm, Validation>,
+}
+
+impl TokenVerifier {
+    /// Builds a verifier, refusing configurations that could not verify safely (no audience,
+    /// an allowed algorithm without a matching key, weak or malformed keys, duplicates).
+    pub fn new(issuers: Vec<IssuerConfig>, options: VerifyOptions) -> Result<Self, ConfigError> {
+        if issuers.is_empty() {
+            return Err(ConfigError::NoIssuers);
+        }
+        let mut trusted = HashMap::new();
+        for config in issuers {
+            let issuer = TrustedIssuer::new(&config)?;
+            if trusted.insert(config.issuer.clone(), issuer).is_some() {
+                return Err(ConfigError::DuplicateIssuer(config.issuer));
+            }
+        }
+        let cache = VerifiedTokenCache::new(options.cache_capacity);
+        Ok(TokenVerifier {
+            issuers: trusted,
+            options,
+            cache,
+        })
+    }
+
+    /// The settings this verifier was built with.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.options
+    }
+
+    /// Verifies `token` at time `now` (Unix seconds), using the cache when it can.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Arc<VerifiedClaims>, TokenError> {
+        let segments = parse::split(token, self.options.max_token_bytes)?;
+        let header = parse::check_header(&parse::decode_header(&segments)?)?;
+        if self.options.require_access_token_type && !header.is_access_token_type {
+            return Err(TokenError::NotAnAccessToken);
+        }
+        let digest = cache::digest(token);
+        if let Some(verified) = self.cache.get(&digest, now) {
+            time::check_validity_window(&verified.claims, now, self.options.leeway_seconds)?;
+            return Ok(verified);
+        }
+        let unverified_claims = parse::decode_payload(&segments)?;
+        let (issuer_name, issuer) = self.issuer_of(&unverified_claims)?;
+        let validation = issuer
+            .validations
+            .get(&header.alg)
+            .ok_or(TokenError::AlgorithmNotAllowed { alg: header.alg })?;
+        let key = issuer.keys.select(header.kid.as_deref(), header.alg)?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation)?;
+        let expires_at =
+            time::check_validity_window(&data.claims, now, self.options.leeway_seconds)?;
+        let verified = Arc::new(VerifiedClaims {
+            issuer: issuer_name.clone(),
+            algorithm: header.alg,
+            key_id: header.kid,
+            claims: data.claims,
+        });
+        self.cache
+            .insert(digest, Arc::clone(&verified), expires_at, now);
+        Ok(verified)
+    }
+
+    /// Verifies `token` and maps its claims to a decision request (see [`super`] for the
+    /// mapping), with what the gateway knows about the call.
+    pub fn request(
+        &self,
+        token: &str,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+    ) -> Result<Request, TokenError> {
+        let verified = self.verify(token, now)?;
+        Ok(Request::from_claims(
+            verified.claims.clone(),
+            resource,
+            action,
+            Some(now),
+            &self.options.mapping,
+        )?)
+    }
+
+    /// Number of verified tokens currently cached (for metrics).
+    pub fn cached_token_count(&self) -> usize {
+        self.cache.len()
+    }
+
+    fn issuer_of(
+        &self,
+        claims: &Map<String, Value>,
+    ) -> Result<(&String, &TrustedIssuer), TokenError> {
+        match claims.get("iss") {
+            None => Err(TokenError::MissingClaim("iss".to_string())),
+            Some(Value::String(iss)) => self
+                .issuers
+                .get_key_value(iss)
+                .ok_or(TokenError::UnknownIssuer),
+            Some(_) => Err(TokenError::InvalidClaim {
+                claim: "iss",
+                expected: "a string",
+            }),
+        }
+    }
+}
+
+impl TrustedIssuer {
+    fn new(config: &IssuerConfig) -> Result<Self, ConfigError> {
+        if config.audiences.is_empty() {
+            return Err(ConfigError::NoAudiences(config.issuer.clone()));
+        }
+        let keys = IssuerKeys::load(&config.issuer, &config.keys)?;
+        let mut validations = HashMap::new();
+        for &alg in &config.algorithms {
+            if !keys.supports(alg) {
+                return Err(ConfigError::AlgorithmWithoutKey {
+                    issuer: config.issuer.clone(),
+                    alg,
+                });
+            }
+            validations.insert(alg, signature_issuer_audience_validation(config, alg));
+        }
+        if validations.is_empty() {
+            return Err(ConfigError::NoAlgorithms(config.issuer.clone()));
+        }
+        Ok(TrustedIssuer { keys, validations })
+    }
+}
+
+/// jsonwebtoken checks signature, `iss` and `aud` (both required); time is ours, because
+/// jsonwebtoken reads the system clock and we need an injectable `now`.
+fn signature_issuer_audience_validation(config: &IssuerConfig, alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_required_spec_claims(&["iss", "aud"]);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&config.audiences);
+    validation
+}

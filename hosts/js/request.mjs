@@ -1,0 +1,101 @@
+// The decision request: a port of `Request::from_json` (lang/src/request.rs). Same JSON shape,
+// same claims mapping, same delegation-chain order, same errors (messages included), so that a
+// request refused by one host is refused by the other.
+//
+// Input is the tree of `json.mjs` (objects are Maps, i64 integers are BigInts).
+import { isObject } from "./json.mjs";
+
+/** Default bound on the delegation chain depth accepted from a token. */
+export const DEFAULT_MAX_CHAIN_DEPTH = 16;
+/** Default name of the claim carrying the agent instance / task id. */
+export const DEFAULT_INSTANCE_CLAIM = "instance_id";
+
+/** A request that cannot be built; the message is the Rust host's `RequestError` text. */
+export class RequestError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "RequestError";
+  }
+}
+
+/**
+ * Builds a request from `{"claims": {...}, "resource": "...", "action": "...", "now": N}`.
+ * Strings stay JS strings, integers are BigInts; `null` fields read as absent.
+ * `chain` is in delegation order: the innermost RFC 8693 `act` first, the current actor last.
+ */
+export function requestFromJson(value, { instanceClaim = DEFAULT_INSTANCE_CLAIM, maxChainDepth = DEFAULT_MAX_CHAIN_DEPTH } = {}) {
+  if (!isObject(value)) throw new RequestError("request must be a JSON object");
+  let claims = value.get("claims");
+  if (claims === undefined) claims = new Map();
+  else if (!isObject(claims)) throw new RequestError("`claims` must be a JSON object");
+  const resource = optionalString(value, "resource");
+  const action = optionalString(value, "action");
+  const now = optionalInt(value, "now");
+  const chain = chainFromClaims(claims, instanceClaim, maxChainDepth);
+  return {
+    sub: optionalString(claims, "sub"),
+    iss: optionalString(claims, "iss"),
+    jti: optionalString(claims, "jti"),
+    client_id: optionalString(claims, "client_id"),
+    instance: optionalString(claims, instanceClaim),
+    resource,
+    action,
+    aud: optionalStringList(claims, "aud", false),
+    scope: optionalStringList(claims, "scope", true),
+    iat: optionalInt(claims, "iat"),
+    exp: optionalInt(claims, "exp"),
+    nbf: optionalInt(claims, "nbf"),
+    now,
+    chain,
+    claims,
+  };
+}
+
+/** Unwraps nested `act` claims into delegation order (innermost first). */
+function chainFromClaims(claims, instanceClaim, maxChainDepth) {
+  const outermostFirst = [];
+  let level = claims.get("act");
+  while (level !== undefined) {
+    if (!isObject(level)) throw new RequestError("`act` must be a JSON object");
+    if (outermostFirst.length === maxChainDepth) {
+      throw new RequestError(`delegation chain deeper than the accepted maximum of ${maxChainDepth} actors`);
+    }
+    outermostFirst.push({
+      sub: optionalString(level, "sub"),
+      client_id: optionalString(level, "client_id"),
+      instance: optionalString(level, instanceClaim),
+    });
+    level = level.get("act");
+  }
+  return outermostFirst.reverse();
+}
+
+function optionalString(map, key) {
+  const value = map.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  throw wrongType(key, "a string");
+}
+
+function optionalInt(map, key) {
+  const value = map.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "bigint") return value;
+  throw wrongType(key, "an integer number of seconds");
+}
+
+/** A string or an array of strings; with `splitSpaces`, a string is a space-separated list. */
+function optionalStringList(map, key, splitSpaces) {
+  const value = map.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return splitSpaces ? value.split(" ").filter((part) => part !== "") : [value];
+  if (Array.isArray(value)) {
+    if (!value.every((item) => typeof item === "string")) throw wrongType(key, "strings");
+    return value;
+  }
+  throw wrongType(key, "a string or an array of strings");
+}
+
+function wrongType(field, expected) {
+  return new RequestError(`\`${field}\` has the wrong type: expected ${expected}`);
+}

@@ -1,0 +1,655 @@
+//! Why a request got its decision: for every allow and deny rule, whether it held and, if not,
+//! the first condition that failed with the actual values it read (`chain.depth <= 2` was
+//! false: `chain.depth = 3`).
+//!
+//! Every verdict comes from [`Evaluator`], the same code path as [`crate::eval::evaluate`]; this
+//! module only chooses which values to show and words them.
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::eval::{Evaluator, Value};
+use crate::fmt::string_literal as quoted;
+use crate::ir::{
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Program, RuleId, RuleKind, Source,
+};
+use crate::request::{Actor, Request};
+
+/// Sets longer than this are cut in explanations: a revocation list can hold millions.
+pub const MAX_SHOWN_ELEMENTS: usize = 16;
+
+/// The explanation of one decision: one report per allow and deny rule, in source order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub rules: Vec<RuleReport>,
+}
+
+/// One allow or deny rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleReport {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: RuleKind,
+    /// 1-based line of the rule head.
+    pub line: u32,
+    pub held: bool,
+    /// The first condition of the body that did not hold (absent when the rule held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<ConditionReport>,
+}
+
+/// A condition that did not hold, with the inputs it read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionReport {
+    /// The condition as written (top level of a rule) or as rebuilt from the IR (inside a
+    /// quantifier, where the loop variable is shown as `hop`).
+    pub condition: String,
+    pub values: Vec<Observed>,
+    /// Where a composite condition (helper rule, quantifier) failed inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<Because>,
+}
+
+/// An input read by a condition, and its value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observed {
+    /// The input as the language names it: `chain.depth`, `data.cases[resource].customer`.
+    pub name: String,
+    /// `null` when the value is missing. Sets are cut to [`MAX_SHOWN_ELEMENTS`] elements.
+    pub value: Option<Json>,
+    /// Elements of a set left out of `value`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Why a composite condition failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Because {
+    /// A helper rule did not hold: its first failing condition.
+    Helper {
+        rule: String,
+        line: u32,
+        failed: Box<ConditionReport>,
+    },
+    /// A quantifier did not hold: for `every`, the first actor that failed the body; for
+    /// `some`, every actor (none satisfied the body).
+    Actors { failures: Vec<ActorFailure> },
+}
+
+/// One actor of the chain that did not satisfy a quantifier's body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActorFailure {
+    /// Position in the chain: 0 is the first delegate, the last is the current actor.
+    pub index: usize,
+    pub failed: ConditionReport,
+}
+
+/// Explains every allow and deny rule of `program` on `request` with data document `data`.
+pub fn explain(program: &Program, request: &Request, data: &Json) -> Explanation {
+    let explainer = Explainer {
+        evaluator: Evaluator::new(program, request, data),
+        program,
+        request,
+    };
+    let rules = program
+        .rules
+        .iter()
+        .filter(|rule| !matches!(rule.kind, RuleKind::Helper))
+        .map(|rule| {
+            let failed = explainer.first_failure(&rule.body, Some(&rule.body_text), None, 0);
+            RuleReport {
+                name: rule.name.clone(),
+                kind: rule.kind.clone(),
+                line: rule.line,
+                held: failed.is_none(),
+                failed,
+            }
+        })
+        .collect();
+    Explanation { rules }
+}
+
+impl Explanation {
+    /// The explanation for humans, one rule per paragraph line, failures indented below.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for rule in &self.rules {
+            let head = match &rule.kind {
+                RuleKind::Allow => format!("allow {}", rule.name),
+                RuleKind::Deny { .. } => format!("deny {}", rule.name),
+                RuleKind::Helper => format!("rule {}", rule.name),
+            };
+            let verdict = match (&rule.kind, rule.held) {
+                (RuleKind::Deny { reason }, true) => format!("held: {}", quoted(reason)),
+                (_, true) => "held".to_string(),
+                (_, false) => "did not hold".to_string(),
+            };
+            let _ = writeln!(out, "{head} (line {}): {verdict}", rule.line);
+            if let Some(failed) = &rule.failed {
+                render_failure(&mut out, failed, 1);
+            }
+        }
+        out
+    }
+}
+
+fn render_failure(out: &mut String, report: &ConditionReport, depth: usize) {
+    let indent = "  ".repeat(depth);
+    let _ = write!(out, "{indent}`{}` was false", report.condition);
+    let values: Vec<String> = report.values.iter().map(render_observed).collect();
+    if !values.is_empty() {
+        let _ = write!(out, ": {}", values.join(", "));
+    }
+    out.push('\n');
+    match &report.because {
+        None => {}
+        Some(Because::Helper { rule, line, failed }) => {
+            let _ = writeln!(out, "{indent}  in rule {rule} (line {line}):");
+            render_failure(out, failed, depth + 2);
+        }
+        Some(Because::Actors { failures }) => {
+            for failure in failures {
+                let _ = writeln!(out, "{indent}  at chain[{}]:", failure.index);
+                render_failure(out, &failure.failed, depth + 2);
+            }
+        }
+    }
+}
+
+fn render_observed(observed: &Observed) -> String {
+    let value = match &observed.value {
+        None => "missing".to_string(),
+        Some(Json::Array(items)) => {
+            let mut shown: Vec<String> = items.iter().map(Json::to_string).collect();
+            if observed.omitted > 0 {
+                shown.push(format!("… {} more", observed.omitted));
+            }
+            format!("[{}]", shown.join(", "))
+        }
+        Some(other) => other.to_string(),
+    };
+    format!("{} = {value}", observed.name)
+}
+
+struct Explainer<'a> {
+    evaluator: Evaluator<'a>,
+    program: &'a Program,
+    request: &'a Request,
+}
+
+impl Explainer<'_> {
+    /// The first condition of `body` that does not hold, reported. `texts` are the conditions
+    /// as written, when known. `depth` counts helper rules entered, bounded like the evaluator's.
+    fn first_failure(
+        &self,
+        body: &[Cond],
+        texts: Option<&[String]>,
+        hop: Option<&Actor>,
+        depth: usize,
+    ) -> Option<ConditionReport> {
+        let (index, cond) = body
+            .iter()
+            .enumerate()
+            .find(|(_, cond)| !self.evaluator.holds(cond, hop))?;
+        let written = texts
+            .and_then(|texts| texts.get(index))
+            .filter(|t| !t.is_empty());
+        let condition = written.cloned().unwrap_or_else(|| self.cond_text(cond));
+        Some(self.report(cond, condition, hop, depth))
+    }
+
+    fn report(
+        &self,
+        cond: &Cond,
+        condition: String,
+        hop: Option<&Actor>,
+        depth: usize,
+    ) -> ConditionReport {
+        let mut values = Vec::new();
+        self.observe_cond(cond, hop, &mut values);
+        ConditionReport {
+            condition,
+            values,
+            because: self.because(cond, depth),
+        }
+    }
+
+    /// Where a failed helper or quantifier failed inside; `None` for atomic conditions and
+    /// for `not` (whose operand held, so nothing inside failed).
+    /// Helpers are evaluated on their own and quantifiers do not nest, so no enclosing actor
+    /// is passed down.
+    fn because(&self, cond: &Cond, depth: usize) -> Option<Because> {
+        match cond {
+            Cond::Rule(id) => {
+                if depth >= self.program.rules.len() {
+                    return None;
+                }
+                let rule = self.program.rules.get(*id as usize)?;
+                let failed =
+                    self.first_failure(&rule.body, Some(&rule.body_text), None, depth + 1)?;
+                Some(Because::Helper {
+                    rule: rule.name.clone(),
+                    line: rule.line,
+                    failed: Box::new(failed),
+                })
+            }
+            Cond::Every(body) => {
+                let failures = self.actor_failures(body, depth).take(1).collect();
+                Some(Because::Actors { failures })
+            }
+            Cond::Some(body) => Some(Because::Actors {
+                failures: self.actor_failures(body, depth).collect(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Each actor of the chain that fails `body`, with its first failing condition.
+    fn actor_failures<'s>(
+        &'s self,
+        body: &'s [Cond],
+        depth: usize,
+    ) -> impl Iterator<Item = ActorFailure> + 's {
+        self.request
+            .chain
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, actor)| {
+                let failed = self.first_failure(body, None, Some(actor), depth)?;
+                Some(ActorFailure { index, failed })
+            })
+    }
+
+    /// The inputs an atomic condition reads (through `not`); a quantifier shows the chain depth.
+    fn observe_cond(&self, cond: &Cond, hop: Option<&Actor>, out: &mut Vec<Observed>) {
+        match cond {
+            Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
+                self.observe(a, hop, out);
+                self.observe(b, hop, out);
+            }
+            Cond::StartsWith(e, _)
+            | Cond::EndsWith(e, _)
+            | Cond::Matches(e, _)
+            | Cond::Truthy(e) => self.observe(e, hop, out),
+            Cond::Not(inner) => self.observe_cond(inner, hop, out),
+            Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
+            Cond::Rule(_) => {}
+        }
+    }
+
+    /// Records `expr` and the inputs inside it (arithmetic operands, table keys); constants
+    /// are left out, and each name is recorded once.
+    fn observe(&self, expr: &Expr, hop: Option<&Actor>, out: &mut Vec<Observed>) {
+        if is_constant(expr) {
+            return;
+        }
+        let name = self.expr_text(expr);
+        if !out.iter().any(|o| o.name == name) {
+            let (value, omitted) = match self.evaluator.value(expr, hop) {
+                Some(value) => shown(value),
+                None => (None, 0),
+            };
+            out.push(Observed {
+                name,
+                value,
+                omitted,
+            });
+        }
+        match expr {
+            Expr::Arith(_, a, b) => {
+                self.observe(a, hop, out);
+                self.observe(b, hop, out);
+            }
+            Expr::Lookup { key, .. } => self.observe(key, hop, out),
+            _ => {}
+        }
+    }
+
+    /// A condition rebuilt from the IR in the language's syntax.
+    fn cond_text(&self, cond: &Cond) -> String {
+        match cond {
+            Cond::Cmp(op, a, b) => format!(
+                "{} {} {}",
+                self.expr_text(a),
+                cmp_text(*op),
+                self.expr_text(b)
+            ),
+            Cond::In(a, b) => format!("{} in {}", self.expr_text(a), self.expr_text(b)),
+            Cond::Subset(a, b) => format!("{} subset {}", self.expr_text(a), self.expr_text(b)),
+            Cond::StartsWith(e, lit) => {
+                format!("startswith({}, {})", self.expr_text(e), self.lit_text(*lit))
+            }
+            Cond::EndsWith(e, lit) => {
+                format!("endswith({}, {})", self.expr_text(e), self.lit_text(*lit))
+            }
+            Cond::Matches(e, lit) => {
+                format!("{} matches {}", self.expr_text(e), self.lit_text(*lit))
+            }
+            Cond::Truthy(e) => self.expr_text(e),
+            Cond::Not(inner) => format!("not {}", self.cond_text(inner)),
+            Cond::Rule(id) => self.rule_name(*id),
+            Cond::Every(body) => format!("every hop in chain {{ {} }}", self.body_text(body)),
+            Cond::Some(body) => format!("some hop in chain {{ {} }}", self.body_text(body)),
+        }
+    }
+
+    fn body_text(&self, body: &[Cond]) -> String {
+        let conds: Vec<String> = body.iter().map(|c| self.cond_text(c)).collect();
+        conds.join("; ")
+    }
+
+    fn rule_name(&self, id: RuleId) -> String {
+        self.program
+            .rules
+            .get(id as usize)
+            .map_or_else(|| format!("<rule {id}>"), |rule| rule.name.clone())
+    }
+
+    /// An expression in the language's syntax; malformed ids are shown, never a panic.
+    fn expr_text(&self, expr: &Expr) -> String {
+        match expr {
+            Expr::Str(id) => self.lit_text(*id),
+            Expr::Int(i) => i.to_string(),
+            Expr::Bool(b) => b.to_string(),
+            Expr::StrSet(ids) => {
+                let items: Vec<String> = ids.iter().map(|id| self.lit_text(*id)).collect();
+                format!("{{{}}}", items.join(", "))
+            }
+            Expr::Slot(id) => match self.program.slots.get(*id as usize).map(|s| &s.source) {
+                Some(Source::Field(field)) => field.name().to_string(),
+                Some(Source::Claim(path)) => format!("claims.{}", path.join(".")),
+                Some(Source::Data(path)) => format!("data.{}", path.join(".")),
+                Some(Source::DataTable { table, .. }) => format!("data.{}", table.join(".")),
+                None => format!("<slot {id}>"),
+            },
+            Expr::Lookup { slot, key } => {
+                match self.program.slots.get(*slot as usize).map(|s| &s.source) {
+                    Some(Source::DataTable { table, field }) => {
+                        let mut text = format!("data.{}[{}]", table.join("."), self.expr_text(key));
+                        for part in field {
+                            text.push('.');
+                            text.push_str(part);
+                        }
+                        text
+                    }
+                    _ => format!("<slot {slot}>[{}]", self.expr_text(key)),
+                }
+            }
+            Expr::Actor(which, field) => {
+                let actor = match which {
+                    ActorRef::Current => "act",
+                    ActorRef::First => "chain.first",
+                    ActorRef::Hop => "hop",
+                };
+                let field = match field {
+                    ActorField::Sub => "sub",
+                    ActorField::ClientId => "client_id",
+                    ActorField::Instance => "instance",
+                };
+                format!("{actor}.{field}")
+            }
+            Expr::ChainDepth => "chain.depth".to_string(),
+            Expr::Arith(op, a, b) => {
+                let op = match op {
+                    ArithOp::Add => "+",
+                    ArithOp::Sub => "-",
+                };
+                let right = self.expr_text(b);
+                let right = if matches!(**b, Expr::Arith(..)) {
+                    format!("({right})")
+                } else {
+                    right
+                };
+                format!("{} {op} {right}", self.expr_text(a))
+            }
+        }
+    }
+
+    fn lit_text(&self, id: crate::ir::LitId) -> String {
+        self.evaluator
+            .literal(id)
+            .map_or_else(|| format!("<literal {id}>"), quoted)
+    }
+}
+
+fn cmp_text(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    }
+}
+
+/// Reads no input: showing its value would only repeat the policy text.
+fn is_constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
+        Expr::Arith(_, a, b) => is_constant(a) && is_constant(b),
+        Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
+    }
+}
+
+/// A value as JSON, with long sets cut; returns the JSON and how many elements were cut.
+fn shown(value: Value) -> (Option<Json>, usize) {
+    match value {
+        Value::Str(s) => (Some(Json::String(s)), 0),
+        Value::Int(i) => (Some(Json::from(i)), 0),
+        Value::Bool(b) => (Some(Json::Bool(b)), 0),
+        Value::StrSet(items) => {
+            let omitted = items.len().saturating_sub(MAX_SHOWN_ELEMENTS);
+            let kept = items
+                .into_iter()
+                .take(MAX_SHOWN_ELEMENTS)
+                .map(Json::String)
+                .collect();
+            (Some(Json::Array(kept)), omitted)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const POLICY: &str = r#"package t
+
+rule trusted if {
+    every hop in chain { hop.sub matches "spiffe://acme.com/*" }
+}
+
+allow read if {
+    trusted
+    chain.depth <= 2
+    action in {"read", "list"}
+    exp - iat <= 1h
+    data.owners[resource] == sub
+}
+
+deny revoked "instance revoked" if { instance in data.revoked }
+deny outsider "an actor outside acme" if {
+    some hop in chain { hop.sub == "spiffe://acme.com/root" }
+}
+"#;
+
+    fn program() -> Program {
+        crate::compile(POLICY, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()))
+    }
+
+    fn request(actors: &[&str], claims: serde_json::Value) -> Request {
+        let mut act = serde_json::Value::Null;
+        for sub in actors {
+            act = if act.is_null() {
+                json!({ "sub": sub })
+            } else {
+                json!({ "sub": sub, "act": act })
+            };
+        }
+        let mut claims = claims;
+        if !act.is_null() {
+            claims["act"] = act;
+        }
+        Request::from_json(
+            json!({"claims": claims, "resource": "doc-1", "action": "read"}),
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn data() -> Json {
+        json!({"owners": {"doc-1": "alice"}, "revoked": (0..40).map(|i| format!("i-{i:02}")).collect::<Vec<_>>()})
+    }
+
+    fn rule<'e>(explanation: &'e Explanation, name: &str) -> &'e RuleReport {
+        explanation
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+    }
+
+    #[test]
+    fn held_rules_agree_with_the_evaluator() {
+        let program = program();
+        let claims = json!({"sub": "alice", "iat": 0, "exp": 3600, "instance_id": "i-03"});
+        let req = request(&["spiffe://acme.com/a", "spiffe://acme.com/root"], claims);
+        let explanation = explain(&program, &req, &data());
+        let outcome = crate::eval::evaluate(&program, &req, &data());
+        let held: Vec<&str> = explanation
+            .rules
+            .iter()
+            .filter(|r| r.held)
+            .map(|r| r.name.as_str())
+            .collect();
+        let fired: Vec<&str> = outcome
+            .fired
+            .iter()
+            .map(|&id| program.rules[id as usize].name.as_str())
+            .collect();
+        assert_eq!(held, fired);
+        assert_eq!(held, ["read", "revoked", "outsider"]);
+    }
+
+    #[test]
+    fn first_failing_condition_shows_the_values_it_read() {
+        let program = program();
+        let actors = [
+            "spiffe://acme.com/a",
+            "spiffe://acme.com/b",
+            "spiffe://acme.com/c",
+        ];
+        let req = request(&actors, json!({"sub": "alice", "iat": 0, "exp": 3600}));
+        let explanation = explain(&program, &req, &data());
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "chain.depth <= 2");
+        assert_eq!(failed.values.len(), 1);
+        assert_eq!(failed.values[0].name, "chain.depth");
+        assert_eq!(failed.values[0].value, Some(json!(3)));
+        let text = explanation.render();
+        assert!(
+            text.contains("allow read (line 7): did not hold\n  `chain.depth <= 2` was false: chain.depth = 3\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn arithmetic_lookups_and_missing_values_name_every_input() {
+        let program = program();
+        let req = request(&["spiffe://acme.com/a"], json!({"sub": "bob", "exp": 3600}));
+        let failed = rule(&explain(&program, &req, &data()), "read")
+            .failed
+            .clone()
+            .unwrap();
+        assert_eq!(failed.condition, "exp - iat <= 1h");
+        let names: Vec<(&str, Option<&Json>)> = failed
+            .values
+            .iter()
+            .map(|o| (o.name.as_str(), o.value.as_ref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("exp - iat", None),
+                ("exp", Some(&json!(3600))),
+                ("iat", None)
+            ]
+        );
+        let req = request(
+            &["spiffe://acme.com/a"],
+            json!({"sub": "bob", "iat": 0, "exp": 60}),
+        );
+        let explanation = explain(&program, &req, &data());
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "data.owners[resource] == sub");
+        assert!(explanation
+            .render()
+            .contains(r#"data.owners[resource] = "alice", resource = "doc-1", sub = "bob""#));
+    }
+
+    #[test]
+    fn helpers_and_quantifiers_say_where_they_failed() {
+        let program = program();
+        let actors = ["spiffe://acme.com/a", "spiffe://evil.com/b"];
+        let req = request(&actors, json!({"sub": "alice", "iat": 0, "exp": 60}));
+        let explanation = explain(&program, &req, &data());
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "trusted");
+        let Some(Because::Helper {
+            rule: helper,
+            failed: inner,
+            ..
+        }) = &failed.because
+        else {
+            panic!("{failed:?}")
+        };
+        assert_eq!(helper, "trusted");
+        let Some(Because::Actors { failures }) = &inner.because else {
+            panic!("{inner:?}")
+        };
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].index, 1);
+        assert_eq!(
+            failures[0].failed.condition,
+            r#"hop.sub matches "spiffe://acme.com/*""#
+        );
+        assert_eq!(
+            failures[0].failed.values[0].value,
+            Some(json!("spiffe://evil.com/b"))
+        );
+        // `some`: every actor is reported.
+        let outsider = rule(&explanation, "outsider").failed.as_ref().unwrap();
+        let Some(Because::Actors { failures }) = &outsider.because else {
+            panic!("{outsider:?}")
+        };
+        assert_eq!(failures.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1]);
+        let text = explanation.render();
+        assert!(text.contains("    in rule trusted (line 3):\n"), "{text}");
+        assert!(text.contains("        at chain[1]:\n"), "{text}");
+    }
+
+    #[test]
+    fn long_sets_are_cut_and_json_names_the_kind() {
+        let program = program();
+        let req = request(&[], json!({"sub": "alice", "instance_id": "i-99"}));
+        let explanation = explain(&program, &req, &data());
+        let failed = rule(&explanation, "revoked").failed.as_ref().unwrap();
+        let set = &failed.values[1];
+        assert_eq!(set.name, "data.revoked");
+        assert_eq!(set.omitted, 40 - MAX_SHOWN_ELEMENTS);
+        assert!(explanation.render().contains("… 24 more]"));
+        let json = serde_json::to_value(&explanation).unwrap();
+        assert_eq!(json["rules"][1]["kind"], "deny");
+        assert_eq!(json["rules"][1]["reason"], "instance revoked");
+        assert_eq!(json["rules"][1]["failed"]["values"][0]["value"], "i-99");
+        assert!(json["rules"][0].get("failed").is_some());
+    }
+}

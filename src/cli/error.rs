@@ -1,0 +1,57 @@
+//! Errors of the command line, each naming the file it concerns.
+use std::path::PathBuf;
+
+use warrant::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} is larger than the {limit}-byte limit for {what}", path.display())]
+    TooLarge { path: PathBuf, what: &'static str, limit: u64 },
+    #[error("{} is not UTF-8 text", path.display())]
+    NotText { path: PathBuf },
+    #[error("{} is not valid JSON: {source}", path.display())]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("{}: {source}", path.display())]
+    Request { path: PathBuf, source: warrant::RequestError },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Engine { path: PathBuf, source: EngineError },
+    /// Diagnostics were already printed; only the summary remains.
+    #[error("{failed} of {total} file(s) have errors")]
+    CheckFailed { failed: usize, total: usize },
+    /// `warrant test`: the cases and the summary were already printed.
+    #[error("{failed} test case(s) failed")]
+    TestsFailed { failed: usize },
+    #[error("no test case ran (no `*.test.json` found, or `--run` matched no case name)")]
+    NoTests,
+    #[error("test case `{case}` needs exactly one of `request`, `request_file` and `token`")]
+    CaseRequest { case: String },
+    #[error("test case `{case}` has a `token` but its test file configures no `issuer`")]
+    NoIssuer { case: String },
+    #[error("{}: {source}", path.display())]
+    TokenConfig { path: PathBuf, source: warrant::token::ConfigError },
+    /// `warrant fmt --check`: the files were already listed.
+    #[error("{count} file(s) are not formatted; run `warrant fmt` on them")]
+    NotFormatted { count: usize },
+    #[error("{}: {source}", path.display())]
+    AuditLog { path: PathBuf, source: warrant::audit::AuditReadError },
+    #[error("{}: {source}", path.display())]
+    Schema { path: PathBuf, source: warrant::data_schema::SchemaError },
+    #[error("{}: {source}", path.display())]
+    Revocations { path: PathBuf, source: warrant::revocation::RevocationError },
+    #[error("{}: --explain needs the policy source (.warrant), not a built module", path.display())]
+    ExplainNeedsSource { path: PathBuf },
+}
+
+impl CliError {
+    /// Prints the error on stderr; compile errors show their rendered diagnostics.
+    pub fn report(&self) {
+        if let CliError::Engine { source: EngineError::Compile(diagnostics), .. } = self {
+            eprint!("{}", diagnostics.render());
+        }
+        eprintln!("error: {self}");
+    }
+}

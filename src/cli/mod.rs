@@ -1,0 +1,66 @@
+//! Command-line parsing and dispatch. Exit codes: 0 when the command did its job (for `eval`,
+//! the evaluation ran, whether it allowed or denied), 1 on any error.
+mod audit;
+mod build;
+mod check;
+mod error;
+mod eval;
+mod explain;
+mod files;
+mod fmt;
+mod input;
+mod revoke;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+/// Warrant: policies for AI-agent identity, compiled to WebAssembly.
+#[derive(Debug, Parser)]
+#[command(name = "warrant", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check policies for errors; prints `ok: FILE (N rules)` for each valid one.
+    Check(check::CheckArgs),
+    /// Compile a policy to a standalone .wasm module.
+    Build(build::BuildArgs),
+    /// Decide a request with a policy (.warrant source or built .wasm).
+    Eval(eval::EvalArgs),
+    /// Run policy test cases (`*.test.json`) through the engine; report rules no case fired.
+    Test(test::TestArgs),
+    /// Rewrite policies in the canonical layout; `--check` only reports (for CI).
+    Fmt(fmt::FmtArgs),
+    /// Review a decision log: filter, per-user or per-agent reports, decisions with no human.
+    Audit(audit::AuditArgs),
+    /// Add agent instances, clients or tokens to a revocation file.
+    Revoke(revoke::RevokeArgs),
+}
+
+/// Runs the command line; every error is reported on stderr and exits with 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Revoke(args) => revoke::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error.report();
+            ExitCode::FAILURE
+        }
+    }
+}

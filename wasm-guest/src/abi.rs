@@ -1,0 +1,233 @@
+//! The host/guest contract of a compiled Warrant policy: the single source of truth for
+//! export names, the ABI version, every byte offset of the images the host writes into guest
+//! memory, the manifest, and the host-side encoders (pure Rust, no Wasm runtime).
+//!
+//! `ABI.md` (next to `Cargo.toml`) documents the same contract for hosts in other languages;
+//! the constants here are what the code generator and the Rust encoders actually use.
+mod coerce;
+mod image;
+mod data_image;
+mod manifest;
+mod request_image;
+
+use warrant_lang::ir::{RuleId, RuleKind};
+
+pub use data_image::DataImage;
+pub use manifest::{read_manifest, AbiVersion, Manifest, RuleInfo};
+pub use request_image::RequestEncoder;
+
+/// Major ABI version: bumped on any incompatible layout change; hosts refuse other majors.
+pub const ABI_VERSION_MAJOR: u16 = 1;
+/// Minor ABI version: bumped on backward-compatible additions.
+pub const ABI_VERSION_MINOR: u16 = 0;
+/// What `warrant_abi_version()` returns: `(major << 16) | minor`.
+pub const ABI_VERSION_WORD: i32 = ((ABI_VERSION_MAJOR as i32) << 16) | ABI_VERSION_MINOR as i32;
+
+/// The module's exported linear memory.
+pub const EXPORT_MEMORY: &str = "memory";
+/// Exported immutable i32 global: first free 16-aligned byte after the module's static data.
+pub const EXPORT_HEAP_BASE: &str = "warrant_heap_base";
+/// Exported `() -> i32` returning [`ABI_VERSION_WORD`].
+pub const EXPORT_ABI_VERSION: &str = "warrant_abi_version";
+/// Exported `(data_ptr: i32, req_ptr: i32, out_ptr: i32) -> i32`.
+pub const EXPORT_DECIDE: &str = "warrant_decide";
+/// Custom section holding the JSON [`Manifest`].
+pub const MANIFEST_SECTION: &str = "warrant.manifest";
+
+/// `warrant_decide` result: allowed.
+pub const DECIDE_ALLOW: i32 = 1;
+/// `warrant_decide` result: denied (default deny, or a deny rule fired).
+pub const DECIDE_DENY: i32 = 0;
+/// `warrant_decide` error: the output area is outside memory.
+pub const ERR_OUTPUT_OUT_OF_BOUNDS: i32 = -1;
+/// `warrant_decide` error: the data image header, slot table or string table is outside memory.
+pub const ERR_DATA_IMAGE_OUT_OF_BOUNDS: i32 = -2;
+/// `warrant_decide` error: the request image header, slot table, string table or chain is
+/// outside memory.
+pub const ERR_REQUEST_IMAGE_OUT_OF_BOUNDS: i32 = -3;
+/// `warrant_decide` error: a set, table or string an image points to is outside memory.
+pub const ERR_VALUE_OUT_OF_BOUNDS: i32 = -4;
+/// `warrant_decide` error: a string id is neither a literal, a data string nor a request string.
+pub const ERR_BAD_STRING_ID: i32 = -5;
+
+/// The id of a missing string (and the "missing" marker of every i32 id field).
+pub const MISSING_ID: i32 = -1;
+/// Images start at 16-aligned addresses and their lengths are multiples of 16, so the host can
+/// place the request right after the data image and the output right after the request.
+pub const IMAGE_ALIGN: u32 = 16;
+
+/// Size of one slot cell (slot tables and data-table value arrays).
+pub const CELL_SIZE: u32 = 16;
+/// `Str` cell: i32 string id (`-1` missing).
+pub const CELL_STR_ID: u32 = 0;
+/// `Int` cell: i32 present flag (1 present, 0 missing).
+pub const CELL_INT_PRESENT: u32 = 0;
+/// `Int` cell: i64 value.
+pub const CELL_INT_VALUE: u32 = 8;
+/// `Bool` cell: i32 0 false, 1 true, -1 missing.
+pub const CELL_BOOL: u32 = 0;
+/// `StrSet` cell: i32 pointer to the sorted unique ids.
+pub const CELL_SET_PTR: u32 = 0;
+/// `StrSet` cell: i32 element count (`-1` missing).
+pub const CELL_SET_LEN: u32 = 4;
+/// `DataTable` cell: i32 pointer to the sorted unique key ids.
+pub const CELL_TABLE_KEYS: u32 = 0;
+/// `DataTable` cell: i32 pointer to `len` value cells of [`CELL_SIZE`] bytes.
+pub const CELL_TABLE_VALS: u32 = 4;
+/// `DataTable` cell: i32 entry count.
+pub const CELL_TABLE_LEN: u32 = 8;
+
+/// Bytes of one string-table entry: i32 pointer, i32 byte length.
+pub const STRING_ENTRY_SIZE: u32 = 8;
+/// Bytes of one id in a set or key array.
+pub const ID_SIZE: u32 = 4;
+
+/// Request image: u32 count of request strings.
+pub const REQ_STRING_COUNT: u32 = 0;
+/// Request image: u32 pointer to the request string table.
+pub const REQ_STRING_TABLE: u32 = 4;
+/// Request image: u32 length of the delegation chain.
+pub const REQ_CHAIN_LEN: u32 = 8;
+/// Request image: u32 pointer to the actor records, delegation order.
+pub const REQ_CHAIN_PTR: u32 = 12;
+/// Request image: offset of the slot table.
+pub const REQ_SLOTS: u32 = 16;
+
+/// Data image: u32 count of data strings.
+pub const DATA_STRING_COUNT: u32 = 0;
+/// Data image: u32 pointer to the data string table.
+pub const DATA_STRING_TABLE: u32 = 4;
+/// Data image: offset of the slot table.
+pub const DATA_SLOTS: u32 = 8;
+
+/// Bytes of one actor record: three i32 string ids.
+pub const ACTOR_RECORD_SIZE: u32 = 12;
+/// Actor record: `sub` id.
+pub const ACTOR_SUB: u32 = 0;
+/// Actor record: `client_id` id.
+pub const ACTOR_CLIENT_ID: u32 = 4;
+/// Actor record: `instance` id.
+pub const ACTOR_INSTANCE: u32 = 8;
+
+/// Largest request image the encoder produces; tokens are kilobytes, so more is hostile.
+pub const MAX_REQUEST_IMAGE_BYTES: usize = 1 << 20;
+/// Largest data image the encoder produces.
+pub const MAX_DATA_IMAGE_BYTES: usize = 1 << 30;
+
+/// Why an image could not be built or a module not accepted. Each is a deny at the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AbiError {
+    #[error("not a valid Wasm module: {0}")]
+    InvalidModule(String),
+    #[error("module has no `{MANIFEST_SECTION}` custom section")]
+    MissingManifest,
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(String),
+    #[error("module ABI major version {found} is not the host's {ABI_VERSION_MAJOR}")]
+    IncompatibleAbi { found: u16 },
+    #[error("request image exceeds {MAX_REQUEST_IMAGE_BYTES} bytes")]
+    RequestTooLarge,
+    #[error("data image exceeds {MAX_DATA_IMAGE_BYTES} bytes")]
+    DataTooLarge,
+    #[error("image does not fit in 32-bit linear memory")]
+    AddressOverflow,
+    #[error("image base {0:#x} is not {IMAGE_ALIGN}-byte aligned")]
+    MisalignedBase(u32),
+    #[error("request image base must not overlap the data image")]
+    OverlapsDataImage,
+    #[error("data image was built for another policy")]
+    DataImageMismatch,
+}
+
+/// Number of little-endian u32 words of the fired bitmap for `rule_count` rules.
+pub fn output_words(rule_count: usize) -> usize {
+    rule_count.div_ceil(32)
+}
+
+/// Ids of the allow and deny rules whose bit is set in the output area, ascending.
+/// Bits beyond `words` read as unset; helper rules never count as fired.
+pub fn decode_fired(words: &[u8], manifest: &Manifest) -> Vec<RuleId> {
+    let mut fired = Vec::new();
+    for (index, rule) in manifest.rules.iter().enumerate() {
+        if rule.kind == RuleKind::Helper {
+            continue;
+        }
+        let word_start = (index / 32) * 4;
+        let Some(word) = words.get(word_start..word_start + 4) else { break };
+        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        if word & (1 << (index % 32)) != 0 {
+            // Rule counts are bounded by the manifest, which fits in memory as u32 ids.
+            if let Ok(id) = RuleId::try_from(index) {
+                fired.push(id);
+            }
+        }
+    }
+    fired
+}
+
+/// Rounds `offset` up to [`IMAGE_ALIGN`]; `None` if that leaves 32-bit memory.
+pub fn align_image(offset: u32) -> Option<u32> {
+    offset.checked_add(IMAGE_ALIGN - 1).map(|v| v & !(IMAGE_ALIGN - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warrant_lang::ir::{Program, Rule};
+
+    fn manifest_with(kinds: &[RuleKind]) -> Manifest {
+        let rules = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| Rule {
+                name: format!("r{i}"),
+                kind: kind.clone(),
+                body: vec![],
+                body_text: vec![],
+                line: 1,
+            })
+            .collect();
+        let program = Program {
+            package: "p".into(),
+            source_hash: "h".into(),
+            literals: vec![],
+            slots: vec![],
+            rules,
+        };
+        Manifest::from_program(&program)
+    }
+
+    #[test]
+    fn version_word_packs_major_and_minor() {
+        assert_eq!(ABI_VERSION_WORD >> 16, i32::from(ABI_VERSION_MAJOR));
+        assert_eq!(ABI_VERSION_WORD & 0xffff, i32::from(ABI_VERSION_MINOR));
+    }
+
+    #[test]
+    fn output_words_rounds_up() {
+        assert_eq!(output_words(0), 0);
+        assert_eq!(output_words(1), 1);
+        assert_eq!(output_words(32), 1);
+        assert_eq!(output_words(33), 2);
+    }
+
+    #[test]
+    fn decode_fired_skips_helpers_and_reads_second_word() {
+        let mut kinds = vec![RuleKind::Allow; 34];
+        kinds[1] = RuleKind::Helper;
+        let manifest = manifest_with(&kinds);
+        let mut words = vec![0u8; 8];
+        words[0] = 0b11; // rules 0 and 1 (1 is a helper)
+        words[4] = 0b10; // rule 33
+        assert_eq!(decode_fired(&words, &manifest), vec![0, 33]);
+        assert_eq!(decode_fired(&words[..4], &manifest), vec![0]);
+    }
+
+    #[test]
+    fn align_image_rounds_up_and_detects_overflow() {
+        assert_eq!(align_image(0), Some(0));
+        assert_eq!(align_image(1), Some(16));
+        assert_eq!(align_image(32), Some(32));
+        assert_eq!(align_image(u32::MAX), None);
+    }
+}

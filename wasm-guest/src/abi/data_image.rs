@@ -1,0 +1,143 @@
+//! The data image: the data document's slots laid out once per data version, plus the string
+//! ids every later request is interned against.
+use std::collections::HashMap;
+
+use serde_json::Value;
+use warrant_lang::ir::{Source, Ty};
+
+use super::coerce::{json_cell, walk, Intern};
+use super::image::{Cell, ImageBuf};
+use super::{AbiError, Manifest, CELL_SIZE, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE};
+use super::MAX_DATA_IMAGE_BYTES;
+
+/// A data image ready to be copied to guest memory at [`DataImage::base`].
+#[derive(Debug, Clone)]
+pub struct DataImage {
+    /// Every literal and data string, by id.
+    pub(super) ids: HashMap<String, u32>,
+    /// `L + D`: the first id free for request strings.
+    pub(super) string_count: u32,
+    /// Which policy the ids were assigned for.
+    pub(super) source_hash: String,
+    pub(super) literal_count: usize,
+    bytes: Vec<u8>,
+    base: u32,
+}
+
+/// Interns data strings after the literals, remembering their order for the string table.
+struct DataInterner<'v> {
+    ids: HashMap<String, u32>,
+    strings: Vec<&'v str>,
+    literal_count: usize,
+}
+
+impl<'v> Intern<'v> for DataInterner<'v> {
+    fn intern(&mut self, text: &'v str) -> Result<u32, AbiError> {
+        if let Some(&id) = self.ids.get(text) {
+            return Ok(id);
+        }
+        let id = self
+            .literal_count
+            .checked_add(self.strings.len())
+            .filter(|&id| id <= i32::MAX as usize)
+            .and_then(|id| u32::try_from(id).ok())
+            .ok_or(AbiError::DataTooLarge)?;
+        self.ids.insert(text.to_owned(), id);
+        self.strings.push(text);
+        Ok(id)
+    }
+}
+
+impl DataImage {
+    /// Lays out the data slots of `manifest` read from `data`, for placement at `base`
+    /// (16-aligned; normally the module's `warrant_heap_base`).
+    pub fn build(manifest: &Manifest, data: &Value, base: u32) -> Result<DataImage, AbiError> {
+        let literal_count = manifest.literals.len();
+        let ids = manifest.literals.iter().enumerate().map(|(i, l)| (l.clone(), i as u32)).collect();
+        let mut interner = DataInterner { ids, strings: Vec::new(), literal_count };
+        let mut bytes = Vec::new();
+        let mut image = ImageBuf::new(&mut bytes, base, MAX_DATA_IMAGE_BYTES, AbiError::DataTooLarge)?;
+        let header = image.reserve(DATA_SLOTS as usize)?;
+        let cells = image.reserve_cells(manifest.slots.len())?;
+        let mut scratch = Vec::new();
+        for (index, slot) in manifest.slots.iter().enumerate() {
+            let cell = match &slot.source {
+                Source::Data(path) => {
+                    json_cell(&mut image, &mut interner, &mut scratch, walk(data, path), slot.ty, false)?
+                }
+                Source::DataTable { table, field } => table_cell(
+                    &mut image,
+                    &mut interner,
+                    &mut scratch,
+                    walk(data, table),
+                    field,
+                    slot.ty,
+                )?,
+                Source::Field(_) | Source::Claim(_) => Cell::Missing(slot.ty),
+            };
+            image.put_cell(cells + index * CELL_SIZE as usize, cell);
+        }
+        let table = image.append_strings(interner.strings.iter().map(|s| s.as_bytes()))?;
+        let count = u32::try_from(interner.strings.len()).map_err(|_| AbiError::DataTooLarge)?;
+        image.put_u32(header + DATA_STRING_COUNT as usize, count);
+        image.put_u32(header + DATA_STRING_TABLE as usize, table);
+        let string_count = u32::try_from(literal_count + interner.strings.len())
+            .map_err(|_| AbiError::DataTooLarge)?;
+        Ok(DataImage {
+            ids: interner.ids,
+            string_count,
+            source_hash: manifest.source_hash.clone(),
+            literal_count,
+            bytes,
+            base,
+        })
+    }
+
+    /// The image bytes, to copy to guest memory at [`DataImage::base`].
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Absolute address the image was laid out for.
+    pub fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// First byte after the image (16-aligned): the lowest base for the request image.
+    pub fn end(&self) -> u32 {
+        // `build` checked that the end address is representable.
+        self.base.saturating_add(self.bytes.len() as u32)
+    }
+}
+
+/// A `DataTable` slot: `table` must be an object; each entry's `field` read as `ty` becomes a
+/// value cell under the entry's key; entries whose value is missing are left out.
+fn table_cell<'v>(
+    image: &mut ImageBuf<'_>,
+    interner: &mut DataInterner<'v>,
+    scratch: &mut Vec<u32>,
+    table: Option<&'v Value>,
+    field: &[String],
+    ty: Ty,
+) -> Result<Cell, AbiError> {
+    let Some(Value::Object(entries)) = table else {
+        return Ok(Cell::Table { keys: 0, vals: 0, len: 0 });
+    };
+    let mut rows = Vec::with_capacity(entries.len());
+    for (key, entry) in entries {
+        let value = json_cell(image, interner, scratch, walk(entry, field), ty, false)?;
+        if !matches!(value, Cell::Missing(_)) {
+            rows.push((interner.intern(key)?, value));
+        }
+    }
+    rows.sort_unstable_by_key(|(key, _)| *key);
+    let keys: Vec<u32> = rows.iter().map(|(key, _)| *key).collect();
+    let keys_ptr = image.append_ids(&keys)?;
+    image.pad_to(8)?;
+    let vals = image.reserve_cells(rows.len())?;
+    for (index, (_, value)) in rows.iter().enumerate() {
+        image.put_cell(vals + index * CELL_SIZE as usize, *value);
+    }
+    let len = u32::try_from(rows.len()).map_err(|_| AbiError::DataTooLarge)?;
+    Ok(Cell::Table { keys: keys_ptr, vals: image.address(vals)?, len })
+}

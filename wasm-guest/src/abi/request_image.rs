@@ -1,0 +1,222 @@
+//! The request image, encoded once per decision. The encoder keeps its buffers between calls
+//! so that steady-state encoding does not allocate.
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use warrant_lang::ir::{Field, Source, Ty};
+use warrant_lang::request::Request;
+
+use super::coerce::{json_cell, walk_claims, Intern};
+use super::image::{set_cell, Cell, ImageBuf};
+use super::{
+    AbiError, DataImage, Manifest, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB,
+    CELL_SIZE, MAX_REQUEST_IMAGE_BYTES, MISSING_ID, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
+    REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
+};
+
+/// Encodes requests into images; reuse one per thread.
+#[derive(Debug, Default)]
+pub struct RequestEncoder {
+    image: Vec<u8>,
+    strings: RequestStrings,
+    set_ids: Vec<u32>,
+}
+
+/// The strings of the current request that are neither literals nor data strings.
+#[derive(Debug, Default)]
+struct RequestStrings {
+    bytes: Vec<u8>,
+    /// `(start, len)` in `bytes` of request string `i`.
+    spans: Vec<(usize, usize)>,
+    /// Hash of a string -> the latest request string with that hash.
+    latest_by_hash: HashMap<u64, u32>,
+    /// Request string `i` -> the previous request string with the same hash.
+    previous_same_hash: Vec<Option<u32>>,
+    hasher: RandomState,
+}
+
+impl RequestStrings {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+        self.latest_by_hash.clear();
+        self.previous_same_hash.clear();
+    }
+
+    fn get(&self, index: u32) -> &[u8] {
+        let (start, len) = self.spans.get(index as usize).copied().unwrap_or_default();
+        self.bytes.get(start..start + len).unwrap_or_default()
+    }
+
+    /// Index of `text` among the request strings, adding it if new.
+    fn index_of(&mut self, text: &str) -> Result<u32, AbiError> {
+        let hash = self.hasher.hash_one(text);
+        let mut cursor = self.latest_by_hash.get(&hash).copied();
+        while let Some(index) = cursor {
+            if self.get(index) == text.as_bytes() {
+                return Ok(index);
+            }
+            cursor = self.previous_same_hash.get(index as usize).copied().flatten();
+        }
+        let table_bytes = (self.spans.len() + 1) * STRING_ENTRY_SIZE as usize;
+        if self.bytes.len() + text.len() + table_bytes > MAX_REQUEST_IMAGE_BYTES {
+            return Err(AbiError::RequestTooLarge);
+        }
+        let index = u32::try_from(self.spans.len()).map_err(|_| AbiError::RequestTooLarge)?;
+        self.spans.push((self.bytes.len(), text.len()));
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.previous_same_hash.push(self.latest_by_hash.insert(hash, index));
+        Ok(index)
+    }
+}
+
+/// Literal and data strings keep their ids; other strings get fresh ids after `L + D`.
+struct RequestInterner<'e> {
+    data: &'e DataImage,
+    strings: &'e mut RequestStrings,
+}
+
+impl<'v> Intern<'v> for RequestInterner<'_> {
+    fn intern(&mut self, text: &'v str) -> Result<u32, AbiError> {
+        if let Some(&id) = self.data.ids.get(text) {
+            return Ok(id);
+        }
+        let index = self.strings.index_of(text)?;
+        self.data
+            .string_count
+            .checked_add(index)
+            .filter(|&id| id <= i32::MAX as u32)
+            .ok_or(AbiError::RequestTooLarge)
+    }
+}
+
+impl RequestEncoder {
+    pub fn new() -> Self {
+        RequestEncoder::default()
+    }
+
+    /// Encodes `request` as an image placed at `base`; returns the bytes to copy there.
+    /// `base` must be 16-aligned and not below `data.end()`.
+    pub fn encode(
+        &mut self,
+        manifest: &Manifest,
+        data: &DataImage,
+        request: &Request,
+        base: u32,
+    ) -> Result<&[u8], AbiError> {
+        if data.source_hash != manifest.source_hash || data.literal_count != manifest.literals.len() {
+            return Err(AbiError::DataImageMismatch);
+        }
+        if base < data.end() {
+            return Err(AbiError::OverlapsDataImage);
+        }
+        self.strings.clear();
+        let mut interner = RequestInterner { data, strings: &mut self.strings };
+        let mut image =
+            ImageBuf::new(&mut self.image, base, MAX_REQUEST_IMAGE_BYTES, AbiError::RequestTooLarge)?;
+        let header = image.reserve(REQ_SLOTS as usize)?;
+        let cells = image.reserve_cells(manifest.slots.len())?;
+        let chain_bytes = request.chain.len().saturating_mul(ACTOR_RECORD_SIZE as usize);
+        let chain = image.reserve(chain_bytes)?;
+        for (index, actor) in request.chain.iter().enumerate() {
+            let record = chain + index * ACTOR_RECORD_SIZE as usize;
+            for (offset, value) in [
+                (ACTOR_SUB, &actor.sub),
+                (ACTOR_CLIENT_ID, &actor.client_id),
+                (ACTOR_INSTANCE, &actor.instance),
+            ] {
+                let id = optional_id(&mut interner, value.as_deref())?;
+                image.put_u32(record + offset as usize, id);
+            }
+        }
+        image.pad_to(8)?;
+        for (index, slot) in manifest.slots.iter().enumerate() {
+            let cell = match &slot.source {
+                Source::Field(field) => {
+                    field_cell(&mut image, &mut interner, &mut self.set_ids, request, *field, slot.ty)?
+                }
+                Source::Claim(path) => json_cell(
+                    &mut image,
+                    &mut interner,
+                    &mut self.set_ids,
+                    walk_claims(&request.claims, path),
+                    slot.ty,
+                    true,
+                )?,
+                Source::Data(_) | Source::DataTable { .. } => Cell::Missing(slot.ty),
+            };
+            image.put_cell(cells + index * CELL_SIZE as usize, cell);
+        }
+        let strings = &*interner.strings;
+        let table = image.append_strings((0..strings.spans.len() as u32).map(|i| strings.get(i)))?;
+        let chain_len = u32::try_from(request.chain.len()).map_err(|_| AbiError::RequestTooLarge)?;
+        let string_count = u32::try_from(strings.spans.len()).map_err(|_| AbiError::RequestTooLarge)?;
+        let chain_ptr = image.address(chain)?;
+        image.put_u32(header + REQ_STRING_COUNT as usize, string_count);
+        image.put_u32(header + REQ_STRING_TABLE as usize, table);
+        image.put_u32(header + REQ_CHAIN_LEN as usize, chain_len);
+        image.put_u32(header + REQ_CHAIN_PTR as usize, chain_ptr);
+        Ok(&self.image)
+    }
+}
+
+/// The id of an optional string, [`MISSING_ID`] (as u32) when absent.
+fn optional_id(interner: &mut RequestInterner<'_>, text: Option<&str>) -> Result<u32, AbiError> {
+    match text {
+        Some(text) => interner.intern(text),
+        None => Ok(MISSING_ID as u32),
+    }
+}
+
+/// The cell of a vocabulary field; a slot typed differently from its field reads as missing.
+fn field_cell(
+    image: &mut ImageBuf<'_>,
+    interner: &mut RequestInterner<'_>,
+    set_ids: &mut Vec<u32>,
+    request: &Request,
+    field: Field,
+    ty: Ty,
+) -> Result<Cell, AbiError> {
+    if field.ty() != ty {
+        return Ok(Cell::Missing(ty));
+    }
+    let int = |value: Option<i64>| value.map_or(Cell::Missing(ty), Cell::Int);
+    let cell = match field {
+        Field::Sub => str_cell(interner, request.sub.as_deref())?,
+        Field::Iss => str_cell(interner, request.iss.as_deref())?,
+        Field::Jti => str_cell(interner, request.jti.as_deref())?,
+        Field::ClientId => str_cell(interner, request.client_id.as_deref())?,
+        Field::Instance => str_cell(interner, request.instance.as_deref())?,
+        Field::Resource => str_cell(interner, request.resource.as_deref())?,
+        Field::Action => str_cell(interner, request.action.as_deref())?,
+        Field::Aud => list_cell(image, interner, set_ids, request.aud.as_deref())?,
+        Field::Scope => list_cell(image, interner, set_ids, request.scope.as_deref())?,
+        Field::Iat => int(request.iat),
+        Field::Exp => int(request.exp),
+        Field::Nbf => int(request.nbf),
+        Field::Now => int(request.now),
+    };
+    Ok(cell)
+}
+
+fn str_cell(interner: &mut RequestInterner<'_>, text: Option<&str>) -> Result<Cell, AbiError> {
+    Ok(match text {
+        Some(text) => Cell::Str(interner.intern(text)?),
+        None => Cell::Missing(Ty::Str),
+    })
+}
+
+fn list_cell(
+    image: &mut ImageBuf<'_>,
+    interner: &mut RequestInterner<'_>,
+    set_ids: &mut Vec<u32>,
+    items: Option<&[String]>,
+) -> Result<Cell, AbiError> {
+    let Some(items) = items else { return Ok(Cell::Missing(Ty::StrSet)) };
+    set_ids.clear();
+    for item in items {
+        set_ids.push(interner.intern(item)?);
+    }
+    set_cell(image, set_ids)
+}

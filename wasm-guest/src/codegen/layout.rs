@@ -1,0 +1,86 @@
+//! The module's static memory: the literal string table and bytes, and the literal sets the
+//! rules compare against. Everything after it (from `heap_base`) belongs to the host.
+use std::collections::HashMap;
+
+use warrant_lang::ir::LitId;
+
+use super::runtime::StaticStrings;
+use super::CodegenError;
+use crate::abi::{ID_SIZE, IMAGE_ALIGN, STRING_ENTRY_SIZE};
+
+/// Address of an all-zero `(ptr, len)` entry: the empty string, returned for bad string ids.
+const EMPTY_STRING_ENTRY: u32 = 0;
+/// Static data starts after the empty entry, leaving address 0 unused by real data.
+const LITERAL_TABLE: u32 = 16;
+
+/// Static data under construction; literal sets are added while rules are compiled.
+pub(super) struct StaticLayout {
+    bytes: Vec<u8>,
+    literal_entries: Vec<(u32, u32)>,
+    literal_sets: HashMap<Vec<LitId>, u32>,
+}
+
+impl StaticLayout {
+    /// Lays out the literal table and bytes.
+    pub(super) fn new(literals: &[String]) -> Result<StaticLayout, CodegenError> {
+        let table_len = literals.len().checked_mul(STRING_ENTRY_SIZE as usize);
+        let mut bytes = vec![0u8; table_len.ok_or(CodegenError::TooLarge)?];
+        let mut literal_entries = Vec::with_capacity(literals.len());
+        for literal in literals {
+            let ptr = address(LITERAL_TABLE as usize + bytes.len())?;
+            let len = u32::try_from(literal.len()).map_err(|_| CodegenError::TooLarge)?;
+            literal_entries.push((ptr, len));
+            bytes.extend_from_slice(literal.as_bytes());
+        }
+        for (index, (ptr, len)) in literal_entries.iter().enumerate() {
+            let at = index * STRING_ENTRY_SIZE as usize;
+            bytes[at..at + 4].copy_from_slice(&ptr.to_le_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+        }
+        Ok(StaticLayout { bytes, literal_entries, literal_sets: HashMap::new() })
+    }
+
+    /// `(ptr, len)` of the bytes of literal `id`.
+    pub(super) fn literal(&self, id: LitId) -> Option<(u32, u32)> {
+        self.literal_entries.get(id as usize).copied()
+    }
+
+    /// Address of the sorted id array of a literal set (stored once per distinct set).
+    pub(super) fn literal_set(&mut self, ids: &[LitId]) -> Result<u32, CodegenError> {
+        if let Some(&ptr) = self.literal_sets.get(ids) {
+            return Ok(ptr);
+        }
+        let aligned = self.bytes.len().div_ceil(ID_SIZE as usize) * ID_SIZE as usize;
+        self.bytes.resize(aligned, 0);
+        let ptr = address(LITERAL_TABLE as usize + self.bytes.len())?;
+        for id in ids {
+            self.bytes.extend_from_slice(&id.to_le_bytes());
+        }
+        self.literal_sets.insert(ids.to_vec(), ptr);
+        Ok(ptr)
+    }
+
+    /// What the runtime helpers need to find literal strings.
+    pub(super) fn strings(&self) -> StaticStrings {
+        StaticStrings {
+            literal_count: self.literal_entries.len() as u32,
+            literal_table: LITERAL_TABLE,
+            empty_entry: EMPTY_STRING_ENTRY,
+        }
+    }
+
+    /// Offset and content of the data segment.
+    pub(super) fn segment(&self) -> (u32, &[u8]) {
+        (LITERAL_TABLE, &self.bytes)
+    }
+
+    /// First free [`IMAGE_ALIGN`]-aligned byte after the static data.
+    pub(super) fn heap_base(&self) -> Result<u32, CodegenError> {
+        let end = LITERAL_TABLE as usize + self.bytes.len();
+        address(end.div_ceil(IMAGE_ALIGN as usize) * IMAGE_ALIGN as usize)
+    }
+}
+
+fn address(offset: usize) -> Result<u32, CodegenError> {
+    u32::try_from(offset).ok().filter(|&a| a < i32::MAX as u32).ok_or(CodegenError::TooLarge)
+}

@@ -1,0 +1,470 @@
+//! One Wasm function per rule: `(data_ptr, req_ptr) -> i32` (1 when the body holds). Conditions
+//! compile to straight-line integer code; an operand that reads as missing branches to the exit
+//! of its atomic condition, which then yields false (ir.rs semantics), before `Not` negates.
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
+use warrant_lang::ir::{
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind, SlotId,
+    Source, Ty,
+};
+
+use super::code::{Code, Label};
+use super::cost::evaluation_order;
+use super::layout::StaticLayout;
+use super::runtime::{
+    FN_CHECK_BOUNDS, FN_ENDS_WITH, FN_GLOB_MATCH, FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH,
+    FN_STRING_ENTRY, FN_SUBSET, FN_TABLE_FIND,
+};
+use super::{rule_function, CodegenError};
+use crate::abi::{
+    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT,
+    CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS,
+    ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
+};
+
+/// Parameter holding the data image address.
+pub(super) const PARAM_DATA: u32 = 0;
+/// Parameter holding the request image address.
+pub(super) const PARAM_REQUEST: u32 = 1;
+
+/// Literal sets up to this size are tested with inline compares instead of a binary search.
+const INLINE_SET_MAX: usize = 8;
+
+/// What every rule function is compiled against.
+pub(super) struct RuleContext<'p> {
+    pub(super) program: &'p Program,
+    pub(super) layout: &'p mut StaticLayout,
+    /// The memo global of each helper rule (`None` for allow/deny rules).
+    pub(super) memo_globals: &'p [Option<u32>],
+}
+
+/// Compiles rule `id`, leaving out body condition `skip` (already decided by the dispatch).
+pub(super) fn compile_rule(
+    ctx: &mut RuleContext<'_>,
+    id: RuleId,
+    skip: Option<usize>,
+) -> Result<Function, CodegenError> {
+    let program = ctx.program;
+    let rule = &program.rules[id as usize];
+    let memo = ctx.memo_globals.get(id as usize).copied().flatten();
+    let mut emitter = Emitter { ctx, rule, code: Code::new(2), hop: None, miss: None };
+    if let Some(memo) = memo {
+        // Helpers may be used by many rules: evaluate each at most once per decision.
+        emitter.code.op(I::GlobalGet(memo)).i32(0).op(I::I32GeS).if_(BlockType::Empty);
+        emitter.code.op(I::GlobalGet(memo)).op(I::Return).end();
+    }
+    let body: Vec<&Cond> = evaluation_order(&rule.body)
+        .into_iter()
+        .filter(|(index, _)| Some(*index) != skip)
+        .map(|(_, cond)| cond)
+        .collect();
+    let holds = emitter.code.block(BlockType::Result(ValType::I32));
+    emitter.conjunction(&body, |code| {
+        code.i32(0).br(holds);
+    })?;
+    emitter.code.i32(1).end();
+    if let Some(memo) = memo {
+        let result = emitter.code.local(ValType::I32);
+        emitter.code.tee(result).op(I::GlobalSet(memo)).get(result);
+    }
+    Ok(emitter.code.finish())
+}
+
+/// Where a value cell is: `base` local plus a static offset.
+struct CellRef {
+    base: u32,
+    offset: u32,
+}
+
+struct Emitter<'a, 'p> {
+    ctx: &'a mut RuleContext<'p>,
+    rule: &'p Rule,
+    code: Code,
+    /// Local holding the current hop's actor record address, inside a quantifier.
+    hop: Option<u32>,
+    /// Exit of the atomic condition being compiled (missing operand => false).
+    miss: Option<Label>,
+}
+
+impl Emitter<'_, '_> {
+    fn invalid(&self, reason: &str) -> CodegenError {
+        CodegenError::InvalidIr { rule: self.rule.name.clone(), reason: reason.to_string() }
+    }
+
+    /// Evaluates `conds` in order; after the first false one runs `on_false`, which must
+    /// branch away.
+    fn conjunction(&mut self, conds: &[&Cond], on_false: impl Fn(&mut Code)) -> Result<(), CodegenError> {
+        for cond in conds {
+            self.cond(cond)?;
+            self.code.op(I::I32Eqz).if_(BlockType::Empty);
+            on_false(&mut self.code);
+            self.code.end();
+        }
+        Ok(())
+    }
+
+    /// Pushes the condition's truth value (i32 0/1).
+    fn cond(&mut self, cond: &Cond) -> Result<(), CodegenError> {
+        match cond {
+            Cond::Not(inner) => {
+                self.cond(inner)?;
+                self.code.op(I::I32Eqz);
+            }
+            Cond::Rule(target) => {
+                let is_helper = self.ctx.program.rules.get(*target as usize).map(|r| &r.kind)
+                    == Some(&RuleKind::Helper);
+                if !is_helper {
+                    return Err(self.invalid("references a rule that is not a helper"));
+                }
+                self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(rule_function(*target)));
+            }
+            Cond::Every(body) => self.quantifier(body, true)?,
+            Cond::Some(body) => self.quantifier(body, false)?,
+            atomic => {
+                let done = self.code.block(BlockType::Result(ValType::I32));
+                let miss = self.code.block(BlockType::Empty);
+                let outer = self.miss.replace(miss);
+                self.atomic(atomic)?;
+                self.miss = outer;
+                self.code.br(done).end().i32(0).end();
+            }
+        }
+        Ok(())
+    }
+
+    fn quantifier(&mut self, body: &[Cond], every: bool) -> Result<(), CodegenError> {
+        if self.hop.is_some() {
+            return Err(self.invalid("nested quantifier"));
+        }
+        let hop = self.code.local(ValType::I32);
+        let index = self.code.local(ValType::I32);
+        let count = self.code.local(ValType::I32);
+        self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).set(count).i32(0).set(index);
+        let result = self.code.block(BlockType::Result(ValType::I32));
+        let next_actor = self.code.loop_();
+        self.code.get(index).get(count).op(I::I32GeU).if_(BlockType::Empty);
+        self.code.i32(i32::from(every)).br(result).end();
+        self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
+        self.code.get(index).u32(ACTOR_RECORD_SIZE).op(I::I32Mul).op(I::I32Add).set(hop);
+        self.hop = Some(hop);
+        let ordered: Vec<&Cond> = evaluation_order(body).into_iter().map(|(_, c)| c).collect();
+        if every {
+            self.conjunction(&ordered, |code| {
+                code.i32(0).br(result);
+            })?;
+        } else {
+            let skip_actor = self.code.block(BlockType::Empty);
+            self.conjunction(&ordered, |code| {
+                code.br(skip_actor);
+            })?;
+            self.code.i32(1).br(result).end();
+        }
+        self.hop = None;
+        self.code.increment(index, 1).br(next_actor).end();
+        self.code.op(I::Unreachable).end();
+        Ok(())
+    }
+
+    fn miss_label(&self) -> Result<Label, CodegenError> {
+        self.miss.ok_or_else(|| self.invalid("operand outside a condition"))
+    }
+
+    /// An atomic condition: pushes 0/1, or branches to the miss label.
+    fn atomic(&mut self, cond: &Cond) -> Result<(), CodegenError> {
+        match cond {
+            Cond::Cmp(op, left, right) => self.compare(*op, left, right),
+            Cond::In(elem, Expr::StrSet(lits)) if lits.len() <= INLINE_SET_MAX => {
+                self.check_literal_set(lits)?;
+                let id = self.code.local(ValType::I32);
+                self.str_value(elem)?;
+                self.code.set(id).i32(0);
+                for lit in lits {
+                    self.code.get(id).u32(*lit).op(I::I32Eq).op(I::I32Or);
+                }
+                Ok(())
+            }
+            Cond::In(elem, set) => {
+                let id = self.code.local(ValType::I32);
+                self.str_value(elem)?;
+                self.code.set(id);
+                let (ptr, len) = self.set_value(set)?;
+                self.code.get(ptr).get(len).get(id).op(I::Call(FN_SORTED_INDEX));
+                self.code.i32(0).op(I::I32GeS);
+                Ok(())
+            }
+            Cond::Subset(left, right) => self.set_pair(FN_SUBSET, left, right),
+            Cond::StartsWith(expr, lit) => self.string_test(FN_STARTS_WITH, expr, *lit),
+            Cond::EndsWith(expr, lit) => self.string_test(FN_ENDS_WITH, expr, *lit),
+            Cond::Matches(expr, lit) => self.string_test(FN_GLOB_MATCH, expr, *lit),
+            Cond::Truthy(expr) => self.bool_value(expr),
+            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) => {
+                Err(self.invalid("compound condition compiled as atomic"))
+            }
+        }
+    }
+
+    fn compare(&mut self, op: CmpOp, left: &Expr, right: &Expr) -> Result<(), CodegenError> {
+        let ty = self.ty(left)?;
+        if self.ty(right)? != ty {
+            return Err(self.invalid("comparison of different types"));
+        }
+        let equality = match op {
+            CmpOp::Eq => Some(true),
+            CmpOp::Ne => Some(false),
+            _ => None,
+        };
+        match (ty, equality) {
+            (Ty::Int, _) => {
+                self.int_value(left)?;
+                self.int_value(right)?;
+                self.code.op(match op {
+                    CmpOp::Eq => I::I64Eq,
+                    CmpOp::Ne => I::I64Ne,
+                    CmpOp::Lt => I::I64LtS,
+                    CmpOp::Le => I::I64LeS,
+                    CmpOp::Gt => I::I64GtS,
+                    CmpOp::Ge => I::I64GeS,
+                });
+            }
+            (Ty::Str | Ty::Bool, Some(eq)) => {
+                self.scalar_value(left, ty)?;
+                self.scalar_value(right, ty)?;
+                self.code.op(if eq { I::I32Eq } else { I::I32Ne });
+            }
+            (Ty::StrSet, Some(eq)) => {
+                self.set_pair(FN_SET_EQ, left, right)?;
+                if !eq {
+                    self.code.op(I::I32Eqz);
+                }
+            }
+            (_, None) => return Err(self.invalid("ordering comparison of non-integers")),
+        }
+        Ok(())
+    }
+
+    fn scalar_value(&mut self, expr: &Expr, ty: Ty) -> Result<(), CodegenError> {
+        match ty {
+            Ty::Bool => self.bool_value(expr),
+            _ => self.str_value(expr),
+        }
+    }
+
+    /// Calls a `(a_ptr, a_len, b_ptr, b_len)` set helper.
+    fn set_pair(&mut self, helper: u32, left: &Expr, right: &Expr) -> Result<(), CodegenError> {
+        let (left_ptr, left_len) = self.set_value(left)?;
+        let (right_ptr, right_len) = self.set_value(right)?;
+        self.code.get(left_ptr).get(left_len).get(right_ptr).get(right_len).op(I::Call(helper));
+        Ok(())
+    }
+
+    /// Calls a `(ptr, len, lit_ptr, lit_len)` byte helper on the string `expr`.
+    fn string_test(&mut self, helper: u32, expr: &Expr, lit: LitId) -> Result<(), CodegenError> {
+        let (lit_ptr, lit_len) =
+            self.ctx.layout.literal(lit).ok_or_else(|| self.invalid("unknown literal"))?;
+        let entry = self.code.local(ValType::I32);
+        self.str_value(expr)?;
+        self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).tee(entry);
+        self.code.load32(0).get(entry).load32(4).u32(lit_ptr).u32(lit_len).op(I::Call(helper));
+        Ok(())
+    }
+
+    fn ty(&self, expr: &Expr) -> Result<Ty, CodegenError> {
+        Ok(match expr {
+            Expr::Str(_) | Expr::Actor(..) => Ty::Str,
+            Expr::Int(_) | Expr::ChainDepth | Expr::Arith(..) => Ty::Int,
+            Expr::Bool(_) => Ty::Bool,
+            Expr::StrSet(_) => Ty::StrSet,
+            Expr::Slot(slot) | Expr::Lookup { slot, .. } => self.slot(*slot)?.ty,
+        })
+    }
+
+    fn slot(&self, slot: SlotId) -> Result<&warrant_lang::ir::Slot, CodegenError> {
+        self.ctx.program.slots.get(slot as usize).ok_or_else(|| self.invalid("unknown slot"))
+    }
+
+    /// Pushes a string id, or branches to the miss label.
+    fn str_value(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        match expr {
+            Expr::Str(lit) => {
+                if *lit as usize >= self.ctx.program.literals.len() {
+                    return Err(self.invalid("unknown literal"));
+                }
+                self.code.u32(*lit);
+                Ok(())
+            }
+            Expr::Actor(actor, field) => {
+                self.actor_record(*actor)?;
+                let offset = match field {
+                    ActorField::Sub => ACTOR_SUB,
+                    ActorField::ClientId => ACTOR_CLIENT_ID,
+                    ActorField::Instance => ACTOR_INSTANCE,
+                };
+                self.code.load32(offset);
+                self.present_id()
+            }
+            Expr::Slot(_) | Expr::Lookup { .. } => {
+                let cell = self.cell(expr, Ty::Str)?;
+                self.code.get(cell.base).load32(cell.offset + CELL_STR_ID);
+                self.present_id()
+            }
+            _ => Err(self.invalid("expected a string expression")),
+        }
+    }
+
+    /// Branches to the miss label when the id on the stack is negative; else keeps it.
+    fn present_id(&mut self) -> Result<(), CodegenError> {
+        let miss = self.miss_label()?;
+        let id = self.code.local(ValType::I32);
+        self.code.tee(id).i32(0).op(I::I32LtS).br_if(miss).get(id);
+        Ok(())
+    }
+
+    /// Pushes the address of the actor record, or branches to the miss label (empty chain).
+    fn actor_record(&mut self, actor: ActorRef) -> Result<(), CodegenError> {
+        let miss = self.miss_label()?;
+        match actor {
+            ActorRef::Hop => {
+                let hop = self.hop.ok_or_else(|| self.invalid("`hop` outside a quantifier"))?;
+                self.code.get(hop);
+            }
+            ActorRef::First => {
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I32Eqz).br_if(miss);
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
+            }
+            ActorRef::Current => {
+                let count = self.code.local(ValType::I32);
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).tee(count);
+                self.code.op(I::I32Eqz).br_if(miss);
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
+                self.code.get(count).i32(1).op(I::I32Sub).u32(ACTOR_RECORD_SIZE).op(I::I32Mul);
+                self.code.op(I::I32Add);
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes an i64, or branches to the miss label.
+    fn int_value(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        match expr {
+            Expr::Int(value) => {
+                self.code.op(I::I64Const(*value));
+            }
+            Expr::ChainDepth => {
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I64ExtendI32U);
+            }
+            Expr::Arith(op, left, right) => {
+                self.int_value(left)?;
+                self.int_value(right)?;
+                self.code.op(match op {
+                    ArithOp::Add => I::I64Add,
+                    ArithOp::Sub => I::I64Sub,
+                });
+            }
+            Expr::Slot(_) | Expr::Lookup { .. } => {
+                let miss = self.miss_label()?;
+                let cell = self.cell(expr, Ty::Int)?;
+                self.code.get(cell.base).load32(cell.offset + CELL_INT_PRESENT).op(I::I32Eqz).br_if(miss);
+                self.code.get(cell.base).load64(cell.offset + CELL_INT_VALUE);
+            }
+            _ => return Err(self.invalid("expected an integer expression")),
+        }
+        Ok(())
+    }
+
+    /// Pushes 0/1, or branches to the miss label (any cell value other than 0/1 is missing).
+    fn bool_value(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        match expr {
+            Expr::Bool(value) => {
+                self.code.i32(i32::from(*value));
+            }
+            Expr::Slot(_) | Expr::Lookup { .. } => {
+                let miss = self.miss_label()?;
+                let cell = self.cell(expr, Ty::Bool)?;
+                let value = self.code.local(ValType::I32);
+                self.code.get(cell.base).load32(cell.offset + CELL_BOOL).tee(value);
+                self.code.i32(1).op(I::I32GtU).br_if(miss).get(value);
+            }
+            _ => return Err(self.invalid("expected a boolean expression")),
+        }
+        Ok(())
+    }
+
+    /// Fills two locals with a bounds-checked set `(ptr, len)`, or branches to the miss label.
+    fn set_value(&mut self, expr: &Expr) -> Result<(u32, u32), CodegenError> {
+        let ptr = self.code.local(ValType::I32);
+        let len = self.code.local(ValType::I32);
+        match expr {
+            Expr::StrSet(lits) => {
+                self.check_literal_set(lits)?;
+                let address = self.ctx.layout.literal_set(lits)?;
+                let count = u32::try_from(lits.len()).map_err(|_| CodegenError::TooLarge)?;
+                self.code.u32(address).set(ptr).u32(count).set(len);
+            }
+            Expr::Slot(_) | Expr::Lookup { .. } => {
+                let miss = self.miss_label()?;
+                let cell = self.cell(expr, Ty::StrSet)?;
+                self.code.get(cell.base).load32(cell.offset + CELL_SET_PTR).set(ptr);
+                self.code.get(cell.base).load32(cell.offset + CELL_SET_LEN).tee(len);
+                self.code.i32(0).op(I::I32LtS).br_if(miss);
+                self.code.get(ptr).get(len).u32(ID_SIZE).i32(ERR_VALUE_OUT_OF_BOUNDS);
+                self.code.op(I::Call(FN_CHECK_BOUNDS)).op(I::I32Eqz).br_if(miss);
+            }
+            _ => return Err(self.invalid("expected a set expression")),
+        }
+        Ok((ptr, len))
+    }
+
+    /// Literal set invariants the binary search and set equality rely on.
+    fn check_literal_set(&self, lits: &[LitId]) -> Result<(), CodegenError> {
+        let known = lits.iter().all(|&l| (l as usize) < self.ctx.program.literals.len());
+        let sorted = lits.windows(2).all(|pair| pair[0] < pair[1]);
+        if known && sorted {
+            Ok(())
+        } else {
+            Err(self.invalid("literal set not sorted, unique and known"))
+        }
+    }
+
+    /// Locates the value cell of a slot or table lookup of type `ty` (branching to the miss
+    /// label when a lookup finds nothing).
+    fn cell(&mut self, expr: &Expr, ty: Ty) -> Result<CellRef, CodegenError> {
+        match expr {
+            Expr::Slot(id) => {
+                let slot = self.slot(*id)?;
+                if slot.ty != ty || matches!(slot.source, Source::DataTable { .. }) {
+                    return Err(self.invalid("slot read with the wrong type"));
+                }
+                let (base, header) = if slot.source.is_data() {
+                    (PARAM_DATA, DATA_SLOTS)
+                } else {
+                    (PARAM_REQUEST, REQ_SLOTS)
+                };
+                Ok(CellRef { base, offset: cell_offset(header, *id)? })
+            }
+            Expr::Lookup { slot: id, key } => {
+                let slot = self.slot(*id)?;
+                if slot.ty != ty || !matches!(slot.source, Source::DataTable { .. }) {
+                    return Err(self.invalid("lookup in a slot that is not a data table"));
+                }
+                let table_offset = cell_offset(DATA_SLOTS, *id)?;
+                let key_id = self.code.local(ValType::I32);
+                let found = self.code.local(ValType::I32);
+                self.str_value(key)?;
+                self.code.set(key_id);
+                self.code.get(PARAM_DATA).u32(table_offset).op(I::I32Add).get(key_id);
+                self.code.op(I::Call(FN_TABLE_FIND)).tee(found);
+                let miss = self.miss_label()?;
+                self.code.i32(0).op(I::I32LtS).br_if(miss);
+                Ok(CellRef { base: found, offset: 0 })
+            }
+            _ => Err(self.invalid("expected a slot")),
+        }
+    }
+}
+
+/// Offset of slot `slot`'s cell in an image whose slot table starts at `header`.
+pub(super) fn cell_offset(header: u32, slot: SlotId) -> Result<u32, CodegenError> {
+    slot.checked_mul(CELL_SIZE)
+        .and_then(|o| o.checked_add(header))
+        .filter(|&o| o <= i32::MAX as u32)
+        .ok_or(CodegenError::TooLarge)
+}

@@ -1,0 +1,146 @@
+//! Targeted code generation tests: module shape, manifest, invalid IR, the action dispatch
+//! with gaps and more than 32 rules, and helper memoisation.
+mod common;
+
+use common::gen::{self, Rng};
+use common::{validate, WasmPolicy};
+use serde_json::json;
+use warrant_lang::eval::evaluate;
+use warrant_lang::ir::{
+    ActorField, ActorRef, CmpOp, Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source, Ty,
+};
+use warrant_lang::request::Request;
+use warrant_wasm::abi::{read_manifest, Manifest, IMAGE_ALIGN};
+use warrant_wasm::{compile, CodegenError};
+use wasmparser::{Parser, Payload};
+use wasmtime::Engine;
+
+fn rule(name: &str, kind: RuleKind, body: Vec<Cond>) -> Rule {
+    let body_text = body.iter().map(|c| format!("{c:?}")).collect();
+    Rule { name: name.into(), kind, body, body_text, line: 1 }
+}
+
+fn program(literals: &[&str], slots: Vec<Slot>, rules: Vec<Rule>) -> Program {
+    Program {
+        package: "test".into(),
+        source_hash: "ab".into(),
+        literals: literals.iter().map(|s| s.to_string()).collect(),
+        slots,
+        rules,
+    }
+}
+
+fn field(field: Field) -> Slot {
+    Slot { source: Source::Field(field), ty: field.ty() }
+}
+
+#[test]
+fn module_is_standalone_valid_and_carries_its_manifest() {
+    let mut rng = Rng::new(7);
+    let program = gen::program(&mut rng);
+    let wasm = compile(&program).expect("compiles");
+    validate(&wasm);
+    assert_eq!(read_manifest(&wasm).expect("manifest"), Manifest::from_program(&program));
+    let mut imports = 0;
+    for payload in Parser::new(0).parse_all(&wasm) {
+        if let Payload::ImportSection(section) = payload.expect("parses") {
+            imports += section.count();
+        }
+    }
+    assert_eq!(imports, 0);
+    let policy = WasmPolicy::new(&Engine::default(), &wasm, &json!({}));
+    assert_eq!(policy.heap_base % IMAGE_ALIGN, 0);
+    assert!(policy.memory_size() >= policy.heap_base as usize);
+}
+
+#[test]
+fn invalid_ir_is_refused_not_compiled() {
+    let action = || vec![field(Field::Action), field(Field::Now)];
+    let invalid = |rules: Vec<Rule>| compile(&program(&["read"], action(), rules));
+    let cycle = invalid(vec![
+        rule("h0", RuleKind::Helper, vec![Cond::Rule(1)]),
+        rule("h1", RuleKind::Helper, vec![Cond::Rule(0)]),
+    ]);
+    assert!(matches!(cycle, Err(CodegenError::RuleCycle(_))), "{cycle:?}");
+    let cases = [
+        vec![rule("r", RuleKind::Allow, vec![]), rule("s", RuleKind::Allow, vec![Cond::Rule(0)])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Rule(5)])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(CmpOp::Lt, Expr::Slot(0), Expr::Str(0))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Slot(1))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(CmpOp::Eq, Expr::Slot(9), Expr::Str(0))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(3))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Truthy(Expr::Actor(ActorRef::Hop, ActorField::Sub))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Every(vec![Cond::Some(vec![])])])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Subset(Expr::StrSet(vec![0, 0]), Expr::StrSet(vec![]))])],
+        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(
+            CmpOp::Eq,
+            Expr::Actor(ActorRef::Hop, ActorField::Sub),
+            Expr::Str(0),
+        )])],
+    ];
+    for rules in cases {
+        let result = invalid(rules.clone());
+        assert!(matches!(result, Err(CodegenError::InvalidIr { .. })), "{rules:?} gave {result:?}");
+    }
+}
+
+/// 40 rules on actions spread over a sparse range of literal ids, some on two actions, some on
+/// none: the `br_table` must route each action to exactly its rules, across two output words.
+#[test]
+fn action_dispatch_runs_exactly_the_matching_rules() {
+    let literals: Vec<String> = (0..60).map(|i| format!("act{i}")).collect();
+    let literal_refs: Vec<&str> = literals.iter().map(String::as_str).collect();
+    let mut rules = Vec::new();
+    for i in 0..40u32 {
+        let action = Expr::Slot(0);
+        let body = match i % 4 {
+            0 => vec![Cond::Cmp(CmpOp::Eq, action, Expr::Str(i + 10))],
+            1 => vec![Cond::In(action, Expr::StrSet(vec![i, i + 17]))],
+            2 => vec![Cond::Cmp(CmpOp::Ge, Expr::Slot(1), Expr::Int(3)), Cond::Cmp(CmpOp::Eq, Expr::Str(i), action)],
+            _ => vec![Cond::Cmp(CmpOp::Ne, action, Expr::Str(i))],
+        };
+        let kind = if i % 5 == 0 { RuleKind::Deny { reason: format!("d{i}") } } else { RuleKind::Allow };
+        rules.push(rule(&format!("r{i}"), kind, body));
+    }
+    rules.push(rule("never", RuleKind::Allow, vec![Cond::In(Expr::Slot(0), Expr::StrSet(vec![]))]));
+    let program = program(&literal_refs, vec![field(Field::Action), field(Field::Now)], rules);
+    let wasm = compile(&program).expect("compiles");
+    validate(&wasm);
+    let mut policy = WasmPolicy::new(&Engine::default(), &wasm, &json!({}));
+    let actions = literals.iter().cloned().map(Some).chain([None, Some("other".to_string())]);
+    let mut fired_somewhere = 0;
+    for action in actions {
+        for now in [Some(5), None] {
+            let request = Request { action: action.clone(), now, ..Request::default() };
+            let expected = evaluate(&program, &request, &json!({}));
+            let verdict = policy.decide(&request).expect("encodes");
+            assert_eq!(verdict.fired, expected.fired, "action {action:?}");
+            assert_eq!(verdict.code, i32::from(program.is_allowed(&expected)));
+            fired_somewhere += expected.fired.len();
+        }
+    }
+    assert!(fired_somewhere > 100);
+}
+
+/// A chain of 40 helpers each using the previous one twice: 2^40 calls without memoisation.
+#[test]
+fn helpers_are_evaluated_once_per_decision() {
+    let slots = vec![field(Field::Sub), Slot { source: Source::Claim(vec!["admin".into()]), ty: Ty::Bool }];
+    let mut rules = vec![rule("base", RuleKind::Helper, vec![Cond::Truthy(Expr::Slot(1))])];
+    for i in 1..40u32 {
+        let body = vec![Cond::Rule(i - 1), Cond::Not(Box::new(Cond::Not(Box::new(Cond::Rule(i - 1)))))];
+        rules.push(rule(&format!("h{i}"), RuleKind::Helper, body));
+    }
+    rules.push(rule("top", RuleKind::Allow, vec![Cond::Rule(39), Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0))]));
+    let program = program(&["root"], slots, rules);
+    let wasm = compile(&program).expect("compiles");
+    let mut policy = WasmPolicy::new(&Engine::default(), &wasm, &json!({}));
+    for admin in [true, false] {
+        let mut request = Request { sub: Some("root".into()), ..Request::default() };
+        request.claims.insert("admin".into(), json!(admin));
+        let verdict = policy.decide(&request).expect("encodes");
+        assert_eq!(verdict.code, i32::from(admin));
+        // (The reference evaluator does not memoise, so it cannot be the oracle here.)
+        assert_eq!(verdict.fired, if admin { vec![40] } else { vec![] });
+    }
+}

@@ -1,0 +1,334 @@
+//! Random, well-typed IR programs, requests and data documents over small alphabets, so that
+//! equality, membership, lookups and patterns actually hit. Driven by a seed from proptest.
+use serde_json::{json, Map, Value};
+use warrant_lang::ir::{
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId,
+    RuleKind, Slot, SlotId, Source, Ty,
+};
+use warrant_lang::request::{Actor, Request};
+
+/// SplitMix64: small, deterministic, good enough for test generation.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Policy literals (patterns included).
+pub const LITERALS: [&str; 10] = ["read", "write", "a", "b", "ab", "a*b", "*", "x/*", "", "*a*"];
+/// Strings requests and data draw from: some are literals, some are not.
+pub const STRINGS: [&str; 11] = ["read", "write", "a", "b", "ab", "abb", "x/y", "zz", "", "ba", "read write"];
+const INTS: [i64; 8] = [-1, 0, 1, 2, 5, 100, i64::MAX, i64::MIN];
+
+/// Every slot the generator may read.
+pub fn slots() -> Vec<Slot> {
+    let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut slots: Vec<Slot> =
+        Field::ALL.iter().map(|&f| Slot { source: Source::Field(f), ty: f.ty() }).collect();
+    for (name, ty) in [("c_str", Ty::Str), ("c_int", Ty::Int), ("c_bool", Ty::Bool), ("c_set", Ty::StrSet)] {
+        slots.push(Slot { source: Source::Claim(path(&[name])), ty });
+    }
+    // One claim read with two types, and a nested one.
+    slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::Str });
+    slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::StrSet });
+    slots.push(Slot { source: Source::Claim(path(&["nested", "k"])), ty: Ty::Str });
+    for (name, ty) in [("d_str", Ty::Str), ("d_int", Ty::Int), ("d_bool", Ty::Bool), ("d_set", Ty::StrSet)] {
+        slots.push(Slot { source: Source::Data(path(&[name])), ty });
+    }
+    slots.push(Slot { source: Source::Data(path(&["tbl"])), ty: Ty::StrSet });
+    for (field, ty) in [("s", Ty::Str), ("n", Ty::Int), ("f", Ty::Bool), ("tags", Ty::StrSet)] {
+        slots.push(Slot {
+            source: Source::DataTable { table: path(&["tbl"]), field: path(&[field]) },
+            ty,
+        });
+    }
+    slots.push(Slot { source: Source::DataTable { table: path(&["tbl"]), field: vec![] }, ty: Ty::StrSet });
+    slots
+}
+
+fn slots_where(slots: &[Slot], ty: Ty, table: bool) -> Vec<SlotId> {
+    slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.ty == ty && matches!(s.source, Source::DataTable { .. }) == table)
+        .map(|(i, _)| i as SlotId)
+        .collect()
+}
+
+/// Generation context of one program.
+struct ProgramGen<'r> {
+    rng: &'r mut Rng,
+    slots: Vec<Slot>,
+    helpers: Vec<RuleId>,
+    action_slot: SlotId,
+}
+
+pub fn program(rng: &mut Rng) -> Program {
+    let slots = slots();
+    let action_slot = slots.iter().position(|s| s.source == Source::Field(Field::Action)).unwrap() as SlotId;
+    let mut gen = ProgramGen { rng, slots: slots.clone(), helpers: Vec::new(), action_slot };
+    let rule_count = 1 + gen.rng.below(6);
+    let mut rules = Vec::new();
+    for id in 0..rule_count {
+        let kind = match gen.rng.below(10) {
+            0..=3 => RuleKind::Allow,
+            4..=6 => RuleKind::Deny { reason: format!("reason {id}") },
+            _ => RuleKind::Helper,
+        };
+        let mut body: Vec<Cond> = (0..gen.rng.below(4)).map(|_| gen.cond(0, false)).collect();
+        if kind != RuleKind::Helper && gen.rng.chance(40) {
+            let at = gen.rng.below(body.len() + 1);
+            let action = gen.action_condition();
+            body.insert(at, action);
+        }
+        if kind == RuleKind::Helper {
+            gen.helpers.push(id as RuleId);
+        }
+        let body_text = body.iter().map(|c| format!("{c:?}")).collect();
+        rules.push(Rule { name: format!("rule{id}"), kind, body, body_text, line: id as u32 + 1 });
+    }
+    Program {
+        package: "gen".into(),
+        source_hash: format!("{:016x}", gen.rng.next()),
+        literals: LITERALS.iter().map(|s| s.to_string()).collect(),
+        slots,
+        rules,
+    }
+}
+
+impl ProgramGen<'_> {
+    fn lit(&mut self) -> LitId {
+        self.rng.below(LITERALS.len()) as LitId
+    }
+
+    fn lit_set(&mut self) -> Vec<LitId> {
+        let mut ids: Vec<LitId> = (0..self.rng.below(4)).map(|_| self.lit()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn action_condition(&mut self) -> Cond {
+        let action = Expr::Slot(self.action_slot);
+        if self.rng.chance(50) {
+            let lit = Expr::Str(self.lit());
+            if self.rng.chance(50) {
+                Cond::Cmp(CmpOp::Eq, action, lit)
+            } else {
+                Cond::Cmp(CmpOp::Eq, lit, action)
+            }
+        } else {
+            Cond::In(action, Expr::StrSet(self.lit_set()))
+        }
+    }
+
+    fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
+        loop {
+            match self.rng.below(13) {
+                0 => {
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
+                    return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
+                }
+                1 => {
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    return Cond::Cmp(op, self.str(depth, in_quantifier), self.str(depth, in_quantifier));
+                }
+                2 => {
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    return Cond::Cmp(op, self.bool(depth, in_quantifier), self.bool(depth, in_quantifier));
+                }
+                3 => {
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    return Cond::Cmp(op, self.set(depth, in_quantifier), self.set(depth, in_quantifier));
+                }
+                4 => return Cond::In(self.str(depth, in_quantifier), self.set(depth, in_quantifier)),
+                5 => return Cond::Subset(self.set(depth, in_quantifier), self.set(depth, in_quantifier)),
+                6 => return Cond::StartsWith(self.str(depth, in_quantifier), self.lit()),
+                7 => return Cond::EndsWith(self.str(depth, in_quantifier), self.lit()),
+                8 => return Cond::Matches(self.str(depth, in_quantifier), self.lit()),
+                9 => return Cond::Truthy(self.bool(depth, in_quantifier)),
+                10 if depth < 3 => return Cond::Not(Box::new(self.cond(depth + 1, in_quantifier))),
+                11 if !self.helpers.is_empty() => {
+                    let helpers = self.helpers.clone();
+                    return Cond::Rule(*self.rng.pick(&helpers));
+                }
+                12 if !in_quantifier && depth < 2 => {
+                    let body = (0..self.rng.below(3)).map(|_| self.cond(depth + 1, true)).collect();
+                    return if self.rng.chance(50) { Cond::Every(body) } else { Cond::Some(body) };
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    fn slot_of(&mut self, ty: Ty, table: bool) -> SlotId {
+        let candidates = slots_where(&self.slots, ty, table);
+        *self.rng.pick(&candidates)
+    }
+
+    fn lookup(&mut self, ty: Ty, depth: u32, in_quantifier: bool) -> Expr {
+        let slot = self.slot_of(ty, true);
+        Expr::Lookup { slot, key: Box::new(self.str(depth + 1, in_quantifier)) }
+    }
+
+    fn str(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        match self.rng.below(if depth < 2 { 5 } else { 4 }) {
+            0 => Expr::Str(self.lit()),
+            1 => Expr::Slot(self.slot_of(Ty::Str, false)),
+            2 | 3 => {
+                let which = if in_quantifier {
+                    *self.rng.pick(&[ActorRef::Current, ActorRef::First, ActorRef::Hop, ActorRef::Hop])
+                } else {
+                    *self.rng.pick(&[ActorRef::Current, ActorRef::First])
+                };
+                let field = *self.rng.pick(&[ActorField::Sub, ActorField::ClientId, ActorField::Instance]);
+                if self.rng.chance(50) { Expr::Actor(which, field) } else { Expr::Slot(self.slot_of(Ty::Str, false)) }
+            }
+            _ => self.lookup(Ty::Str, depth, in_quantifier),
+        }
+    }
+
+    fn int(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        match self.rng.below(if depth < 2 { 5 } else { 3 }) {
+            0 => Expr::Int(*self.rng.pick(&INTS)),
+            1 => Expr::Slot(self.slot_of(Ty::Int, false)),
+            2 => Expr::ChainDepth,
+            3 => {
+                let op = *self.rng.pick(&[ArithOp::Add, ArithOp::Sub]);
+                Expr::Arith(op, Box::new(self.int(depth + 1, in_quantifier)), Box::new(self.int(depth + 1, in_quantifier)))
+            }
+            _ => self.lookup(Ty::Int, depth, in_quantifier),
+        }
+    }
+
+    fn bool(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        match self.rng.below(if depth < 2 { 3 } else { 2 }) {
+            0 => Expr::Bool(self.rng.chance(50)),
+            1 => Expr::Slot(self.slot_of(Ty::Bool, false)),
+            _ => self.lookup(Ty::Bool, depth, in_quantifier),
+        }
+    }
+
+    fn set(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        match self.rng.below(if depth < 2 { 3 } else { 2 }) {
+            0 => Expr::StrSet(self.lit_set()),
+            1 => Expr::Slot(self.slot_of(Ty::StrSet, false)),
+            _ => self.lookup(Ty::StrSet, depth, in_quantifier),
+        }
+    }
+}
+
+fn string(rng: &mut Rng) -> String {
+    rng.pick(&STRINGS).to_string()
+}
+
+fn maybe_string(rng: &mut Rng) -> Option<String> {
+    rng.chance(80).then(|| string(rng))
+}
+
+fn string_list(rng: &mut Rng) -> Vec<String> {
+    (0..rng.below(4)).map(|_| string(rng)).collect()
+}
+
+/// Any JSON value, biased to shapes that coerce to slot types.
+pub fn json_value(rng: &mut Rng, depth: u32) -> Value {
+    match rng.below(if depth < 2 { 10 } else { 8 }) {
+        0 | 1 => json!(string(rng)),
+        2 => json!(*rng.pick(&INTS)),
+        3 => json!(*rng.pick(&[json!(1.5), json!(u64::MAX), Value::Null])),
+        4 => json!(rng.chance(50)),
+        5 | 6 => json!(string_list(rng)),
+        7 => json!([string(rng), 3]),
+        _ => {
+            let mut map = Map::new();
+            for _ in 0..rng.below(4) {
+                map.insert(string(rng), json_value(rng, depth + 1));
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+pub fn request(rng: &mut Rng) -> Request {
+    let mut claims = Map::new();
+    for name in ["c_str", "c_int", "c_bool", "c_set", "c_any"] {
+        if rng.chance(85) {
+            claims.insert(name.to_string(), json_value(rng, 0));
+        }
+    }
+    if rng.chance(70) {
+        claims.insert("nested".into(), json!({"k": json_value(rng, 2)}));
+    }
+    let int = |rng: &mut Rng| rng.chance(80).then(|| *rng.pick(&INTS));
+    Request {
+        sub: maybe_string(rng),
+        iss: maybe_string(rng),
+        jti: maybe_string(rng),
+        client_id: maybe_string(rng),
+        instance: maybe_string(rng),
+        resource: maybe_string(rng),
+        action: maybe_string(rng),
+        aud: rng.chance(80).then(|| string_list(rng)),
+        scope: rng.chance(80).then(|| string_list(rng)),
+        iat: int(rng),
+        exp: int(rng),
+        nbf: int(rng),
+        now: int(rng),
+        chain: (0..rng.below(4))
+            .map(|_| Actor { sub: maybe_string(rng), client_id: maybe_string(rng), instance: maybe_string(rng) })
+            .collect(),
+        claims,
+    }
+}
+
+pub fn data(rng: &mut Rng) -> Value {
+    let mut doc = Map::new();
+    for name in ["d_str", "d_int", "d_bool", "d_set"] {
+        if rng.chance(85) {
+            doc.insert(name.to_string(), json_value(rng, 1));
+        }
+    }
+    if rng.chance(85) {
+        let mut table = Map::new();
+        for _ in 0..rng.below(6) {
+            let entry = if rng.chance(85) {
+                let mut entry = Map::new();
+                for field in ["s", "n", "f", "tags"] {
+                    if rng.chance(80) {
+                        entry.insert(field.to_string(), json_value(rng, 1));
+                    }
+                }
+                Value::Object(entry)
+            } else {
+                json_value(rng, 2)
+            };
+            table.insert(string(rng), entry);
+        }
+        doc.insert("tbl".into(), Value::Object(table));
+    } else if rng.chance(50) {
+        doc.insert("tbl".into(), json_value(rng, 2));
+    }
+    Value::Object(doc)
+}
