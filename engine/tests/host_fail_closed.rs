@@ -6,7 +6,7 @@ use warrant_engine::{ClaimMapping, Engine, EngineError, Policy, Request};
 use warrant_lang::ir::RuleKind;
 use warrant_wasm::abi::{self, AbiVersion, Manifest, RuleInfo};
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    BlockType, CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
     GlobalSection, GlobalType, ImportSection, MemorySection, MemoryType, Module, TypeSection, ValType,
 };
 
@@ -16,6 +16,8 @@ enum DecideBody {
     Return(i32),
     /// Executes `unreachable`.
     Trap,
+    /// Loops forever.
+    Spin,
 }
 
 struct FakeModule {
@@ -84,6 +86,7 @@ impl FakeModule {
         match self.decide {
             DecideBody::Return(value) => decide.instructions().i32_const(value).end(),
             DecideBody::Trap => decide.instructions().unreachable().end(),
+            DecideBody::Spin => decide.instructions().loop_(BlockType::Empty).br(0).end().unreachable().end(),
         };
         code.function(&decide);
         module.section(&code);
@@ -181,4 +184,21 @@ fn garbage_and_modules_without_manifest_are_refused() {
     let mut truncated = FakeModule::returning(abi::DECIDE_DENY).encode();
     truncated.truncate(truncated.len() / 2);
     assert!(engine.load_wasm(&truncated).is_err());
+}
+
+#[test]
+fn guest_that_never_returns_is_interrupted_and_fails_closed() {
+    let mut module = FakeModule::returning(abi::DECIDE_DENY);
+    module.decide = DecideBody::Spin;
+    let policy = module.load().unwrap();
+    // Run on another thread so that a missing interruption fails this test instead of hanging
+    // the suite; the bound is a safety net, not a speed claim (the deadline is ~100 ms).
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(decide_error(&policy));
+    });
+    let error = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("an endless guest loop must be interrupted");
+    assert!(matches!(error, EngineError::Trap(_)), "{error}");
 }

@@ -33,6 +33,8 @@ pub enum CliError {
     NoIssuer { case: String },
     #[error("{}: {source}", path.display())]
     TokenConfig { path: PathBuf, source: warrant::token::ConfigError },
+    #[error("cannot decode the token: {0}")]
+    Token(warrant::token::TokenError),
     /// `warrant fmt --check`: the files were already listed.
     #[error("{count} file(s) are not formatted; run `warrant fmt` on them")]
     NotFormatted { count: usize },

@@ -1,24 +1,54 @@
-//! `warrant eval POLICY --input REQUEST [--data DATA] [--format json|text|both] [--explain]`.
+//! `warrant eval POLICY (--input REQUEST | --token JWT --jwks JWKS --issuer ISS --alg ALG
+//! --resource URI --action NAME) [--data DATA] [--format json|text|both] [--explain]`.
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 
+use warrant::token::Algorithm;
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
 
-use super::input::{read_bytes, read_json, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES};
+use super::input::{read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES};
 use super::explain::{explain_request, with_explanation};
+use super::trust::{rejected_token_reason, TrustedIssuer};
 use super::CliError;
 
 /// First bytes of every Wasm module: how a built policy is told from policy text.
 pub(super) const WASM_MAGIC: &[u8] = b"\0asm";
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("request").required(true).args(["input", "token"])))]
 pub struct EvalArgs {
     /// Policy: a `.warrant` source file or a module built by `warrant build`.
     policy: PathBuf,
     /// Request JSON: {"claims": {...}, "resource": "...", "action": "...", "now": SECONDS}.
     #[arg(short, long)]
-    input: PathBuf,
+    input: Option<PathBuf>,
+    /// A signed JWT access token, verified as a gateway would (`@FILE` reads it from a file).
+    /// A token that fails verification is a deny whose reason says why.
+    #[arg(long, requires_all = ["jwks", "issuer", "algorithms"])]
+    token: Option<String>,
+    /// JWK Set file with the issuer's public keys.
+    #[arg(long, requires = "token")]
+    jwks: Option<PathBuf>,
+    /// The trusted issuer (exact `iss`).
+    #[arg(long, requires = "token")]
+    issuer: Option<String>,
+    /// Accepted audience (repeatable); default: the `--resource` (RFC 8707).
+    #[arg(long = "audience", requires = "token")]
+    audiences: Vec<String>,
+    /// Accepted signature algorithm (repeatable), e.g. ES256, RS256, EdDSA.
+    #[arg(long = "alg", requires = "token")]
+    algorithms: Vec<Algorithm>,
+    /// The resource the token is presented to.
+    #[arg(long, requires = "token")]
+    resource: Option<String>,
+    /// The action attempted.
+    #[arg(long, requires = "token")]
+    action: Option<String>,
+    /// Decision and verification time in seconds since the epoch (default: the clock).
+    #[arg(long, requires = "token")]
+    now: Option<i64>,
     /// Data document JSON (registries, revocation lists) the policy reads as `data.*`.
     #[arg(short, long)]
     data: Option<PathBuf>,
@@ -45,13 +75,48 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         data = read_json(path, "data documents", MAX_DATA_BYTES)?;
         policy.set_data(&data).map_err(|source| CliError::Engine { path: path.clone(), source })?;
     }
-    let request = read_json(&args.input, "requests", MAX_REQUEST_BYTES)?;
-    let request = Request::from_json(request, &ClaimMapping::default())
-        .map_err(|source| CliError::Request { path: args.input.clone(), source })?;
+    let request = match read_request(args)? {
+        Ok(request) => request,
+        Err(rejected) => {
+            print_decision(&policy.deny(rejected), None, args.format);
+            return Ok(());
+        }
+    };
     let decision = policy.decide(&request).map_err(|source| CliError::Engine { path: args.policy.clone(), source })?;
     let explanation = if args.explain { Some(explain_request(&args.policy, &request, &data)?) } else { None };
     print_decision(&decision, explanation.as_ref(), args.format);
     Ok(())
+}
+
+/// The request of `--input`, or of a verified `--token`; the inner `Err` is the deny reason of a
+/// refused token.
+fn read_request(args: &EvalArgs) -> Result<Result<Request, String>, CliError> {
+    let (Some(token), Some(jwks), Some(issuer)) = (&args.token, &args.jwks, &args.issuer) else {
+        // clap guarantees `--input` when no complete token configuration is given.
+        let path = args.input.clone().unwrap_or_default();
+        let request = read_json(&path, "requests", MAX_REQUEST_BYTES)?;
+        return Request::from_json(request, &ClaimMapping::default())
+            .map(Ok)
+            .map_err(|source| CliError::Request { path, source });
+    };
+    let audiences = if args.audiences.is_empty() { args.resource.iter().cloned().collect() } else { args.audiences.clone() };
+    let trusted = TrustedIssuer { issuer: issuer.clone(), audiences, algorithms: args.algorithms.clone(), jwks: jwks.clone() };
+    let verifier = trusted.verifier(Path::new("."))?;
+    let token = read_token(token)?;
+    let now = args.now.unwrap_or_else(unix_now);
+    Ok(verifier.request(&token, args.resource.clone(), args.action.clone(), now).map_err(|error| rejected_token_reason(&error)))
+}
+
+/// A token given inline, or `@FILE`.
+pub(super) fn read_token(arg: &str) -> Result<String, CliError> {
+    match arg.strip_prefix('@') {
+        Some(path) => Ok(read_text(Path::new(path), "tokens", MAX_TOKEN_FILE_BYTES)?.trim().to_string()),
+        None => Ok(arg.trim().to_string()),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn load_policy(path: &Path) -> Result<Policy, CliError> {

@@ -10,6 +10,8 @@ use super::CliError;
 pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
 /// Cap on request JSON files.
 pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+/// Cap on files holding one token: far above any real token; the verifier applies its own cap.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 /// Cap on data JSON files.
 pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
 

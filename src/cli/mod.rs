@@ -11,6 +11,8 @@ mod fmt;
 mod input;
 mod revoke;
 mod test;
+mod token;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,8 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Review a decision log: filter, per-user or per-agent reports, decisions with no human.
     Audit(audit::AuditArgs),
+    /// Look inside a token (unverified): header, claims, delegation chain.
+    Token(token::TokenArgs),
     /// Add agent instances, clients or tokens to a revocation file.
     Revoke(revoke::RevokeArgs),
 }
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Revoke(args) => revoke::run(&args),
+        Command::Token(args) => token::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,7 @@ use clap::Args;
 use serde_json::Value;
 
 use warrant::token::TokenVerifier;
-use warrant::{Decision, Engine, Policy, PolicyVersion, Request};
+use warrant::{Decision, Engine, Policy, Request};
 use warrant_lang::explain::explain;
 use warrant_lang::ir::{Program, RuleKind};
 
@@ -208,13 +208,7 @@ fn run_case(
                 })?;
             Ok((Some(*request), decision))
         }
-        CaseInput::RejectedToken(reason) => {
-            let version = PolicyVersion {
-                package: subject.policy.package().to_string(),
-                hash: subject.policy.hash().to_string(),
-            };
-            Ok((None, Decision::deny_with_reason(reason, version)))
-        }
+        CaseInput::RejectedToken(reason) => Ok((None, subject.policy.deny(reason))),
     }
 }
 

@@ -8,6 +8,7 @@ use warrant_lang::request::Request;
 use warrant_wasm::abi::{self, Manifest, RequestEncoder};
 
 use crate::data::DataSnapshot;
+use super::CALL_DEADLINE_TICKS;
 use crate::error::EngineError;
 
 /// Size of a Wasm page: memory grows by whole pages.
@@ -34,6 +35,7 @@ impl ReadyInstance {
     /// code speaks this host's ABI major version (whatever its manifest claims).
     pub(crate) fn new(pre: &InstancePre<()>) -> Result<ReadyInstance, EngineError> {
         let mut store = Store::new(pre.module().engine(), ());
+        store.set_epoch_deadline(CALL_DEADLINE_TICKS);
         let instance = pre.instantiate(&mut store).map_err(|e| invalid(format!("cannot instantiate: {e:#}")))?;
         let memory = instance
             .get_memory(&mut store, abi::EXPORT_MEMORY)
@@ -87,6 +89,7 @@ impl ReadyInstance {
         write_zeroes(&mut self.store, self.memory, u64::from(output_base), output_len)?;
 
         let arguments = (wasm_address(data_base), wasm_address(request_base), wasm_address(output_base));
+        self.store.set_epoch_deadline(CALL_DEADLINE_TICKS);
         let code = self.decide.call(&mut self.store, arguments).map_err(|e| EngineError::Trap(format!("{e:#}")))?;
         let allowed = match code {
             abi::DECIDE_ALLOW => true,

@@ -6,6 +6,8 @@ mod pool;
 
 pub use policy::Policy;
 
+use std::time::Duration;
+
 use crate::error::EngineError;
 
 /// Compiles and runs policy modules. Cheap to clone: clones share one wasmtime engine (and so
@@ -15,16 +17,26 @@ pub struct Engine {
     wasmtime: wasmtime::Engine,
 }
 
+/// How often the engine's epoch clock ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Ticks one guest call may run before it is interrupted (a trap, so a deny): about 100 ms,
+/// far beyond any real decision, short enough that a hostile or broken module loaded with
+/// [`Engine::load_wasm`] cannot hang a gateway thread.
+pub(crate) const CALL_DEADLINE_TICKS: u64 = 10;
+
 impl Engine {
-    /// An engine tuned for many short calls: optimised code, and no fuel or epoch checks
-    /// (policy code has no loops over unbounded input; the guest's own bounds keep calls
-    /// short). Linear memories use wasmtime's default reservation and guard pages, so the
-    /// compiled code needs no explicit bounds checks; instances are reused, which keeps the
-    /// cost of reserving that address space off the decision path.
+    /// An engine tuned for many short calls: optimised code, and epoch interruption (one
+    /// counter check per function entry and loop back-edge) as the only run-time guard, so a
+    /// guest that never returns fails closed. Linear memories use wasmtime's default
+    /// reservation and guard pages, so the compiled code needs no explicit bounds checks;
+    /// instances are reused, which keeps the cost of reserving that address space off the
+    /// decision path.
     pub fn new() -> Result<Engine, EngineError> {
         let mut config = wasmtime::Config::new();
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        config.epoch_interruption(true);
         let wasmtime = wasmtime::Engine::new(&config).map_err(|e| EngineError::Runtime(format!("{e:#}")))?;
+        start_epoch_clock(&wasmtime)?;
         Ok(Engine { wasmtime })
     }
 
@@ -43,6 +55,22 @@ impl Engine {
     pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
         &self.wasmtime
     }
+}
+
+/// Ticks the engine's epoch until the engine is dropped (the thread holds only a weak handle).
+fn start_epoch_clock(engine: &wasmtime::Engine) -> Result<(), EngineError> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("warrant-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .map(drop)
+        .map_err(|e| EngineError::Runtime(format!("cannot start the epoch clock: {e}")))
 }
 
 /// Policy text to a standalone Wasm module, without running it: what `warrant build` ships.

@@ -94,8 +94,13 @@ impl Policy {
 
     /// Fails closed: any error becomes a deny whose reason is the error.
     pub fn decide_or_deny(&self, request: &Request) -> Decision {
-        self.decide(request)
-            .unwrap_or_else(|error| Decision::deny_with_reason(format!("engine error: {error}"), self.shared.version.clone()))
+        self.decide(request).unwrap_or_else(|error| self.deny(format!("engine error: {error}")))
+    }
+
+    /// A deny of this policy version for a reason found before the policy could run (an
+    /// invalid token, a revoked agent): the decision still names the policy version.
+    pub fn deny(&self, reason: String) -> Decision {
+        Decision::deny_with_reason(reason, self.shared.version.clone())
     }
 
     /// The module's manifest: ABI version, package, literals, slots and rules.

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use warrant::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::token::TokenVerifier;
 use warrant::{ClaimMapping, Request};
 
 use super::super::input::{read_json, MAX_REQUEST_BYTES};
+use super::super::trust::{rejected_token_reason, TrustedIssuer};
 use super::super::CliError;
 
 /// Test files are request tables: bigger than one request, far smaller than data documents.
@@ -22,19 +23,8 @@ pub struct TestFile {
     pub policy: PathBuf,
     pub data: Option<PathBuf>,
     /// The issuer that signs the `token` cases' JWTs.
-    pub issuer: Option<Issuer>,
+    pub issuer: Option<TrustedIssuer>,
     pub cases: Vec<Case>,
-}
-
-/// A trusted issuer, configured as a gateway would configure it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Issuer {
-    issuer: String,
-    audiences: Vec<String>,
-    algorithms: Vec<Algorithm>,
-    /// JWK Set file with the issuer's public keys.
-    jwks: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,28 +94,6 @@ impl TestFile {
     }
 }
 
-impl Issuer {
-    /// A verifier for this issuer, without a cache: every case verifies its token afresh.
-    pub fn verifier(&self, dir: &Path) -> Result<TokenVerifier, CliError> {
-        let path = dir.join(&self.jwks);
-        let config_error = |source| CliError::TokenConfig {
-            path: path.clone(),
-            source,
-        };
-        let config = IssuerConfig {
-            issuer: self.issuer.clone(),
-            audiences: self.audiences.clone(),
-            algorithms: self.algorithms.clone(),
-            keys: vec![KeySource::jwks_file(&path).map_err(config_error)?],
-        };
-        let options = VerifyOptions {
-            cache_capacity: 0,
-            ..VerifyOptions::default()
-        };
-        TokenVerifier::new(vec![config], options).map_err(config_error)
-    }
-}
-
 impl Case {
     /// The request of this case; `dir` is the test file's folder.
     pub fn input(
@@ -154,7 +122,7 @@ impl Case {
                 );
                 return Ok(match verified {
                     Ok(request) => CaseInput::Request(Box::new(request)),
-                    Err(error) => CaseInput::RejectedToken(format!("invalid token: {error}")),
+                    Err(error) => CaseInput::RejectedToken(rejected_token_reason(&error)),
                 });
             }
             _ => {
