@@ -1,27 +1,13 @@
 //! The `warrant` binary end to end: check, build and eval on the example policies, and clear
 //! failures on bad input.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+use support::{stderr, stdout, warrant};
+
 const EXAMPLES: [&str; 3] = ["support", "coding", "hr"];
-
-fn warrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the warrant binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A scratch file under cargo's per-target temporary directory.
 fn scratch(name: &str, contents: &[u8]) -> PathBuf {

@@ -1,20 +1,15 @@
 //! `warrant audit`, `warrant revoke` and `warrant check --schema` end to end: a real gateway
 //! writes a log, the CLI reads it back.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
 use warrant::audit::{AuditLog, FileSink, Rotation};
 use warrant::revocation::Revocation;
 use warrant::{ClaimMapping, Engine, Gateway, Request};
 
-fn warrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the warrant binary runs")
-}
+mod support;
+use support::warrant;
 
 fn stdout(output: &Output) -> String {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));

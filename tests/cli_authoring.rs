@@ -1,9 +1,11 @@
 //! Policy-author tooling end to end: `warrant test` on the scenario policies (and proof that a
 //! broken policy line fails a named case), `warrant fmt`, and `warrant eval --explain`.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod support;
+use support::{root, stderr, stdout, warrant};
 
 /// The scenarios of issue 6, each a folder of `policies/` with its own test file.
 const SCENARIOS: [&str; 9] = [
@@ -18,31 +20,9 @@ const SCENARIOS: [&str; 9] = [
     "prompt-injection",
 ];
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn warrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the warrant binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// An empty scratch folder for one test, under cargo's per-target temporary directory.
 fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli_authoring")
-        .join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli_authoring").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -68,10 +48,7 @@ fn every_scenario_passes_and_every_rule_is_covered() {
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
     for scenario in SCENARIOS {
-        assert!(
-            out.contains(&format!("policies/{scenario}/policy.test.json\n")),
-            "{out}"
-        );
+        assert!(out.contains(&format!("policies/{scenario}/policy.test.json\n")), "{out}");
     }
     assert!(!out.contains("FAIL") && !out.contains("ERROR"), "{out}");
     // Signed-token cases go through token verification first.
@@ -85,20 +62,12 @@ fn every_scenario_passes_and_every_rule_is_covered() {
 #[test]
 fn every_scenario_has_named_allow_and_deny_cases() {
     for scenario in SCENARIOS {
-        let path = root()
-            .join("policies")
-            .join(scenario)
-            .join("policy.test.json");
+        let path = root().join("policies").join(scenario).join("policy.test.json");
         let tests: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let cases = tests["cases"].as_array().unwrap();
         let expecting = |verdict: &str| cases.iter().filter(|c| c["expect"] == verdict).count();
-        assert!(
-            expecting("allow") > 0 && expecting("deny") > 0,
-            "{scenario}"
-        );
-        assert!(cases
-            .iter()
-            .all(|c| c["name"].as_str().is_some_and(|n| !n.is_empty())));
+        assert!(expecting("allow") > 0 && expecting("deny") > 0, "{scenario}");
+        assert!(cases.iter().all(|c| c["name"].as_str().is_some_and(|n| !n.is_empty())));
     }
 }
 
@@ -113,39 +82,20 @@ fn breaking_a_policy_line_fails_the_named_case_with_a_diff() {
     let source = std::fs::read_to_string(&policy).unwrap();
     let line = "act.instance in data.revoked_instances";
     assert_eq!(source.matches(line).count(), 1);
-    std::fs::write(
-        &policy,
-        source.replace(line, "act.instance in data.revoked_instance"),
-    )
-    .unwrap();
+    std::fs::write(&policy, source.replace(line, "act.instance in data.revoked_instance")).unwrap();
 
     let broken = warrant(&["test", text(&test_file)]);
     let out = stdout(&broken);
     assert_eq!(broken.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("  FAIL  the revoked instance is refused\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("- decision: deny\n") && out.contains("+ decision: allow\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains(r#"- reasons: ["this agent instance has been revoked"]"#),
-        "{out}"
-    );
+    assert!(out.contains("  FAIL  the revoked instance is refused\n"), "{out}");
+    assert!(out.contains("- decision: deny\n") && out.contains("+ decision: allow\n"), "{out}");
+    assert!(out.contains(r#"- reasons: ["this agent instance has been revoked"]"#), "{out}");
     assert!(
         out.contains("`act.instance in data.revoked_instance` was false: act.instance = \"run-2\", data.revoked_instance = missing"),
         "{out}"
     );
-    assert!(
-        out.contains("  ok    the same user's other instance still works\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("never fired: ") && out.contains(" revoked_instance\n"),
-        "{out}"
-    );
+    assert!(out.contains("  ok    the same user's other instance still works\n"), "{out}");
+    assert!(out.contains("never fired: ") && out.contains(" revoked_instance\n"), "{out}");
     assert!(out.ends_with(" passed, 1 failed\n"), "{out}");
 }
 
@@ -160,33 +110,21 @@ fn run_filter_and_verbose() {
     assert!(out.contains("deny too_deep (line 21): held"), "{out}");
     assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
 
-    let none = warrant(&[
-        "test",
-        "policies/transitive",
-        "--run",
-        "no case has this name",
-    ]);
+    let none = warrant(&["test", "policies/transitive", "--run", "no case has this name"]);
     assert_eq!(none.status.code(), Some(1));
-    assert!(
-        stderr(&none).contains("no test case ran"),
-        "{}",
-        stderr(&none)
-    );
+    assert!(stderr(&none).contains("no test case ran"), "{}", stderr(&none));
 }
 
 #[test]
 fn malformed_test_files_fail_closed() {
     let dir = copy_scenario("short-lived", "malformed");
     let file = dir.join("typo.test.json");
-    let typo = r#"{"policy": "policy.warrant", "cases": [{"name": "n", "request": {}, "expect": "deny", "reason": ["x"]}]}"#;
+    let typo =
+        r#"{"policy": "policy.warrant", "cases": [{"name": "n", "request": {}, "expect": "deny", "reason": ["x"]}]}"#;
     std::fs::write(&file, typo).unwrap();
     let output = warrant(&["test", text(&file)]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("unknown field `reason`"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("unknown field `reason`"), "{}", stderr(&output));
 
     let both = r#"{"policy": "policy.warrant", "cases": [{"name": "two requests", "request": {}, "request_file": "x.json", "expect": "deny"}]}"#;
     std::fs::write(&file, both).unwrap();
@@ -202,35 +140,20 @@ fn malformed_test_files_fail_closed() {
 #[test]
 fn fmt_check_accepts_the_policies() {
     let output = warrant(&["fmt", "--check", "policies/"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
 }
 
 #[test]
 fn fmt_rewrites_once_then_check_passes() {
     let dir = scratch_dir("fmt");
     let policy = dir.join("messy.warrant");
-    let messy =
-        "package p # keep me\nallow a if { action==\"read\" ;  chain.depth<=2 # and me\n}\n";
+    let messy = "package p # keep me\nallow a if { action==\"read\" ;  chain.depth<=2 # and me\n}\n";
     std::fs::write(&policy, messy).unwrap();
 
     let check = warrant(&["fmt", "--check", text(&dir)]);
     assert_eq!(check.status.code(), Some(1));
-    assert!(
-        stdout(&check).contains("not formatted: "),
-        "{}",
-        stdout(&check)
-    );
-    assert_eq!(
-        std::fs::read_to_string(&policy).unwrap(),
-        messy,
-        "--check changes nothing"
-    );
+    assert!(stdout(&check).contains("not formatted: "), "{}", stdout(&check));
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), messy, "--check changes nothing");
 
     let format = warrant(&["fmt", text(&policy)]);
     assert_eq!(format.status.code(), Some(0), "{}", stderr(&format));
@@ -239,16 +162,9 @@ fn fmt_rewrites_once_then_check_passes() {
         once,
         "package p  # keep me\n\nallow a if {\n    action == \"read\"\n    chain.depth <= 2  # and me\n}\n"
     );
-    assert_eq!(
-        warrant(&["fmt", "--check", text(&policy)]).status.code(),
-        Some(0)
-    );
+    assert_eq!(warrant(&["fmt", "--check", text(&policy)]).status.code(), Some(0));
     assert_eq!(warrant(&["fmt", text(&policy)]).status.code(), Some(0));
-    assert_eq!(
-        std::fs::read_to_string(&policy).unwrap(),
-        once,
-        "idempotent"
-    );
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), once, "idempotent");
 
     std::fs::write(&policy, "package p\nallow a {\n").unwrap();
     let bad = warrant(&["fmt", text(&policy)]);
@@ -275,27 +191,16 @@ fn deep_chain_request(dir: &Path) -> PathBuf {
 fn eval_explain_names_the_failed_condition_and_its_values() {
     let dir = scratch_dir("explain");
     let request = deep_chain_request(&dir);
-    let args = [
-        "eval",
-        "policies/transitive/policy.warrant",
-        "--input",
-        text(&request),
-    ];
+    let args = ["eval", "policies/transitive/policy.warrant", "--input", text(&request)];
     let data = ["--data", "policies/transitive/data.json", "--explain"];
 
     let output = warrant(&[&args[..], &data[..], &["--format", "text"]].concat());
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(out.starts_with("DENY\n"), "{out}");
-    assert!(
-        out.contains("\nwhy:\nallow research (line 14): did not hold\n"),
-        "{out}"
-    );
+    assert!(out.contains("\nwhy:\nallow research (line 14): did not hold\n"), "{out}");
     assert!(out.contains("in rule trusted_chain (line 7):"), "{out}");
-    assert!(
-        out.contains("`chain.depth <= 3` was false: chain.depth = 4\n"),
-        "{out}"
-    );
+    assert!(out.contains("`chain.depth <= 3` was false: chain.depth = 4\n"), "{out}");
 
     let output = warrant(&[&args[..], &data[..], &["--format", "json"]].concat());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -308,48 +213,19 @@ fn eval_explain_names_the_failed_condition_and_its_values() {
     assert_eq!(inner["values"][0]["name"], "chain.depth");
     assert_eq!(inner["values"][0]["value"], 4);
 
-    let plain = warrant(
-        &[
-            &args[..],
-            &[
-                "--data",
-                "policies/transitive/data.json",
-                "--format",
-                "json",
-            ],
-        ]
-        .concat(),
-    );
+    let plain = warrant(&[&args[..], &["--data", "policies/transitive/data.json", "--format", "json"]].concat());
     let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
-    assert!(
-        plain.get("explanation").is_none(),
-        "without --explain the decision keeps its shape"
-    );
+    assert!(plain.get("explanation").is_none(), "without --explain the decision keeps its shape");
 }
 
 #[test]
 fn explain_needs_the_policy_source() {
     let dir = scratch_dir("explain_wasm");
     let module = dir.join("transitive.wasm");
-    let build = warrant(&[
-        "build",
-        "policies/transitive/policy.warrant",
-        "-o",
-        text(&module),
-    ]);
+    let build = warrant(&["build", "policies/transitive/policy.warrant", "-o", text(&module)]);
     assert_eq!(build.status.code(), Some(0), "{}", stderr(&build));
     let request = deep_chain_request(&dir);
-    let output = warrant(&[
-        "eval",
-        text(&module),
-        "--input",
-        text(&request),
-        "--explain",
-    ]);
+    let output = warrant(&["eval", text(&module), "--input", text(&request), "--explain"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("--explain needs the policy source"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("--explain needs the policy source"), "{}", stderr(&output));
 }

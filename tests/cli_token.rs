@@ -2,9 +2,11 @@
 //! implementation (PyJWT; engine/tests/vectors): verified tokens decide, every refused token
 //! is a deny naming why, and inspection draws the chain in the documented order.
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod support;
+use support::warrant;
 
 const JWKS: &str = "engine/tests/vectors/keys/rsa.jwks.json";
 const ISSUER: &str = "https://rsa.example";
@@ -12,14 +14,6 @@ const AUDIENCE: &str = "https://api.example";
 const NOW: &str = "1800000000";
 /// Allows user-1 with `read`, through at most two agents.
 const POLICY: &str = "package vectors\nallow read_for_user if {\n    sub == \"user-1\"\n    \"read\" in scope\n    chain.depth <= 2\n}\n";
-
-fn warrant(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the warrant binary runs")
-}
 
 fn vector(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("engine/tests/vectors/tokens.json");
@@ -39,8 +33,26 @@ fn policy_file(test: &str) -> String {
 fn eval_token(test: &str, token: &str, resource: &str) -> Value {
     let policy = policy_file(test);
     let output = warrant(&[
-        "eval", &policy, "--token", token, "--jwks", JWKS, "--issuer", ISSUER, "--alg", "RS256",
-        "--audience", AUDIENCE, "--resource", resource, "--action", "read", "--now", NOW, "--format", "json",
+        "eval",
+        &policy,
+        "--token",
+        token,
+        "--jwks",
+        JWKS,
+        "--issuer",
+        ISSUER,
+        "--alg",
+        "RS256",
+        "--audience",
+        AUDIENCE,
+        "--resource",
+        resource,
+        "--action",
+        "read",
+        "--now",
+        NOW,
+        "--format",
+        "json",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
@@ -89,8 +101,24 @@ fn audience_defaults_to_the_resource_so_a_token_for_another_api_is_refused() {
     let policy = policy_file("audience");
     let run = |resource: &str| {
         let output = warrant(&[
-            "eval", &policy, "--token", &vector("rs256"), "--jwks", JWKS, "--issuer", ISSUER, "--alg", "RS256",
-            "--resource", resource, "--action", "read", "--now", NOW, "--format", "json",
+            "eval",
+            &policy,
+            "--token",
+            &vector("rs256"),
+            "--jwks",
+            JWKS,
+            "--issuer",
+            ISSUER,
+            "--alg",
+            "RS256",
+            "--resource",
+            resource,
+            "--action",
+            "read",
+            "--now",
+            NOW,
+            "--format",
+            "json",
         ]);
         serde_json::from_slice::<Value>(&output.stdout).unwrap()
     };
@@ -117,10 +145,7 @@ fn inspect_draws_the_rfc8693_chain_user_first_current_actor_last() {
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.starts_with("UNVERIFIED"), "{text}");
-    assert!(
-        text.contains("user@example.com → admin@example.com → consumer.example.com-web-application"),
-        "{text}"
-    );
+    assert!(text.contains("user@example.com → admin@example.com → consumer.example.com-web-application"), "{text}");
     let token_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rfc.jwt");
     std::fs::write(&token_file, vector("rfc8693_4_1_nested_act")).unwrap();
     let output = warrant(&["token", "inspect", "--json", &format!("@{}", token_file.display())]);

@@ -28,8 +28,7 @@ const STRAY_WRITE: &str = "guest_wrote_outside_output";
 const GENERATED_PER_POLICY: usize = 400;
 /// Error classes whose wording comes from each host's own JSON parser or Wasm runtime; only the
 /// class must agree. All other messages must be identical.
-const HOST_WORDED_ERRORS: [&str; 5] =
-    ["json", "trap", "invalid_module", "abi_mismatch", "manifest"];
+const HOST_WORDED_ERRORS: [&str; 5] = ["json", "trap", "invalid_module", "abi_mismatch", "manifest"];
 
 #[test]
 fn every_policy_decides_identically_in_rust_and_node() {
@@ -38,28 +37,14 @@ fn every_policy_decides_identically_in_rust_and_node() {
     let mut failures = Vec::new();
     let mut entries = Vec::new();
     let mut expected = Vec::new();
-    for (index, subject) in corpus::examples()
-        .into_iter()
-        .chain(corpus::conformance())
-        .enumerate()
-    {
-        let policy = load(&engine, &subject.wasm, subject.data.as_deref())
-            .unwrap_or_else(|e| panic!("{}: {e}", subject.name));
+    for (index, subject) in corpus::examples().into_iter().chain(corpus::conformance()).enumerate() {
+        let policy =
+            load(&engine, &subject.wasm, subject.data.as_deref()).unwrap_or_else(|e| panic!("{}: {e}", subject.name));
         let cases = with_generated_requests(&subject, &policy, index as u64);
-        let outcomes: Vec<Value> = cases
-            .iter()
-            .map(|case| rust_outcome(&policy, &case.request))
-            .collect();
+        let outcomes: Vec<Value> = cases.iter().map(|case| rust_outcome(&policy, &case.request)).collect();
         for (case, outcome) in cases.iter().zip(&outcomes) {
-            if let Some(problem) = case
-                .expect
-                .as_ref()
-                .and_then(|expect| unmet(expect, outcome))
-            {
-                failures.push(format!(
-                    "{} / {}: Rust engine: {problem}",
-                    subject.name, case.label
-                ));
+            if let Some(problem) = case.expect.as_ref().and_then(|expect| unmet(expect, outcome)) {
+                failures.push(format!("{} / {}: Rust engine: {problem}", subject.name, case.label));
             }
         }
         failures.extend(uncovered_rules(&subject, &policy, &outcomes));
@@ -80,11 +65,7 @@ fn every_policy_decides_identically_in_rust_and_node() {
             continue;
         };
         if js.len() != rust.len() {
-            failures.push(format!(
-                "{name}: the JS host answered {} of {} requests",
-                js.len(),
-                rust.len()
-            ));
+            failures.push(format!("{name}: the JS host answered {} of {} requests", js.len(), rust.len()));
         }
         for ((case, rust), js) in cases.iter().zip(rust).zip(js) {
             compared += 1;
@@ -99,8 +80,7 @@ fn every_policy_decides_identically_in_rust_and_node() {
         }
     }
     if oversized == 0 {
-        failures
-            .push("no request was too large to encode: the size limit went untested".to_string());
+        failures.push("no request was too large to encode: the size limit went untested".to_string());
     }
     assert!(
         failures.is_empty(),
@@ -123,13 +103,7 @@ fn node_cli_prints_the_decision_warrant_eval_prints() {
         for case in &subject.cases {
             let input = dir.join("request.json");
             std::fs::write(&input, &case.request).expect("write the request");
-            let args = [
-                wasm.as_os_str(),
-                "--input".as_ref(),
-                input.as_os_str(),
-                "--data".as_ref(),
-                data.as_os_str(),
-            ];
+            let args = [wasm.as_os_str(), "--input".as_ref(), input.as_os_str(), "--data".as_ref(), data.as_os_str()];
             let rust = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
                 .arg("eval")
                 .args(args)
@@ -140,21 +114,10 @@ fn node_cli_prints_the_decision_warrant_eval_prints() {
             js_args.extend(args);
             let js = node::node(&js_args);
             let label = format!("{} / {}", subject.name, case.label);
-            assert_eq!(
-                rust.status.code(),
-                Some(0),
-                "{label}: {}",
-                String::from_utf8_lossy(&rust.stderr)
-            );
-            assert_eq!(
-                js.status.code(),
-                Some(0),
-                "{label}: {}",
-                String::from_utf8_lossy(&js.stderr)
-            );
-            let parse = |stdout: &[u8]| {
-                serde_json::from_slice::<Value>(stdout).unwrap_or_else(|e| panic!("{label}: {e}"))
-            };
+            assert_eq!(rust.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&rust.stderr));
+            assert_eq!(js.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&js.stderr));
+            let parse =
+                |stdout: &[u8]| serde_json::from_slice::<Value>(stdout).unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_eq!(parse(&js.stdout), parse(&rust.stdout), "{label}");
         }
     }
@@ -170,22 +133,12 @@ fn node_cli_fails_cleanly_on_bad_input() {
     std::fs::write(&not_utf8, b"{\"action\": \"\xff\"}").expect("write the request");
     let oversized = dir.join("oversized.json");
     std::fs::write(&oversized, vec![b' '; (1 << 20) + 1]).expect("write the request");
-    for (input, message) in [
-        (&not_utf8, "invalid request JSON"),
-        (&oversized, "larger than the 1048576-byte limit"),
-    ] {
-        let output = node::node(&[
-            "hosts/js/cli.mjs".as_ref(),
-            wasm.as_os_str(),
-            "--input".as_ref(),
-            input.as_os_str(),
-        ]);
+    for (input, message) in [(&not_utf8, "invalid request JSON"), (&oversized, "larger than the 1048576-byte limit")] {
+        let output =
+            node::node(&["hosts/js/cli.mjs".as_ref(), wasm.as_os_str(), "--input".as_ref(), input.as_os_str()]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(
-            stderr.starts_with("error: ") && stderr.contains(message),
-            "{stderr}"
-        );
+        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{stderr}");
         assert!(output.stdout.is_empty());
     }
 }
@@ -198,17 +151,9 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
     let dir = node::scratch_dir("contract");
     let engine = Engine::new().expect("wasmtime starts");
     let example = corpus::conformance().remove(0);
-    let bump = |field: &'static str, to: u64| {
-        move |manifest: &mut Value| manifest["abi_version"][field] = json!(to)
-    };
+    let bump = |field: &'static str, to: u64| move |manifest: &mut Value| manifest["abi_version"][field] = json!(to);
     let handmade = |abi_version_word, decide, max_pages| {
-        Handmade {
-            abi_version_word,
-            decide,
-            max_pages,
-            manifest: manifest_v1(),
-        }
-        .encode()
+        Handmade { abi_version_word, decide, max_pages, manifest: manifest_v1() }.encode()
     };
     let small = r#"{"claims": {"blob": "x"}}"#.to_string();
     let blob = json!({"claims": {"blob": "b".repeat(100_000)}}).to_string();
@@ -220,30 +165,10 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
         expected_error,
     };
     let scenarios = [
-        scenario(
-            "manifest says ABI 2.0",
-            patch_manifest(&example.wasm, bump("major", 2)),
-            &[],
-            Some("abi_mismatch"),
-        ),
-        scenario(
-            "code says ABI 2.0",
-            handmade(0x0002_0000, DecideBody::Returns(0), None),
-            &[],
-            Some("abi_mismatch"),
-        ),
-        scenario(
-            "ABI 1.7 is compatible",
-            patch_manifest(&example.wasm, bump("minor", 7)),
-            &[&example_request],
-            None,
-        ),
-        scenario(
-            "guest traps",
-            handmade(0x0001_0000, DecideBody::Traps, None),
-            &[&small, &small],
-            Some("trap"),
-        ),
+        scenario("manifest says ABI 2.0", patch_manifest(&example.wasm, bump("major", 2)), &[], Some("abi_mismatch")),
+        scenario("code says ABI 2.0", handmade(0x0002_0000, DecideBody::Returns(0), None), &[], Some("abi_mismatch")),
+        scenario("ABI 1.7 is compatible", patch_manifest(&example.wasm, bump("minor", 7)), &[&example_request], None),
+        scenario("guest traps", handmade(0x0001_0000, DecideBody::Traps, None), &[&small, &small], Some("trap")),
         scenario(
             "guest rejects images",
             handmade(0x0001_0000, DecideBody::Returns(-3), None),
@@ -280,46 +205,19 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
     for (index, scenario) in scenarios.iter().enumerate() {
         let path = dir.join(format!("module{index}.wasm"));
         std::fs::write(&path, &scenario.wasm).expect("write the module");
-        entries.push(BatchEntry {
-            wasm: path,
-            data: None,
-            requests: scenario.requests.clone(),
-        });
+        entries.push(BatchEntry { wasm: path, data: None, requests: scenario.requests.clone() });
         rust.push(match load(&engine, &scenario.wasm, None) {
-            Ok(policy) => Value::Array(
-                scenario
-                    .requests
-                    .iter()
-                    .map(|r| rust_outcome(&policy, r))
-                    .collect(),
-            ),
+            Ok(policy) => Value::Array(scenario.requests.iter().map(|r| rust_outcome(&policy, r)).collect()),
             Err(error) => {
                 json!({"load_error": error_json(engine_error_code(&error), error.to_string())})
             }
         });
     }
     let js = run_batch(&dir, &entries);
-    for (
-        (
-            Scenario {
-                label,
-                requests,
-                expected_error,
-                ..
-            },
-            rust,
-        ),
-        js,
-    ) in scenarios.iter().zip(&rust).zip(&js)
-    {
+    for ((Scenario { label, requests, expected_error, .. }, rust), js) in scenarios.iter().zip(&rust).zip(&js) {
         let pairs: Vec<(&Value, &Value)> = match (rust.get("load_error"), js.get("load_error")) {
             (Some(rust), Some(js)) => vec![(rust, js)],
-            (None, None) => rust
-                .as_array()
-                .into_iter()
-                .flatten()
-                .zip(js.as_array().into_iter().flatten())
-                .collect(),
+            (None, None) => rust.as_array().into_iter().flatten().zip(js.as_array().into_iter().flatten()).collect(),
             _ => panic!("{label}: only one host loads the module\n  rust: {rust}\n  js:   {js}"),
         };
         assert_eq!(pairs.len(), requests.len().max(1), "{label}: {js}");
@@ -335,21 +233,10 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
         }
     }
     let abi_refusal = js[0]["load_error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        abi_refusal.contains("ABI 2.x") && abi_refusal.contains("supports ABI 1.x"),
-        "{abi_refusal}"
-    );
+    assert!(abi_refusal.contains("ABI 2.x") && abi_refusal.contains("supports ABI 1.x"), "{abi_refusal}");
     let capped = &js[8];
-    assert_eq!(
-        capped[0]["error"]["code"],
-        json!("input_too_large"),
-        "{capped}"
-    );
-    assert_eq!(
-        capped[1]["decision"]["deny_reasons"],
-        json!(["no allow rule matched"]),
-        "{capped}"
-    );
+    assert_eq!(capped[0]["error"]["code"], json!("input_too_large"), "{capped}");
+    assert_eq!(capped[1]["decision"]["deny_reasons"], json!(["no allow rule matched"]), "{capped}");
 }
 
 /// A module for the contract test, the requests to decide with it, and the error class every
@@ -373,8 +260,7 @@ fn with_generated_requests(subject: &Subject, policy: &Policy, seed: u64) -> Vec
     if bases.is_empty() {
         bases.push(json!({"claims": {}}));
     }
-    let data: Value =
-        serde_json::from_str(subject.data.as_deref().unwrap_or("{}")).expect("data JSON");
+    let data: Value = serde_json::from_str(subject.data.as_deref().unwrap_or("{}")).expect("data JSON");
     let alphabet = gen::Alphabet::new(policy.manifest(), &data, &bases);
     let mut rng = gen::Rng::new(0x5eed_0000 + seed);
     let generated = gen::requests(&alphabet, &bases, &mut rng, GENERATED_PER_POLICY);
@@ -405,17 +291,10 @@ fn uncovered_rules(subject: &Subject, policy: &Policy, outcomes: &[Value]) -> Op
         .manifest()
         .rules
         .iter()
-        .filter(|rule| {
-            rule.kind != warrant_lang::ir::RuleKind::Helper && !fired.contains(rule.name.as_str())
-        })
+        .filter(|rule| rule.kind != warrant_lang::ir::RuleKind::Helper && !fired.contains(rule.name.as_str()))
         .map(|rule| rule.name.as_str())
         .collect();
-    (!never.is_empty()).then(|| {
-        format!(
-            "{}: no request made these rules fire: {never:?}",
-            subject.name
-        )
-    })
+    (!never.is_empty()).then(|| format!("{}: no request made these rules fire: {never:?}", subject.name))
 }
 
 fn load(engine: &Engine, wasm: &[u8], data: Option<&str>) -> Result<Policy, EngineError> {
@@ -429,9 +308,7 @@ fn load(engine: &Engine, wasm: &[u8], data: Option<&str>) -> Result<Policy, Engi
 /// What the Rust engine makes of a request text, in the JS batch runner's output shape.
 fn rust_outcome(policy: &Policy, request: &str) -> Value {
     match Request::from_json_str(request, &ClaimMapping::default()) {
-        Err(error @ RequestError::Json(_)) => {
-            error_json("json", format!("invalid request: {error}"))
-        }
+        Err(error @ RequestError::Json(_)) => error_json("json", format!("invalid request: {error}")),
         Err(error) => error_json("request", format!("invalid request: {error}")),
         Ok(request) => match policy.decide(&request) {
             Ok(decision) => json!({"decision": decision}),
@@ -453,9 +330,7 @@ fn engine_error_code(error: &EngineError) -> &'static str {
         EngineError::Trap(_) => "trap",
         EngineError::GuestRejected(_) => "guest_rejected",
         EngineError::InconsistentVerdict { .. } => "inconsistent_verdict",
-        EngineError::Runtime(_) | EngineError::Compile(_) | EngineError::Codegen(_) => {
-            "no JS equivalent"
-        }
+        EngineError::Runtime(_) | EngineError::Compile(_) | EngineError::Codegen(_) => "no JS equivalent",
     }
 }
 
@@ -479,9 +354,7 @@ fn agree(rust: &Value, js: &Value) -> bool {
         (Some(rust), Some(js)) => {
             rust["code"] == js["code"]
                 && (rust["message"] == js["message"]
-                    || rust["code"]
-                        .as_str()
-                        .is_some_and(|code| HOST_WORDED_ERRORS.contains(&code)))
+                    || rust["code"].as_str().is_some_and(|code| HOST_WORDED_ERRORS.contains(&code)))
         }
         _ => rust == js,
     }
@@ -492,24 +365,15 @@ fn unmet(expect: &Expect, outcome: &Value) -> Option<String> {
     match expect {
         Expect::Error { code, message } => {
             let error = &outcome["error"];
-            let wrong = error["code"] != json!(code)
-                || message
-                    .as_ref()
-                    .is_some_and(|m| error["message"] != json!(m));
+            let wrong = error["code"] != json!(code) || message.as_ref().is_some_and(|m| error["message"] != json!(m));
             wrong.then(|| format!("expected a `{code}` error {message:?}, got {outcome}"))
         }
         Expect::Decision { allowed, fired } => {
             let decision = &outcome["decision"];
-            let names: Vec<&str> = decision["fired"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r["name"].as_str())
-                .collect();
+            let names: Vec<&str> =
+                decision["fired"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
             let wrong = decision["allowed"] != json!(allowed)
-                || fired.as_ref().is_some_and(|fired| {
-                    names != fired.iter().map(String::as_str).collect::<Vec<_>>()
-                });
+                || fired.as_ref().is_some_and(|fired| names != fired.iter().map(String::as_str).collect::<Vec<_>>());
             wrong.then(|| format!("expected allowed={allowed} fired={fired:?}, got {outcome}"))
         }
     }

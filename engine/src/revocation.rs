@@ -88,10 +88,6 @@ impl RevocationSet {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.instances.is_empty() && self.client_ids.is_empty() && self.jtis.is_empty()
-    }
-
     /// The deny reason if `request` carries a revoked token, client or instance anywhere in
     /// its delegation chain (a revoked agent cannot launder its calls through a delegate).
     pub fn refusal(&self, request: &Request) -> Option<String> {

@@ -1,9 +1,7 @@
 //! End to end: policy text -> Wasm -> wasmtime -> Decision, on real compiled policies.
 use serde_json::{json, Value};
 
-use warrant_engine::{
-    ClaimMapping, Decision, Effect, Engine, EngineError, Policy, Request, NO_ALLOW_RULE_MATCHED,
-};
+use warrant_engine::{ClaimMapping, Decision, Effect, Engine, EngineError, Policy, Request, NO_ALLOW_RULE_MATCHED};
 
 const BILLING: &str = r#"package test.billing
 
@@ -141,7 +139,10 @@ fn concurrent_decisions_on_one_policy_agree_with_sequential_ones() {
     let cases = [
         (reading_agent(), true),
         (request("invoice.delete", "billing:read", &["spiffe://acme.com/agents/billing"], "task-1"), false),
-        (request("invoice.list", "billing:read", &["spiffe://acme.com/agents/x", "spiffe://acme.com/agents/y"], "t"), true),
+        (
+            request("invoice.list", "billing:read", &["spiffe://acme.com/agents/x", "spiffe://acme.com/agents/y"], "t"),
+            true,
+        ),
     ];
     std::thread::scope(|scope| {
         for thread in 0..4 {
@@ -184,7 +185,8 @@ fn decisions_agree_with_the_reference_evaluator() {
         for request in &requests {
             let outcome = warrant_lang::eval::evaluate(&program, request, &data);
             let decision = policy.decide(request).unwrap();
-            let expected: Vec<&str> = outcome.fired.iter().map(|&id| program.rules[id as usize].name.as_str()).collect();
+            let expected: Vec<&str> =
+                outcome.fired.iter().map(|&id| program.rules[id as usize].name.as_str()).collect();
             let actual: Vec<&str> = decision.fired.iter().map(|rule| rule.name.as_str()).collect();
             assert_eq!(actual, expected, "{request:?} with {data}");
             assert_eq!(decision.allowed, program.is_allowed(&outcome));

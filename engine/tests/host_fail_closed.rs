@@ -69,7 +69,8 @@ impl FakeModule {
         memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
         module.section(&memories);
         let mut globals = GlobalSection::new();
-        globals.global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
+        globals
+            .global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
         module.section(&globals);
         let mut exports = ExportSection::new();
         exports
@@ -159,7 +160,9 @@ fn trapping_guest_fails_closed_and_keeps_failing_closed() {
 #[test]
 fn guest_error_code_fails_closed() {
     let policy = FakeModule::returning(abi::ERR_REQUEST_IMAGE_OUT_OF_BOUNDS).load().unwrap();
-    assert!(matches!(decide_error(&policy), EngineError::GuestRejected(code) if code == abi::ERR_REQUEST_IMAGE_OUT_OF_BOUNDS));
+    assert!(
+        matches!(decide_error(&policy), EngineError::GuestRejected(code) if code == abi::ERR_REQUEST_IMAGE_OUT_OF_BOUNDS)
+    );
 }
 
 #[test]
@@ -197,8 +200,7 @@ fn guest_that_never_returns_is_interrupted_and_fails_closed() {
     std::thread::spawn(move || {
         let _ = done.send(decide_error(&policy));
     });
-    let error = finished
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("an endless guest loop must be interrupted");
+    let error =
+        finished.recv_timeout(std::time::Duration::from_secs(60)).expect("an endless guest loop must be interrupted");
     assert!(matches!(error, EngineError::Trap(_)), "{error}");
 }

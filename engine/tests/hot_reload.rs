@@ -23,11 +23,12 @@ allow work_on_tickets if {
 }
 "#;
 
-/// Same grants, new version: a reload must be visible as a new content hash.
+/// Same grants, new version, and a registry under a new key: a decision that saw the new
+/// policy with the old data (or the reverse) would find no registry entry and deny.
 const POLICY_V2: &str = r#"package acme.tickets
 
 allow work_on_tickets if {
-    data.agents[act.client_id].owner == sub
+    data.registry[act.client_id].owner == sub
     action in {"ticket.read", "ticket.update", "ticket.close"}
 }
 "#;
@@ -96,7 +97,7 @@ fn revocation_and_reload_under_load_are_logged_once_each_and_enforced() {
     let data = json!({"agents": {"helpdesk-alice": {"owner": "user:alice"}}});
     let (v1, v2) = (compile(POLICY_V1), compile(POLICY_V2));
     assert_ne!(v1.hash(), v2.hash());
-    let gateway = Arc::new(Gateway::new(&v1, data.clone()).unwrap().with_audit(audit));
+    let gateway = Arc::new(Gateway::new(&v1, data).unwrap().with_audit(audit));
 
     let decided = Arc::new(AtomicU64::new(0));
     let revoked = Arc::new(AtomicBool::new(false));
@@ -140,7 +141,7 @@ fn revocation_and_reload_under_load_are_logged_once_each_and_enforced() {
     revoked.store(true, Ordering::SeqCst);
     let after_revocation = decided.load(Ordering::SeqCst);
     wait_for(after_revocation + PHASE_DECISIONS);
-    gateway.reload(&v2, data).unwrap();
+    gateway.reload(&v2, json!({"registry": {"helpdesk-alice": {"owner": "user:alice"}}})).unwrap();
     reloaded.store(true, Ordering::SeqCst);
     let after_reload = decided.load(Ordering::SeqCst);
     wait_for(after_reload + PHASE_DECISIONS);
@@ -188,6 +189,7 @@ fn revocation_and_reload_under_load_are_logged_once_each_and_enforced() {
             assert_eq!(record.result, Verdict::Deny);
             assert_eq!(record.deny_reasons, [format!("revoked agent instance `{REVOKED}`")]);
         } else if !revoked_instance {
+            // Also proves no decision mixed one version's policy with the other's data.
             assert_eq!(record.result, Verdict::Allow, "other instances of the same user are unaffected");
         }
     }

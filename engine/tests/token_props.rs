@@ -21,26 +21,14 @@ static VALID: LazyLock<Vec<(String, i64)>> = LazyLock::new(|| {
         .expect("cases")
         .iter()
         .filter(|c| c["expect"] == "ok")
-        .map(|c| {
-            (
-                str_field(c, "token").to_string(),
-                c["now"].as_i64().expect("now"),
-            )
-        })
+        .map(|c| (str_field(c, "token").to_string(), c["now"].as_i64().expect("now")))
         .collect()
 });
 
 const NOW: i64 = 1_800_000_000;
 const TOKEN_SHAPED: &str = "[A-Za-z0-9_=-]{0,80}\\.[A-Za-z0-9_=-]{0,80}\\.[A-Za-z0-9_=-]{0,80}";
 const ALGORITHMS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA", "HS256", "HS512", "none"];
-const KEY_IDS: &[Option<&str>] = &[
-    None,
-    Some("rsa-1"),
-    Some("rsa-any"),
-    Some("ec-1"),
-    Some("hs-1"),
-    Some("hmac-m"),
-];
+const KEY_IDS: &[Option<&str>] = &[None, Some("rsa-1"), Some("rsa-any"), Some("ec-1"), Some("hs-1"), Some("hmac-m")];
 const ISSUERS: &[&str] = &[
     "https://rsa.example",
     "https://ec.example",

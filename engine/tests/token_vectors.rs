@@ -7,12 +7,7 @@ use token_support::{case, load_vectors, str_field, verifier};
 use warrant_engine::token::TokenVerifier;
 
 fn optional_strings(value: &Value) -> Option<Vec<String>> {
-    value.as_array().map(|items| {
-        items
-            .iter()
-            .map(|v| v.as_str().expect("string").to_string())
-            .collect()
-    })
+    value.as_array().map(|items| items.iter().map(|v| v.as_str().expect("string").to_string()).collect())
 }
 
 #[test]
@@ -26,19 +21,11 @@ fn every_vector_verifies_or_fails_with_its_expected_error() {
         let name = str_field(case, "name");
         let now = case["now"].as_i64().expect("now");
         let expected = str_field(case, "expect");
-        let outcome = verifier.request(
-            str_field(case, "token"),
-            Some("doc:1".into()),
-            Some("read".into()),
-            now,
-        );
+        let outcome = verifier.request(str_field(case, "token"), Some("doc:1".into()), Some("read".into()), now);
         match (expected, outcome) {
             ("ok", Ok(request)) => {
-                let chain: Vec<String> = request
-                    .chain
-                    .iter()
-                    .map(|a| a.sub.clone().expect("every vector actor has a sub"))
-                    .collect();
+                let chain: Vec<String> =
+                    request.chain.iter().map(|a| a.sub.clone().expect("every vector actor has a sub")).collect();
                 let expected_chain = optional_strings(&case["chain"]).expect("chain");
                 if request.sub.as_deref() != case["sub"].as_str()
                     || request.scope != optional_strings(&case["scope"])
@@ -51,18 +38,13 @@ fn every_vector_verifies_or_fails_with_its_expected_error() {
             }
             ("ok", Err(error)) => failures.push(format!("{name}: expected ok, got {error:?}")),
             (code, Ok(_)) => failures.push(format!("{name}: expected {code}, but it verified")),
-            (code, Err(error)) if error.code() != code => failures.push(format!(
-                "{name}: expected {code}, got {} ({error})",
-                error.code()
-            )),
+            (code, Err(error)) if error.code() != code => {
+                failures.push(format!("{name}: expected {code}, got {} ({error})", error.code()))
+            }
             _ => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "vector mismatches:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "vector mismatches:\n{}", failures.join("\n"));
 }
 
 /// Each `act` level carries `client_id` and the instance claim; they land on the right actor.
@@ -71,38 +53,17 @@ fn nested_act_levels_keep_client_and_instance_per_actor() {
     let vectors = load_vectors();
     let verifier = verifier(&vectors);
     let depth3 = case(&vectors, "act_depth_3");
-    let request = verifier.request(
-        str_field(depth3, "token"),
-        None,
-        None,
-        depth3["now"].as_i64().expect("now"),
-    );
+    let request = verifier.request(str_field(depth3, "token"), None, None, depth3["now"].as_i64().expect("now"));
     let request = request.expect("depth 3 verifies");
     let described: Vec<(String, String, String)> = request
         .chain
         .iter()
-        .map(|a| {
-            (
-                a.sub.clone().unwrap(),
-                a.client_id.clone().unwrap(),
-                a.instance.clone().unwrap(),
-            )
-        })
+        .map(|a| (a.sub.clone().unwrap(), a.client_id.clone().unwrap(), a.instance.clone().unwrap()))
         .collect();
-    let expected: Vec<(String, String, String)> = (0..3)
-        .map(|i| {
-            (
-                format!("agent-{i}"),
-                format!("client-agent-{i}"),
-                format!("inst-{i}"),
-            )
-        })
-        .collect();
+    let expected: Vec<(String, String, String)> =
+        (0..3).map(|i| (format!("agent-{i}"), format!("client-agent-{i}"), format!("inst-{i}"))).collect();
     assert_eq!(described, expected);
-    assert_eq!(
-        request.current_actor().and_then(|a| a.sub.as_deref()),
-        Some("agent-2")
-    );
+    assert_eq!(request.current_actor().and_then(|a| a.sub.as_deref()), Some("agent-2"));
 }
 
 /// RFC 8693 §4.1: the example's outermost `act` is the current actor.
@@ -111,18 +72,9 @@ fn rfc8693_example_decodes_into_documented_chain_order() {
     let vectors = load_vectors();
     let verifier = verifier(&vectors);
     let rfc = case(&vectors, "rfc8693_4_1_nested_act");
-    let request = verifier
-        .request(str_field(rfc, "token"), None, None, 1443904100)
-        .expect("RFC example verifies");
-    let subs: Vec<&str> = request
-        .chain
-        .iter()
-        .filter_map(|a| a.sub.as_deref())
-        .collect();
-    assert_eq!(
-        subs,
-        ["admin@example.com", "consumer.example.com-web-application"]
-    );
+    let request = verifier.request(str_field(rfc, "token"), None, None, 1443904100).expect("RFC example verifies");
+    let subs: Vec<&str> = request.chain.iter().filter_map(|a| a.sub.as_deref()).collect();
+    assert_eq!(subs, ["admin@example.com", "consumer.example.com-web-application"]);
     assert_eq!(request.sub.as_deref(), Some("user@example.com"));
     assert_eq!(
         warrant_engine::token::render_chain(request.sub.as_deref(), &request.chain),
@@ -140,21 +92,13 @@ fn cache_serves_repeat_calls_but_never_past_expiry() {
     let now = rs256["now"].as_i64().expect("now");
     let first = verifier.verify(token, now).expect("verifies");
     assert_eq!(verifier.cached_token_count(), 1);
-    let second = verifier
-        .verify(token, now + 1)
-        .expect("verifies from cache");
-    assert!(
-        std::sync::Arc::ptr_eq(&first, &second),
-        "second call should be a cache hit"
-    );
+    let second = verifier.verify(token, now + 1).expect("verifies from cache");
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "second call should be a cache hit");
     let exp = first.claims["exp"].as_i64().expect("exp");
     let late = verifier.verify(token, exp + 3600);
     assert_eq!(late.map(|_| ()).map_err(|e| e.code()), Err("expired"));
     let early = verifier.verify(token, first.claims["iat"].as_i64().expect("iat") - 3600);
-    assert_eq!(
-        early.map(|_| ()).map_err(|e| e.code()),
-        Err("issued_in_future")
-    );
+    assert_eq!(early.map(|_| ()).map_err(|e| e.code()), Err("issued_in_future"));
 }
 
 /// A refused token is never cached, so a later call still refuses it.
@@ -165,10 +109,7 @@ fn refused_tokens_are_not_cached() {
     let bad = case(&vectors, "tampered_payload");
     for _ in 0..2 {
         let outcome = verifier.verify(str_field(bad, "token"), bad["now"].as_i64().expect("now"));
-        assert_eq!(
-            outcome.map(|_| ()).map_err(|e| e.code()),
-            Err("bad_signature")
-        );
+        assert_eq!(outcome.map(|_| ()).map_err(|e| e.code()), Err("bad_signature"));
     }
     assert_eq!(verifier.cached_token_count(), 0);
 }

@@ -120,10 +120,7 @@ pub struct IntLiteral {
 impl IntLiteral {
     /// The value, or `None` when it does not fit an `i64`.
     pub fn value(&self) -> Option<i64> {
-        self.digits
-            .parse::<i64>()
-            .ok()?
-            .checked_mul(self.unit_seconds)
+        self.digits.parse::<i64>().ok()?.checked_mul(self.unit_seconds)
     }
 }
 

@@ -6,9 +6,7 @@
 //! whole policy (one path, one type): see [`Inference`].
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::ast::{
-    self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement,
-};
+use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Field, RuleId, RuleKind, Source, Ty};
 use crate::suggest::closest;
@@ -125,40 +123,23 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     let mut checked_rules = Vec::with_capacity(rules.len());
     for (id, rule) in rules.iter().enumerate() {
         checker.current_rule = id as RuleId;
-        let body = rule
-            .body
-            .iter()
-            .filter_map(|c| checker.cond(c, Scope::default()))
-            .collect();
+        let body = rule.body.iter().filter_map(|c| checker.cond(c, Scope::default())).collect();
         checked_rules.push(CheckedRule {
             name: rule.name.name.clone(),
             kind: match &rule.kind {
                 ast::RuleKind::Allow => RuleKind::Allow,
-                ast::RuleKind::Deny { reason } => RuleKind::Deny {
-                    reason: reason.clone(),
-                },
+                ast::RuleKind::Deny { reason } => RuleKind::Deny { reason: reason.clone() },
                 ast::RuleKind::Helper => RuleKind::Helper,
             },
             body,
-            body_text: rule
-                .body
-                .iter()
-                .map(|c| c.span.text(source).to_string())
-                .collect(),
+            body_text: rule.body.iter().map(|c| c.span.text(source).to_string()).collect(),
             line: line_of(source, rule.span.start),
         });
     }
     checker.report_cycles(&rules);
-    let Checker {
-        mut errors,
-        inference,
-        ..
-    } = checker;
-    let mut checked = CheckedPolicy {
-        package: package.unwrap_or_default(),
-        rules: checked_rules,
-        dynamic_types: HashMap::new(),
-    };
+    let Checker { mut errors, inference, .. } = checker;
+    let mut checked =
+        CheckedPolicy { package: package.unwrap_or_default(), rules: checked_rules, dynamic_types: HashMap::new() };
     let inferred = inference.finish(&mut errors, source);
     checked.dynamic_types = inferred.types;
     errors.extend(check_types(&checked, &inferred.conflicted, source));
@@ -300,15 +281,9 @@ impl<'a> Checker<'a> {
     fn cond(&mut self, cond: &'a ast::Cond, scope: Scope<'a>) -> Option<CheckedCond> {
         let kind = match &cond.kind {
             CondKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, scope)?,
-            CondKind::Call { function, args } => {
-                return self.call(cond.span, function, args, scope)
-            }
+            CondKind::Call { function, args } => return self.call(cond.span, function, args, scope),
             CondKind::Not(inner) => CheckedCondKind::Not(Box::new(self.cond(inner, scope)?)),
-            CondKind::Quantified {
-                quantifier,
-                var,
-                body,
-            } => {
+            CondKind::Quantified { quantifier, var, body } => {
                 if scope.in_quantifier {
                     return self.error(
                         Error::new(ErrorKind::NestedQuantifier, quantifier_head(cond, var), "quantifiers cannot be nested", "inside another `every`/`some`")
@@ -326,10 +301,7 @@ impl<'a> Checker<'a> {
                         .with_help("name the variable e.g. `hop`"),
                     );
                 }
-                let inner = Scope {
-                    quantifier_var: Some(&var.name),
-                    in_quantifier: true,
-                };
+                let inner = Scope { quantifier_var: Some(&var.name), in_quantifier: true };
                 let conds: Vec<_> = body.iter().filter_map(|c| self.cond(c, inner)).collect();
                 match quantifier {
                     Quantifier::Every => CheckedCondKind::Every(conds),
@@ -345,10 +317,7 @@ impl<'a> Checker<'a> {
                 }
             },
         };
-        Some(CheckedCond {
-            kind,
-            span: cond.span,
-        })
+        Some(CheckedCond { kind, span: cond.span })
     }
 
     fn binary(
@@ -368,8 +337,7 @@ impl<'a> Checker<'a> {
             }
             BinaryOp::Cmp(cmp) => {
                 let (l, r) = self.operands(lhs, rhs, scope)?;
-                self.inference
-                    .relate(&l, &r, is_ordering(cmp), &mut self.errors, self.source);
+                self.inference.relate(&l, &r, is_ordering(cmp), &mut self.errors, self.source);
                 CheckedCondKind::Cmp(cmp, l, r)
             }
             BinaryOp::In => {
@@ -400,8 +368,7 @@ impl<'a> Checker<'a> {
 
     /// Records that `expr` is used where a `ty` is required (see [`Inference`]).
     fn demand(&mut self, expr: &CheckedExpr, ty: Ty) {
-        self.inference
-            .demand(expr, ty, &mut self.errors, self.source);
+        self.inference.demand(expr, ty, &mut self.errors, self.source);
     }
 
     /// `startswith(s, "lit")` / `endswith(s, "lit")`.
@@ -457,8 +424,13 @@ impl<'a> Checker<'a> {
             return Some(s.clone());
         }
         self.errors.push(
-            Error::new(ErrorKind::NonLiteralPattern, expr.span, format!("the pattern of `{operator}` must be a string literal"), "not a string literal")
-                .with_help("patterns are fixed when the policy is compiled; write it in quotes, e.g. \"https://*\""),
+            Error::new(
+                ErrorKind::NonLiteralPattern,
+                expr.span,
+                format!("the pattern of `{operator}` must be a string literal"),
+                "not a string literal",
+            )
+            .with_help("patterns are fixed when the policy is compiled; write it in quotes, e.g. \"https://*\""),
         );
         None
     }
@@ -483,15 +455,17 @@ impl<'a> Checker<'a> {
         };
         if self.rule_kinds.get(id as usize) != Some(&&ast::RuleKind::Helper) {
             return self.error(
-                Error::new(ErrorKind::NotAHelperRule, name.span, format!("`{}` is an allow/deny rule, not a helper", name.name), "cannot be used as a condition")
-                    .with_help("move the shared conditions into a `rule NAME if { ... }` helper and use it from both"),
+                Error::new(
+                    ErrorKind::NotAHelperRule,
+                    name.span,
+                    format!("`{}` is an allow/deny rule, not a helper", name.name),
+                    "cannot be used as a condition",
+                )
+                .with_help("move the shared conditions into a `rule NAME if { ... }` helper and use it from both"),
             );
         }
         self.helper_refs.push((self.current_rule, id, name.span));
-        Some(CheckedCond {
-            kind: CheckedCondKind::Rule(id),
-            span,
-        })
+        Some(CheckedCond { kind: CheckedCondKind::Rule(id), span })
     }
 
     fn expr(&mut self, expr: &'a ast::Expr, scope: Scope<'a>) -> Option<CheckedExpr> {
@@ -527,10 +501,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Path(path) => self.path(path, scope)?,
         };
-        Some(CheckedExpr {
-            kind,
-            span: expr.span,
-        })
+        Some(CheckedExpr { kind, span: expr.span })
     }
 
     fn path(&mut self, path: &'a ast::Path, scope: Scope<'a>) -> Option<CheckedExprKind> {
@@ -573,11 +544,7 @@ impl<'a> Checker<'a> {
             )
             .with_help("a helper rule is a condition on its own line, e.g. `trusted_chain`");
         }
-        let candidates = Field::ALL
-            .iter()
-            .map(|f| f.name())
-            .chain(ROOTS)
-            .chain(scope.quantifier_var);
+        let candidates = Field::ALL.iter().map(|f| f.name()).chain(ROOTS).chain(scope.quantifier_var);
         let error = Error::new(
             ErrorKind::UnknownName,
             name.span,
@@ -591,18 +558,12 @@ impl<'a> Checker<'a> {
     }
 
     /// `act.sub`, `hop.client_id`, `chain.last.instance`: exactly one actor field.
-    fn actor_field(
-        &mut self,
-        actor: ActorRef,
-        owner: &Ident,
-        parts: &[PathPart],
-    ) -> Option<CheckedExprKind> {
+    fn actor_field(&mut self, actor: ActorRef, owner: &Ident, parts: &[PathPart]) -> Option<CheckedExprKind> {
         match parts {
             [PathPart::Field(f)] => match actor_field_named(&f.name) {
                 Some(field) => Some(CheckedExprKind::Actor(actor, field)),
                 None => {
-                    self.errors
-                        .push(unknown_attribute(&owner.name, f, &ACTOR_FIELDS));
+                    self.errors.push(unknown_attribute(&owner.name, f, &ACTOR_FIELDS));
                     None
                 }
             },
@@ -614,16 +575,12 @@ impl<'a> Checker<'a> {
                         format!("`{}` is an actor, not a value", owner.name),
                         "needs an attribute",
                     )
-                    .with_help(format!(
-                        "use `{0}.sub`, `{0}.client_id` or `{0}.instance`",
-                        owner.name
-                    )),
+                    .with_help(format!("use `{0}.sub`, `{0}.client_id` or `{0}.instance`", owner.name)),
                 );
                 None
             }
             [_, extra, ..] | [extra @ PathPart::Index(..), ..] => {
-                self.errors
-                    .push(no_attributes(&owner.name, part_span(extra)));
+                self.errors.push(no_attributes(&owner.name, part_span(extra)));
                 None
             }
         }
@@ -636,22 +593,27 @@ impl<'a> Checker<'a> {
             Some((PathPart::Field(f), rest)) => match (f.name.as_str(), rest) {
                 ("depth", []) => Some(CheckedExprKind::ChainDepth),
                 ("depth", [extra, ..]) => {
-                    self.errors
-                        .push(no_attributes("chain.depth", part_span(extra)));
+                    self.errors.push(no_attributes("chain.depth", part_span(extra)));
                     None
                 }
                 ("first", _) => self.actor_field(ActorRef::First, &qualified(&path.root, f), rest),
                 ("last", _) => self.actor_field(ActorRef::Current, &qualified(&path.root, f), rest),
                 _ => {
-                    self.errors
-                        .push(unknown_attribute("chain", f, &CHAIN_ATTRIBUTES));
+                    self.errors.push(unknown_attribute("chain", f, &CHAIN_ATTRIBUTES));
                     None
                 }
             },
             _ => {
                 self.errors.push(
-                    Error::new(ErrorKind::UnknownName, path.root.span, "`chain` is not a value on its own", "needs an attribute")
-                        .with_help("use `chain.depth`, `chain.first.sub`, `chain.last.sub`, or `every hop in chain { ... }`"),
+                    Error::new(
+                        ErrorKind::UnknownName,
+                        path.root.span,
+                        "`chain` is not a value on its own",
+                        "needs an attribute",
+                    )
+                    .with_help(
+                        "use `chain.depth`, `chain.first.sub`, `chain.last.sub`, or `every hop in chain { ... }`",
+                    ),
                 );
                 None
             }
@@ -659,12 +621,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `claims.a.b`: one or more names, no index.
-    fn plain_segments(
-        &mut self,
-        root: &Ident,
-        parts: &[PathPart],
-        what: &str,
-    ) -> Option<Vec<String>> {
+    fn plain_segments(&mut self, root: &Ident, parts: &[PathPart], what: &str) -> Option<Vec<String>> {
         if parts.is_empty() {
             self.errors.push(
                 Error::new(
@@ -700,11 +657,7 @@ impl<'a> Checker<'a> {
 
     /// `data.a.b` or `data.table[KEY].field`.
     fn data(&mut self, path: &'a ast::Path, scope: Scope<'a>) -> Option<CheckedExprKind> {
-        let Some(index_at) = path
-            .parts
-            .iter()
-            .position(|p| matches!(p, PathPart::Index(..)))
-        else {
+        let Some(index_at) = path.parts.iter().position(|p| matches!(p, PathPart::Index(..))) else {
             let names = self.plain_segments(&path.root, &path.parts, "data")?;
             return Some(CheckedExprKind::Dynamic(Source::Data(names)));
         };
@@ -727,15 +680,9 @@ impl<'a> Checker<'a> {
         let table = self.plain_segments(&path.root, table_parts, "data")?;
         let key = self.expr(key, scope)?;
         self.demand(&key, Ty::Str);
-        let field = if field_parts.is_empty() {
-            Vec::new()
-        } else {
-            self.plain_segments(&path.root, field_parts, "data")?
-        };
-        Some(CheckedExprKind::Lookup {
-            source: Source::DataTable { table, field },
-            key: Box::new(key),
-        })
+        let field =
+            if field_parts.is_empty() { Vec::new() } else { self.plain_segments(&path.root, field_parts, "data")? };
+        Some(CheckedExprKind::Lookup { source: Source::DataTable { table, field }, key: Box::new(key) })
     }
 
     /// Reports each cycle of helper rules once, at one of its references.
@@ -774,11 +721,7 @@ impl<'a> Checker<'a> {
 }
 
 /// Shortest path `from → … → to` in the helper graph, listing the rules after `from`.
-fn path_between(
-    edges: &HashMap<RuleId, Vec<RuleId>>,
-    from: RuleId,
-    to: RuleId,
-) -> Option<Vec<RuleId>> {
+fn path_between(edges: &HashMap<RuleId, Vec<RuleId>>, from: RuleId, to: RuleId) -> Option<Vec<RuleId>> {
     let mut parent: HashMap<RuleId, RuleId> = HashMap::new();
     let mut queue = VecDeque::from([from]);
     let mut seen = HashSet::from([from]);
@@ -810,9 +753,7 @@ fn collect_quantifier_vars<'a>(body: &'a [ast::Cond], vars: &mut HashSet<&'a str
                 vars.insert(&var.name);
                 collect_quantifier_vars(body, vars);
             }
-            CondKind::Not(inner) => {
-                collect_quantifier_vars(std::slice::from_ref(inner.as_ref()), vars)
-            }
+            CondKind::Not(inner) => collect_quantifier_vars(std::slice::from_ref(inner.as_ref()), vars),
             _ => {}
         }
     }
@@ -854,10 +795,7 @@ fn part_span(part: &PathPart) -> Span {
 
 /// `chain.first` as one name, for messages.
 fn qualified(root: &Ident, attribute: &Ident) -> Ident {
-    Ident {
-        name: format!("{}.{}", root.name, attribute.name),
-        span: Span::new(root.span.start, attribute.span.end),
-    }
+    Ident { name: format!("{}.{}", root.name, attribute.name), span: Span::new(root.span.start, attribute.span.end) }
 }
 
 /// `every hop in chain`, without the body.
@@ -879,20 +817,21 @@ fn unknown_attribute(owner: &str, attribute: &Ident, known: &[&str]) -> Error {
 }
 
 fn no_attributes(owner: &str, at: Span) -> Error {
-    Error::new(
-        ErrorKind::UnknownName,
-        at,
-        format!("`{owner}` has no attributes"),
-        "unexpected attribute",
-    )
-    .with_help(format!(
-        "`{owner}` is a plain value; remove what follows it"
-    ))
+    Error::new(ErrorKind::UnknownName, at, format!("`{owner}` has no attributes"), "unexpected attribute")
+        .with_help(format!("`{owner}` is a plain value; remove what follows it"))
 }
 
 fn out_of_scope(name: &Ident) -> Error {
-    Error::new(ErrorKind::QuantifierScope, name.span, format!("`{}` is only defined inside its `every`/`some` block", name.name), "used outside its quantifier")
-        .with_help(format!("move this condition inside `every {} in chain {{ ... }}`, or use `act` for the current actor", name.name))
+    Error::new(
+        ErrorKind::QuantifierScope,
+        name.span,
+        format!("`{}` is only defined inside its `every`/`some` block", name.name),
+        "used outside its quantifier",
+    )
+    .with_help(format!(
+        "move this condition inside `every {} in chain {{ ... }}`, or use `act` for the current actor",
+        name.name
+    ))
 }
 
 #[cfg(test)]
@@ -905,19 +844,16 @@ mod tests {
     }
 
     fn error_kinds(source: &str) -> Vec<ErrorKind> {
-        let mut kinds: Vec<_> = checked(source)
-            .err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let mut kinds: Vec<_> = checked(source).err().unwrap_or_default().into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| k.code());
         kinds
     }
 
     #[test]
     fn reports_several_errors_in_one_run() {
-        let errors = checked("package p\nallow a if {\n subject == \"x\"\n chain.depth == \"3\"\n nope\n}\nallow a if { }").unwrap_err();
+        let errors =
+            checked("package p\nallow a if {\n subject == \"x\"\n chain.depth == \"3\"\n nope\n}\nallow a if { }")
+                .unwrap_err();
         let kinds: HashSet<_> = errors.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
@@ -932,26 +868,16 @@ mod tests {
 
     #[test]
     fn resolves_the_vocabulary() {
-        let policy = checked("package p\nallow a if { act.sub == chain.first.sub; chain.last.instance == sub; chain.depth > 1 }").unwrap();
+        let policy = checked(
+            "package p\nallow a if { act.sub == chain.first.sub; chain.last.instance == sub; chain.depth > 1 }",
+        )
+        .unwrap();
         let body = &policy.rules[0].body;
-        let CheckedCondKind::Cmp(_, l, r) = &body[0].kind else {
-            panic!()
-        };
-        assert_eq!(
-            l.kind,
-            CheckedExprKind::Actor(ActorRef::Current, ActorField::Sub)
-        );
-        assert_eq!(
-            r.kind,
-            CheckedExprKind::Actor(ActorRef::First, ActorField::Sub)
-        );
-        let CheckedCondKind::Cmp(_, l, r) = &body[1].kind else {
-            panic!()
-        };
-        assert_eq!(
-            l.kind,
-            CheckedExprKind::Actor(ActorRef::Current, ActorField::Instance)
-        );
+        let CheckedCondKind::Cmp(_, l, r) = &body[0].kind else { panic!() };
+        assert_eq!(l.kind, CheckedExprKind::Actor(ActorRef::Current, ActorField::Sub));
+        assert_eq!(r.kind, CheckedExprKind::Actor(ActorRef::First, ActorField::Sub));
+        let CheckedCondKind::Cmp(_, l, r) = &body[1].kind else { panic!() };
+        assert_eq!(l.kind, CheckedExprKind::Actor(ActorRef::Current, ActorField::Instance));
         assert_eq!(r.kind, CheckedExprKind::Field(Field::Sub));
     }
 
@@ -970,57 +896,36 @@ mod tests {
         assert_eq!(policy.type_of(&claim("e")), Ty::Str);
         assert_eq!(policy.type_of(&claim("f")), Ty::Int);
         assert_eq!(policy.type_of(&claim("k")), Ty::Str);
-        assert_eq!(
-            policy.type_of(&Source::DataTable {
-                table: vec!["t".into()],
-                field: vec!["v".into()]
-            }),
-            Ty::Int
-        );
+        assert_eq!(policy.type_of(&Source::DataTable { table: vec!["t".into()], field: vec!["v".into()] }), Ty::Int);
     }
 
     #[test]
     fn compared_paths_share_a_type_through_chains_of_comparisons() {
-        let policy = checked(
-            "package p\nallow a if { claims.a == claims.b; claims.b == data.c; data.c in scope }",
-        )
-        .unwrap();
-        for s in [
-            Source::Claim(vec!["a".into()]),
-            Source::Claim(vec!["b".into()]),
-            Source::Data(vec!["c".into()]),
-        ] {
+        let policy =
+            checked("package p\nallow a if { claims.a == claims.b; claims.b == data.c; data.c in scope }").unwrap();
+        for s in [Source::Claim(vec!["a".into()]), Source::Claim(vec!["b".into()]), Source::Data(vec!["c".into()])] {
             assert_eq!(policy.type_of(&s), Ty::Str, "{s:?}");
         }
         assert_eq!(
-            error_kinds(
-                "package p\nallow a if { claims.a == claims.b; claims.a > 1; claims.b in scope }"
-            ),
+            error_kinds("package p\nallow a if { claims.a == claims.b; claims.a > 1; claims.b in scope }"),
             [ErrorKind::TypeMismatch]
         );
     }
 
     #[test]
     fn one_path_one_type() {
-        assert!(error_kinds(
-            "package p\nallow a if { claims.x == 1 }\nallow b if { claims.x == \"s\" }"
-        )
-        .contains(&ErrorKind::TypeMismatch));
+        assert!(error_kinds("package p\nallow a if { claims.x == 1 }\nallow b if { claims.x == \"s\" }")
+            .contains(&ErrorKind::TypeMismatch));
     }
 
     #[test]
     fn quantifier_rules() {
-        assert!(
-            checked("package p\nallow a if { every hop in chain { hop.sub == act.sub } }").is_ok()
-        );
+        assert!(checked("package p\nallow a if { every hop in chain { hop.sub == act.sub } }").is_ok());
         assert_eq!(
             error_kinds("package p\nallow a if { every h in chain { h.name == \"x\" } }"),
             [ErrorKind::UnknownName]
         );
-        assert_eq!(
-            error_kinds("package p\nallow a if { every h in chain { h == \"x\" } }"),
-            [ErrorKind::UnknownName]
-        );
+        assert_eq!(error_kinds("package p\nallow a if { every h in chain { h == \"x\" } }"), [ErrorKind::UnknownName]);
         assert_eq!(
             error_kinds("package p\nallow a if { every h in chain { not some g in chain { } } }"),
             [ErrorKind::NestedQuantifier]
@@ -1034,26 +939,14 @@ mod tests {
     #[test]
     fn rules_and_packages() {
         assert_eq!(error_kinds("allow a if { }"), [ErrorKind::MissingPackage]);
-        assert_eq!(
-            error_kinds("allow a if { }\npackage p"),
-            [ErrorKind::MissingPackage]
-        );
-        assert_eq!(
-            error_kinds("package p\npackage q"),
-            [ErrorKind::DuplicatePackage]
-        );
-        assert_eq!(
-            error_kinds("package p\nrule scope if { }"),
-            [ErrorKind::DuplicateRule]
-        );
+        assert_eq!(error_kinds("allow a if { }\npackage p"), [ErrorKind::MissingPackage]);
+        assert_eq!(error_kinds("package p\npackage q"), [ErrorKind::DuplicatePackage]);
+        assert_eq!(error_kinds("package p\nrule scope if { }"), [ErrorKind::DuplicateRule]);
         assert_eq!(
             error_kinds("package p\nrule h if { h2 }\nrule h2 if { h }\nallow a if { h }"),
             [ErrorKind::RecursiveRule]
         );
-        assert_eq!(
-            error_kinds("package p\nallow a if { }\nallow b if { a }"),
-            [ErrorKind::NotAHelperRule]
-        );
+        assert_eq!(error_kinds("package p\nallow a if { }\nallow b if { a }"), [ErrorKind::NotAHelperRule]);
         let policy = checked("package p\nrule h if { }\nallow a if { h }").unwrap();
         assert_eq!(policy.rules[1].body[0].kind, CheckedCondKind::Rule(0));
         assert_eq!(policy.rules[1].line, 3);
@@ -1061,53 +954,22 @@ mod tests {
 
     #[test]
     fn literals_and_operators() {
-        assert_eq!(
-            error_kinds("package p\nallow a if { sub matches resource }"),
-            [ErrorKind::NonLiteralPattern]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { endswith(sub) }"),
-            [ErrorKind::TypeMismatch]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { startwith(sub, \"x\") }"),
-            [ErrorKind::UnknownName]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { exp < 9223372036854775808 }"),
-            [ErrorKind::IntegerOverflow]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { exp < 106751991167301d }"),
-            [ErrorKind::IntegerOverflow]
-        );
+        assert_eq!(error_kinds("package p\nallow a if { sub matches resource }"), [ErrorKind::NonLiteralPattern]);
+        assert_eq!(error_kinds("package p\nallow a if { endswith(sub) }"), [ErrorKind::TypeMismatch]);
+        assert_eq!(error_kinds("package p\nallow a if { startwith(sub, \"x\") }"), [ErrorKind::UnknownName]);
+        assert_eq!(error_kinds("package p\nallow a if { exp < 9223372036854775808 }"), [ErrorKind::IntegerOverflow]);
+        assert_eq!(error_kinds("package p\nallow a if { exp < 106751991167301d }"), [ErrorKind::IntegerOverflow]);
         assert!(checked("package p\nallow a if { exp < -9223372036854775808 }").is_ok());
-        assert_eq!(
-            error_kinds("package p\nallow a if { sub + 1 > 2 }"),
-            [ErrorKind::TypeMismatch]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { sub }"),
-            [ErrorKind::TypeMismatch]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { scope matches \"x\" }"),
-            [ErrorKind::TypeMismatch]
-        );
-        assert_eq!(
-            error_kinds("package p\nallow a if { data.t[exp].x == \"y\" }"),
-            [ErrorKind::TypeMismatch]
-        );
+        assert_eq!(error_kinds("package p\nallow a if { sub + 1 > 2 }"), [ErrorKind::TypeMismatch]);
+        assert_eq!(error_kinds("package p\nallow a if { sub }"), [ErrorKind::TypeMismatch]);
+        assert_eq!(error_kinds("package p\nallow a if { scope matches \"x\" }"), [ErrorKind::TypeMismatch]);
+        assert_eq!(error_kinds("package p\nallow a if { data.t[exp].x == \"y\" }"), [ErrorKind::TypeMismatch]);
     }
 
     #[test]
     fn suggestions_name_the_closest_word() {
-        let errors =
-            checked("package p\nallow a if { act.clientid == \"x\"; chain.dept > 1 }").unwrap_err();
+        let errors = checked("package p\nallow a if { act.clientid == \"x\"; chain.dept > 1 }").unwrap_err();
         let helps: Vec<_> = errors.iter().filter_map(|e| e.help.as_deref()).collect();
-        assert_eq!(
-            helps,
-            ["did you mean `client_id`?", "did you mean `depth`?"]
-        );
+        assert_eq!(helps, ["did you mean `client_id`?", "did you mean `depth`?"]);
     }
 }

@@ -6,9 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 
 use crate::ast::Span;
 
@@ -89,19 +87,8 @@ pub struct Error {
 }
 
 impl Error {
-    pub fn new(
-        kind: ErrorKind,
-        span: Span,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Error {
-        Error {
-            kind,
-            message: message.into(),
-            span,
-            label: label.into(),
-            help: None,
-        }
+    pub fn new(kind: ErrorKind, span: Span, message: impl Into<String>, label: impl Into<String>) -> Error {
+        Error { kind, message: message.into(), span, label: label.into(), help: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Error {
@@ -131,10 +118,7 @@ impl Diagnostic for Located {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.error
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.error.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -143,10 +127,8 @@ impl Diagnostic for Located {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = clamp(self.error.span, self.source.inner().len());
-        let label = LabeledSpan::new_primary_with_span(
-            Some(self.error.label.clone()),
-            (span.start, span.end - span.start),
-        );
+        let label =
+            LabeledSpan::new_primary_with_span(Some(self.error.label.clone()), (span.start, span.end - span.start));
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -154,10 +136,7 @@ impl Diagnostic for Located {
 /// Keeps a span inside the source so rendering never indexes out of bounds.
 fn clamp(span: Span, len: usize) -> Span {
     let start = span.start.min(len);
-    Span {
-        start,
-        end: span.end.clamp(start, len),
-    }
+    Span { start, end: span.end.clamp(start, len) }
 }
 
 /// Every error found in one policy file.
@@ -172,17 +151,8 @@ impl Diagnostics {
     pub fn new(source: &str, origin: &str, mut errors: Vec<Error>) -> Diagnostics {
         errors.sort_by_key(|e| (e.span.start, e.span.end));
         let named = Arc::new(NamedSource::new(origin, source.to_string()));
-        let errors = errors
-            .into_iter()
-            .map(|error| Located {
-                error,
-                source: Arc::clone(&named),
-            })
-            .collect();
-        Diagnostics {
-            origin: origin.to_string(),
-            errors,
-        }
+        let errors = errors.into_iter().map(|error| Located { error, source: Arc::clone(&named) }).collect();
+        Diagnostics { origin: origin.to_string(), errors }
     }
 
     pub fn len(&self) -> usize {
@@ -218,13 +188,7 @@ impl Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(
-            f,
-            "{} error{} in {}",
-            n,
-            if n == 1 { "" } else { "s" },
-            self.origin
-        )
+        write!(f, "{} error{} in {}", n, if n == 1 { "" } else { "s" }, self.origin)
     }
 }
 
@@ -244,18 +208,14 @@ mod tests {
     fn errors_are_sorted_and_rendered_without_colour() {
         let source = "package p\nallow a if { x }\n";
         let late = Error::new(ErrorKind::UnknownRule, Span::new(23, 24), "late", "here");
-        let early = Error::new(ErrorKind::MissingPackage, Span::new(0, 7), "early", "there")
-            .with_help("fix it");
+        let early = Error::new(ErrorKind::MissingPackage, Span::new(0, 7), "early", "there").with_help("fix it");
         let diagnostics = Diagnostics::new(source, "f.warrant", vec![late, early]);
         assert_eq!(diagnostics.len(), 2);
         assert_eq!(diagnostics.to_string(), "2 errors in f.warrant");
         let kinds: Vec<_> = diagnostics.errors().map(|e| e.kind).collect();
         assert_eq!(kinds, [ErrorKind::MissingPackage, ErrorKind::UnknownRule]);
         let text = diagnostics.render();
-        assert!(
-            text.contains("f.warrant:1:1") && text.contains("f.warrant:2:14"),
-            "{text}"
-        );
+        assert!(text.contains("f.warrant:1:1") && text.contains("f.warrant:2:14"), "{text}");
         assert!(text.contains("help: fix it"));
         assert!(!text.contains('\u{1b}'));
         assert_eq!(text, diagnostics.render(), "deterministic");

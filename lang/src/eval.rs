@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value as Json;
 
 use crate::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Outcome, Program, RuleId,
-    RuleKind, Source, Ty,
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Outcome, Program, RuleId, RuleKind, Source, Ty,
 };
 use crate::request::{Actor, Request};
 
@@ -65,11 +64,7 @@ pub struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub fn new(program: &'a Program, request: &'a Request, data: &'a Json) -> Evaluator<'a> {
-        Evaluator {
-            program,
-            request,
-            data,
-        }
+        Evaluator { program, request, data }
     }
 
     /// Whether `cond` holds; `hop` is the actor of the enclosing quantifier, if any.
@@ -112,16 +107,8 @@ impl<'a> Evaluator<'a> {
             Cond::Truthy(e) => self.expr(e, hop) == Some(Value::Bool(true)),
             Cond::Not(inner) => !self.cond(inner, hop, depth),
             Cond::Rule(id) => self.helper_holds(*id, depth),
-            Cond::Every(body) => self
-                .request
-                .chain
-                .iter()
-                .all(|a| self.body_holds(body, Some(a), depth)),
-            Cond::Some(body) => self
-                .request
-                .chain
-                .iter()
-                .any(|a| self.body_holds(body, Some(a), depth)),
+            Cond::Every(body) => self.request.chain.iter().all(|a| self.body_holds(body, Some(a), depth)),
+            Cond::Some(body) => self.request.chain.iter().any(|a| self.body_holds(body, Some(a), depth)),
         }
     }
 
@@ -131,21 +118,13 @@ impl<'a> Evaluator<'a> {
             return false;
         }
         match self.program.rules.get(id as usize) {
-            Some(rule) if rule.kind == RuleKind::Helper => {
-                self.body_holds(&rule.body, None, depth + 1)
-            }
+            Some(rule) if rule.kind == RuleKind::Helper => self.body_holds(&rule.body, None, depth + 1),
             _ => false,
         }
     }
 
     /// A byte-wise test of a string against a literal; false if either is missing.
-    fn string_test(
-        &self,
-        subject: &Expr,
-        lit: LitId,
-        hop: Option<&Actor>,
-        test: fn(&[u8], &[u8]) -> bool,
-    ) -> bool {
+    fn string_test(&self, subject: &Expr, lit: LitId, hop: Option<&Actor>, test: fn(&[u8], &[u8]) -> bool) -> bool {
         match (self.expr(subject, hop), self.literal(lit)) {
             (Some(Value::Str(s)), Some(p)) => test(s.as_bytes(), p.as_bytes()),
             _ => false,
@@ -158,10 +137,8 @@ impl<'a> Evaluator<'a> {
             Expr::Int(i) => Some(Value::Int(*i)),
             Expr::Bool(b) => Some(Value::Bool(*b)),
             Expr::StrSet(ids) => {
-                let items: Option<BTreeSet<String>> = ids
-                    .iter()
-                    .map(|id| self.literal(*id).map(str::to_string))
-                    .collect();
+                let items: Option<BTreeSet<String>> =
+                    ids.iter().map(|id| self.literal(*id).map(str::to_string)).collect();
                 items.map(Value::StrSet)
             }
             Expr::Slot(id) => self.read_slot(*id),
@@ -223,10 +200,7 @@ impl<'a> Evaluator<'a> {
     fn field(&self, field: Field) -> Option<Value> {
         let r = self.request;
         let text = |v: &Option<String>| v.clone().map(Value::Str);
-        let set = |v: &Option<Vec<String>>| {
-            v.as_ref()
-                .map(|items| Value::StrSet(items.iter().cloned().collect()))
-        };
+        let set = |v: &Option<Vec<String>>| v.as_ref().map(|items| Value::StrSet(items.iter().cloned().collect()));
         let int = |v: &Option<i64>| v.map(Value::Int);
         match field {
             Field::Sub => text(&r.sub),
@@ -248,8 +222,7 @@ impl<'a> Evaluator<'a> {
 
 /// Follows object keys from `value`; missing if any step is not an object or lacks the key.
 fn walk<'v>(value: &'v Json, path: &[String]) -> Option<&'v Json> {
-    path.iter()
-        .try_fold(value, |v, key| v.as_object()?.get(key))
+    path.iter().try_fold(value, |v, key| v.as_object()?.get(key))
 }
 
 /// Strict JSON-to-type reading. `space_separated`: a claim string read as a set is a
@@ -260,19 +233,13 @@ fn coerce(value: &Json, ty: Ty, space_separated: bool) -> Option<Value> {
         (Ty::Int, Json::Number(n)) => n.as_i64().map(Value::Int),
         (Ty::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
         (Ty::StrSet, Json::Array(items)) => {
-            let strings: Option<BTreeSet<String>> = items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect();
+            let strings: Option<BTreeSet<String>> = items.iter().map(|i| i.as_str().map(str::to_string)).collect();
             strings.map(Value::StrSet)
         }
         (Ty::StrSet, Json::Object(map)) => Some(Value::StrSet(map.keys().cloned().collect())),
-        (Ty::StrSet, Json::String(s)) if space_separated => Some(Value::StrSet(
-            s.split(' ')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
-        )),
+        (Ty::StrSet, Json::String(s)) if space_separated => {
+            Some(Value::StrSet(s.split(' ').filter(|p| !p.is_empty()).map(str::to_string).collect()))
+        }
         _ => None,
     }
 }
@@ -353,18 +320,11 @@ mod tests {
     }
 
     fn field(f: Field) -> Slot {
-        Slot {
-            source: Source::Field(f),
-            ty: f.ty(),
-        }
+        Slot { source: Source::Field(f), ty: f.ty() }
     }
 
     fn actor(sub: &str) -> Actor {
-        Actor {
-            sub: Some(sub.into()),
-            client_id: None,
-            instance: None,
-        }
+        Actor { sub: Some(sub.into()), client_id: None, instance: None }
     }
 
     fn request() -> Request {
@@ -382,37 +342,18 @@ mod tests {
     #[test]
     fn string_comparisons_and_missing_fields() {
         let eq = Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0));
-        assert!(holds(
-            eq.clone(),
-            &["alice"],
-            vec![field(Field::Sub)],
-            &request()
-        ));
+        assert!(holds(eq.clone(), &["alice"], vec![field(Field::Sub)], &request()));
         assert!(!holds(eq, &["bob"], vec![field(Field::Sub)], &request()));
         // `iss` is missing: both == and != are false, and `not` flips the false.
         let ne = Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Str(0));
-        assert!(!holds(
-            ne.clone(),
-            &["x"],
-            vec![field(Field::Iss)],
-            &request()
-        ));
-        assert!(holds(
-            Cond::Not(Box::new(ne)),
-            &["x"],
-            vec![field(Field::Iss)],
-            &request()
-        ));
+        assert!(!holds(ne.clone(), &["x"], vec![field(Field::Iss)], &request()));
+        assert!(holds(Cond::Not(Box::new(ne)), &["x"], vec![field(Field::Iss)], &request()));
     }
 
     #[test]
     fn integer_comparisons_and_wrapping_arithmetic() {
         let slots = vec![field(Field::Exp), field(Field::Iat)];
-        let age = Expr::Arith(
-            ArithOp::Sub,
-            Box::new(Expr::Slot(0)),
-            Box::new(Expr::Slot(1)),
-        );
+        let age = Expr::Arith(ArithOp::Sub, Box::new(Expr::Slot(0)), Box::new(Expr::Slot(1)));
         let cases = [
             (CmpOp::Le, 3600, true),
             (CmpOp::Lt, 3600, false),
@@ -423,68 +364,30 @@ mod tests {
         ];
         for (op, bound, expected) in cases {
             assert_eq!(
-                holds(
-                    Cond::Cmp(op, age.clone(), Expr::Int(bound)),
-                    &[],
-                    slots.clone(),
-                    &request()
-                ),
+                holds(Cond::Cmp(op, age.clone(), Expr::Int(bound)), &[], slots.clone(), &request()),
                 expected,
                 "{op:?} {bound}"
             );
         }
-        let wrapped = Expr::Arith(
-            ArithOp::Add,
-            Box::new(Expr::Int(i64::MAX)),
-            Box::new(Expr::Int(1)),
-        );
-        assert!(holds(
-            Cond::Cmp(CmpOp::Eq, wrapped, Expr::Int(i64::MIN)),
-            &[],
-            vec![],
-            &request()
-        ));
+        let wrapped = Expr::Arith(ArithOp::Add, Box::new(Expr::Int(i64::MAX)), Box::new(Expr::Int(1)));
+        assert!(holds(Cond::Cmp(CmpOp::Eq, wrapped, Expr::Int(i64::MIN)), &[], vec![], &request()));
         // A missing operand makes the arithmetic missing.
-        let missing = Expr::Arith(
-            ArithOp::Sub,
-            Box::new(Expr::Slot(0)),
-            Box::new(Expr::Int(1)),
-        );
-        assert!(!holds(
-            Cond::Cmp(CmpOp::Ne, missing, Expr::Int(0)),
-            &[],
-            vec![field(Field::Nbf)],
-            &request()
-        ));
+        let missing = Expr::Arith(ArithOp::Sub, Box::new(Expr::Slot(0)), Box::new(Expr::Int(1)));
+        assert!(!holds(Cond::Cmp(CmpOp::Ne, missing, Expr::Int(0)), &[], vec![field(Field::Nbf)], &request()));
     }
 
     #[test]
     fn sets_membership_subset_and_set_equality() {
         let scope = vec![field(Field::Scope)];
-        assert!(holds(
-            Cond::In(Expr::Str(0), Expr::Slot(0)),
-            &["b"],
-            scope.clone(),
-            &request()
-        ));
-        assert!(!holds(
-            Cond::In(Expr::Str(0), Expr::Slot(0)),
-            &["c"],
-            scope.clone(),
-            &request()
-        ));
+        assert!(holds(Cond::In(Expr::Str(0), Expr::Slot(0)), &["b"], scope.clone(), &request()));
+        assert!(!holds(Cond::In(Expr::Str(0), Expr::Slot(0)), &["c"], scope.clone(), &request()));
         assert!(holds(
             Cond::Subset(Expr::Slot(0), Expr::StrSet(vec![0, 1, 2])),
             &["a", "b", "c"],
             scope.clone(),
             &request()
         ));
-        assert!(!holds(
-            Cond::Subset(Expr::Slot(0), Expr::StrSet(vec![0])),
-            &["a"],
-            scope.clone(),
-            &request()
-        ));
+        assert!(!holds(Cond::Subset(Expr::Slot(0), Expr::StrSet(vec![0])), &["a"], scope.clone(), &request()));
         // Sets compare as sets: the duplicate "a" in the request does not matter.
         assert!(holds(
             Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::StrSet(vec![1, 0])),
@@ -492,53 +395,18 @@ mod tests {
             scope.clone(),
             &request()
         ));
-        assert!(!holds(
-            Cond::In(Expr::Str(0), Expr::Slot(0)),
-            &["a"],
-            vec![field(Field::Aud)],
-            &request()
-        ));
+        assert!(!holds(Cond::In(Expr::Str(0), Expr::Slot(0)), &["a"], vec![field(Field::Aud)], &request()));
     }
 
     #[test]
     fn string_tests_are_bytewise() {
         let res = vec![field(Field::Resource)];
-        assert!(holds(
-            Cond::StartsWith(Expr::Slot(0), 0),
-            &["https://"],
-            res.clone(),
-            &request()
-        ));
-        assert!(!holds(
-            Cond::StartsWith(Expr::Slot(0), 0),
-            &["http://"],
-            res.clone(),
-            &request()
-        ));
-        assert!(holds(
-            Cond::EndsWith(Expr::Slot(0), 0),
-            &["/v1"],
-            res.clone(),
-            &request()
-        ));
-        assert!(holds(
-            Cond::Matches(Expr::Slot(0), 0),
-            &["https://*.acme.com/*"],
-            res.clone(),
-            &request()
-        ));
-        assert!(!holds(
-            Cond::Matches(Expr::Slot(0), 0),
-            &["https://*.acme.com"],
-            res.clone(),
-            &request()
-        ));
-        assert!(!holds(
-            Cond::Matches(Expr::Slot(0), 0),
-            &["*"],
-            vec![field(Field::Action)],
-            &request()
-        ));
+        assert!(holds(Cond::StartsWith(Expr::Slot(0), 0), &["https://"], res.clone(), &request()));
+        assert!(!holds(Cond::StartsWith(Expr::Slot(0), 0), &["http://"], res.clone(), &request()));
+        assert!(holds(Cond::EndsWith(Expr::Slot(0), 0), &["/v1"], res.clone(), &request()));
+        assert!(holds(Cond::Matches(Expr::Slot(0), 0), &["https://*.acme.com/*"], res.clone(), &request()));
+        assert!(!holds(Cond::Matches(Expr::Slot(0), 0), &["https://*.acme.com"], res.clone(), &request()));
+        assert!(!holds(Cond::Matches(Expr::Slot(0), 0), &["*"], vec![field(Field::Action)], &request()));
     }
 
     #[test]
@@ -555,56 +423,23 @@ mod tests {
 
     #[test]
     fn actors_chain_depth_and_quantifiers() {
-        let sub_is = |which, lit| {
-            Cond::Cmp(
-                CmpOp::Eq,
-                Expr::Actor(which, ActorField::Sub),
-                Expr::Str(lit),
-            )
-        };
+        let sub_is = |which, lit| Cond::Cmp(CmpOp::Eq, Expr::Actor(which, ActorField::Sub), Expr::Str(lit));
         let lits = &["current", "first", "*t"];
-        assert!(holds(
-            sub_is(ActorRef::Current, 0),
-            lits,
-            vec![],
-            &request()
-        ));
+        assert!(holds(sub_is(ActorRef::Current, 0), lits, vec![], &request()));
         assert!(holds(sub_is(ActorRef::First, 1), lits, vec![], &request()));
-        assert!(
-            !holds(sub_is(ActorRef::Hop, 0), lits, vec![], &request()),
-            "hop outside a quantifier is missing"
-        );
-        assert!(holds(
-            Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(2)),
-            lits,
-            vec![],
-            &request()
-        ));
-        let every = Cond::Every(vec![Cond::Matches(
-            Expr::Actor(ActorRef::Hop, ActorField::Sub),
-            2,
-        )]);
+        assert!(!holds(sub_is(ActorRef::Hop, 0), lits, vec![], &request()), "hop outside a quantifier is missing");
+        assert!(holds(Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(2)), lits, vec![], &request()));
+        let every = Cond::Every(vec![Cond::Matches(Expr::Actor(ActorRef::Hop, ActorField::Sub), 2)]);
         let some_current = Cond::Some(vec![sub_is(ActorRef::Hop, 0)]);
         let every_current = Cond::Every(vec![sub_is(ActorRef::Hop, 0)]);
         assert!(holds(every.clone(), lits, vec![], &request()));
         assert!(holds(some_current.clone(), lits, vec![], &request()));
         assert!(!holds(every_current.clone(), lits, vec![], &request()));
         let empty = Request::default();
-        assert!(
-            holds(every_current, lits, vec![], &empty),
-            "every over an empty chain"
-        );
-        assert!(
-            !holds(some_current, lits, vec![], &empty),
-            "some over an empty chain"
-        );
+        assert!(holds(every_current, lits, vec![], &empty), "every over an empty chain");
+        assert!(!holds(some_current, lits, vec![], &empty), "some over an empty chain");
         assert!(!holds(sub_is(ActorRef::Current, 0), lits, vec![], &empty));
-        assert!(holds(
-            Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(0)),
-            lits,
-            vec![],
-            &empty
-        ));
+        assert!(holds(Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(0)), lits, vec![], &empty));
     }
 
     #[test]
@@ -616,10 +451,8 @@ mod tests {
             unreachable!()
         };
         req.claims = claims;
-        let claim = |path: &[&str], ty| Slot {
-            source: Source::Claim(path.iter().map(|s| s.to_string()).collect()),
-            ty,
-        };
+        let claim =
+            |path: &[&str], ty| Slot { source: Source::Claim(path.iter().map(|s| s.to_string()).collect()), ty };
         let lits = &["acme", "y", "q", "o1"];
         assert!(holds(
             Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0)),
@@ -627,64 +460,24 @@ mod tests {
             vec![claim(&["tenant"], Ty::Str)],
             &req
         ));
-        assert!(holds(
-            Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Int(3)),
-            lits,
-            vec![claim(&["level"], Ty::Int)],
-            &req
-        ));
+        assert!(holds(Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Int(3)), lits, vec![claim(&["level"], Ty::Int)], &req));
         assert!(
-            !holds(
-                Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)),
-                lits,
-                vec![claim(&["ratio"], Ty::Int)],
-                &req
-            ),
+            !holds(Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)), lits, vec![claim(&["ratio"], Ty::Int)], &req),
             "float is missing"
         );
         assert!(
-            !holds(
-                Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)),
-                lits,
-                vec![claim(&["tenant"], Ty::Int)],
-                &req
-            ),
+            !holds(Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(3)), lits, vec![claim(&["tenant"], Ty::Int)], &req),
             "string is not an int"
         );
-        assert!(holds(
-            Cond::Truthy(Expr::Slot(0)),
-            lits,
-            vec![claim(&["ok"], Ty::Bool)],
-            &req
-        ));
-        assert!(!holds(
-            Cond::Truthy(Expr::Slot(0)),
-            lits,
-            vec![claim(&["tenant"], Ty::Bool)],
-            &req
-        ));
-        assert!(holds(
-            Cond::In(Expr::Str(1), Expr::Slot(0)),
-            lits,
-            vec![claim(&["roles"], Ty::StrSet)],
-            &req
-        ));
+        assert!(holds(Cond::Truthy(Expr::Slot(0)), lits, vec![claim(&["ok"], Ty::Bool)], &req));
+        assert!(!holds(Cond::Truthy(Expr::Slot(0)), lits, vec![claim(&["tenant"], Ty::Bool)], &req));
+        assert!(holds(Cond::In(Expr::Str(1), Expr::Slot(0)), lits, vec![claim(&["roles"], Ty::StrSet)], &req));
         assert!(
-            !holds(
-                Cond::In(Expr::Str(1), Expr::Slot(0)),
-                lits,
-                vec![claim(&["mixed"], Ty::StrSet)],
-                &req
-            ),
+            !holds(Cond::In(Expr::Str(1), Expr::Slot(0)), lits, vec![claim(&["mixed"], Ty::StrSet)], &req),
             "non-string element: missing"
         );
         assert!(
-            holds(
-                Cond::In(Expr::Str(2), Expr::Slot(0)),
-                lits,
-                vec![claim(&["perms"], Ty::StrSet)],
-                &req
-            ),
+            holds(Cond::In(Expr::Str(2), Expr::Slot(0)), lits, vec![claim(&["perms"], Ty::StrSet)], &req),
             "space-separated claim"
         );
         assert!(holds(
@@ -709,10 +502,8 @@ mod tests {
             "spaced": "a b",
             "agents": {"bot": {"owner": "alice", "max_scope": ["a", "b", "c"], "limits": {"depth": 2}}},
         });
-        let data_slot = |path: &[&str], ty| Slot {
-            source: Source::Data(path.iter().map(|s| s.to_string()).collect()),
-            ty,
-        };
+        let data_slot =
+            |path: &[&str], ty| Slot { source: Source::Data(path.iter().map(|s| s.to_string()).collect()), ty };
         let table = |field: &[&str], ty| Slot {
             source: Source::DataTable {
                 table: vec!["agents".into()],
@@ -724,101 +515,27 @@ mod tests {
             holds_with(&program(lits, slots, vec![cond]), &request(), &data)
         };
         assert!(
-            check(
-                Cond::In(Expr::Str(0), Expr::Slot(0)),
-                &["i-1"],
-                vec![data_slot(&["revoked"], Ty::StrSet)]
-            ),
+            check(Cond::In(Expr::Str(0), Expr::Slot(0)), &["i-1"], vec![data_slot(&["revoked"], Ty::StrSet)]),
             "object keys"
         );
-        assert!(check(
-            Cond::In(Expr::Str(0), Expr::Slot(0)),
-            &["n2"],
-            vec![data_slot(&["names"], Ty::StrSet)]
-        ));
+        assert!(check(Cond::In(Expr::Str(0), Expr::Slot(0)), &["n2"], vec![data_slot(&["names"], Ty::StrSet)]));
         assert!(
-            !check(
-                Cond::In(Expr::Str(0), Expr::Slot(0)),
-                &["a"],
-                vec![data_slot(&["spaced"], Ty::StrSet)]
-            ),
+            !check(Cond::In(Expr::Str(0), Expr::Slot(0)), &["a"], vec![data_slot(&["spaced"], Ty::StrSet)]),
             "data strings are not lists"
         );
         let key = |lit| Box::new(Expr::Str(lit));
-        let owner = Cond::Cmp(
-            CmpOp::Eq,
-            Expr::Lookup {
-                slot: 0,
-                key: key(1),
-            },
-            Expr::Slot(1),
-        );
-        assert!(check(
-            owner,
-            &["x", "bot"],
-            vec![table(&["owner"], Ty::Str), field(Field::Sub)]
-        ));
-        let max = Cond::Subset(
-            Expr::Slot(1),
-            Expr::Lookup {
-                slot: 0,
-                key: key(0),
-            },
-        );
-        assert!(check(
-            max,
-            &["bot"],
-            vec![table(&["max_scope"], Ty::StrSet), field(Field::Scope)]
-        ));
-        let depth = Cond::Cmp(
-            CmpOp::Eq,
-            Expr::Lookup {
-                slot: 0,
-                key: key(0),
-            },
-            Expr::Int(2),
-        );
-        assert!(check(
-            depth,
-            &["bot"],
-            vec![table(&["limits", "depth"], Ty::Int)]
-        ));
-        let unknown = Cond::Cmp(
-            CmpOp::Ne,
-            Expr::Lookup {
-                slot: 0,
-                key: key(0),
-            },
-            Expr::Str(0),
-        );
-        assert!(
-            !check(unknown, &["nobody"], vec![table(&["owner"], Ty::Str)]),
-            "missing key is missing"
-        );
-        let missing_key = Cond::Cmp(
-            CmpOp::Ne,
-            Expr::Lookup {
-                slot: 0,
-                key: Box::new(Expr::Slot(1)),
-            },
-            Expr::Str(0),
-        );
-        assert!(!check(
-            missing_key,
-            &["x"],
-            vec![table(&["owner"], Ty::Str), field(Field::Iss)]
-        ));
-        let entry = Cond::In(
-            Expr::Str(0),
-            Expr::Lookup {
-                slot: 0,
-                key: key(1),
-            },
-        );
-        assert!(
-            check(entry, &["owner", "bot"], vec![table(&[], Ty::StrSet)]),
-            "empty field path: the entry itself"
-        );
+        let owner = Cond::Cmp(CmpOp::Eq, Expr::Lookup { slot: 0, key: key(1) }, Expr::Slot(1));
+        assert!(check(owner, &["x", "bot"], vec![table(&["owner"], Ty::Str), field(Field::Sub)]));
+        let max = Cond::Subset(Expr::Slot(1), Expr::Lookup { slot: 0, key: key(0) });
+        assert!(check(max, &["bot"], vec![table(&["max_scope"], Ty::StrSet), field(Field::Scope)]));
+        let depth = Cond::Cmp(CmpOp::Eq, Expr::Lookup { slot: 0, key: key(0) }, Expr::Int(2));
+        assert!(check(depth, &["bot"], vec![table(&["limits", "depth"], Ty::Int)]));
+        let unknown = Cond::Cmp(CmpOp::Ne, Expr::Lookup { slot: 0, key: key(0) }, Expr::Str(0));
+        assert!(!check(unknown, &["nobody"], vec![table(&["owner"], Ty::Str)]), "missing key is missing");
+        let missing_key = Cond::Cmp(CmpOp::Ne, Expr::Lookup { slot: 0, key: Box::new(Expr::Slot(1)) }, Expr::Str(0));
+        assert!(!check(missing_key, &["x"], vec![table(&["owner"], Ty::Str), field(Field::Iss)]));
+        let entry = Cond::In(Expr::Str(0), Expr::Lookup { slot: 0, key: key(1) });
+        assert!(check(entry, &["owner", "bot"], vec![table(&[], Ty::StrSet)]), "empty field path: the entry itself");
     }
 
     #[test]
@@ -838,20 +555,12 @@ mod tests {
                 },
                 Rule {
                     name: "deny_alice".into(),
-                    kind: RuleKind::Deny {
-                        reason: "no".into(),
-                    },
+                    kind: RuleKind::Deny { reason: "no".into() },
                     body: vec![Cond::Rule(0)],
                     body_text: vec![String::new()],
                     line: 2,
                 },
-                Rule {
-                    name: "always".into(),
-                    kind: RuleKind::Allow,
-                    body: vec![],
-                    body_text: vec![],
-                    line: 3,
-                },
+                Rule { name: "always".into(), kind: RuleKind::Allow, body: vec![], body_text: vec![], line: 3 },
                 Rule {
                     name: "bad_ref".into(),
                     kind: RuleKind::Allow,
@@ -876,11 +585,7 @@ mod tests {
             ],
         };
         let outcome = evaluate(&p, &request(), &Json::Null);
-        assert_eq!(
-            outcome.fired,
-            [1, 2],
-            "helpers never fire; a reference to a non-helper is false"
-        );
+        assert_eq!(outcome.fired, [1, 2], "helpers never fire; a reference to a non-helper is false");
         assert!(!p.is_allowed(&outcome));
         let outcome = evaluate(&p, &Request::default(), &Json::Null);
         assert_eq!(outcome.fired, [2]);
@@ -889,20 +594,9 @@ mod tests {
 
     #[test]
     fn malformed_ids_fail_closed() {
-        let p = program(
-            &[],
-            vec![],
-            vec![Cond::Cmp(CmpOp::Ne, Expr::Str(7), Expr::Slot(9))],
-        );
+        let p = program(&[], vec![], vec![Cond::Cmp(CmpOp::Ne, Expr::Str(7), Expr::Slot(9))]);
         assert!(!holds_with(&p, &request(), &Json::Null));
-        let p = program(
-            &["x"],
-            vec![field(Field::Sub)],
-            vec![Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(1))],
-        );
-        assert!(
-            !holds_with(&p, &request(), &Json::Null),
-            "mismatched types compare false"
-        );
+        let p = program(&["x"], vec![field(Field::Sub)], vec![Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Int(1))]);
+        assert!(!holds_with(&p, &request(), &Json::Null), "mismatched types compare false");
     }
 }

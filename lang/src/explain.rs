@@ -11,9 +11,7 @@ use serde_json::Value as Json;
 
 use crate::eval::{Evaluator, Value};
 use crate::fmt::string_literal as quoted;
-use crate::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Program, RuleId, RuleKind, Source,
-};
+use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Program, RuleId, RuleKind, Source};
 use crate::request::{Actor, Request};
 
 /// Sets longer than this are cut in explanations: a revocation list can hold millions.
@@ -72,11 +70,7 @@ fn is_zero(n: &usize) -> bool {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Because {
     /// A helper rule did not hold: its first failing condition.
-    Helper {
-        rule: String,
-        line: u32,
-        failed: Box<ConditionReport>,
-    },
+    Helper { rule: String, line: u32, failed: Box<ConditionReport> },
     /// A quantifier did not hold: for `every`, the first actor that failed the body; for
     /// `some`, every actor (none satisfied the body).
     Actors { failures: Vec<ActorFailure> },
@@ -92,11 +86,7 @@ pub struct ActorFailure {
 
 /// Explains every allow and deny rule of `program` on `request` with data document `data`.
 pub fn explain(program: &Program, request: &Request, data: &Json) -> Explanation {
-    let explainer = Explainer {
-        evaluator: Evaluator::new(program, request, data),
-        program,
-        request,
-    };
+    let explainer = Explainer { evaluator: Evaluator::new(program, request, data), program, request };
     let rules = program
         .rules
         .iter()
@@ -193,31 +183,16 @@ impl Explainer<'_> {
         hop: Option<&Actor>,
         depth: usize,
     ) -> Option<ConditionReport> {
-        let (index, cond) = body
-            .iter()
-            .enumerate()
-            .find(|(_, cond)| !self.evaluator.holds(cond, hop))?;
-        let written = texts
-            .and_then(|texts| texts.get(index))
-            .filter(|t| !t.is_empty());
+        let (index, cond) = body.iter().enumerate().find(|(_, cond)| !self.evaluator.holds(cond, hop))?;
+        let written = texts.and_then(|texts| texts.get(index)).filter(|t| !t.is_empty());
         let condition = written.cloned().unwrap_or_else(|| self.cond_text(cond));
         Some(self.report(cond, condition, hop, depth))
     }
 
-    fn report(
-        &self,
-        cond: &Cond,
-        condition: String,
-        hop: Option<&Actor>,
-        depth: usize,
-    ) -> ConditionReport {
+    fn report(&self, cond: &Cond, condition: String, hop: Option<&Actor>, depth: usize) -> ConditionReport {
         let mut values = Vec::new();
         self.observe_cond(cond, hop, &mut values);
-        ConditionReport {
-            condition,
-            values,
-            because: self.because(cond, depth),
-        }
+        ConditionReport { condition, values, because: self.because(cond, depth) }
     }
 
     /// Where a failed helper or quantifier failed inside; `None` for atomic conditions and
@@ -231,39 +206,24 @@ impl Explainer<'_> {
                     return None;
                 }
                 let rule = self.program.rules.get(*id as usize)?;
-                let failed =
-                    self.first_failure(&rule.body, Some(&rule.body_text), None, depth + 1)?;
-                Some(Because::Helper {
-                    rule: rule.name.clone(),
-                    line: rule.line,
-                    failed: Box::new(failed),
-                })
+                let failed = self.first_failure(&rule.body, Some(&rule.body_text), None, depth + 1)?;
+                Some(Because::Helper { rule: rule.name.clone(), line: rule.line, failed: Box::new(failed) })
             }
             Cond::Every(body) => {
                 let failures = self.actor_failures(body, depth).take(1).collect();
                 Some(Because::Actors { failures })
             }
-            Cond::Some(body) => Some(Because::Actors {
-                failures: self.actor_failures(body, depth).collect(),
-            }),
+            Cond::Some(body) => Some(Because::Actors { failures: self.actor_failures(body, depth).collect() }),
             _ => None,
         }
     }
 
     /// Each actor of the chain that fails `body`, with its first failing condition.
-    fn actor_failures<'s>(
-        &'s self,
-        body: &'s [Cond],
-        depth: usize,
-    ) -> impl Iterator<Item = ActorFailure> + 's {
-        self.request
-            .chain
-            .iter()
-            .enumerate()
-            .filter_map(move |(index, actor)| {
-                let failed = self.first_failure(body, None, Some(actor), depth)?;
-                Some(ActorFailure { index, failed })
-            })
+    fn actor_failures<'s>(&'s self, body: &'s [Cond], depth: usize) -> impl Iterator<Item = ActorFailure> + 's {
+        self.request.chain.iter().enumerate().filter_map(move |(index, actor)| {
+            let failed = self.first_failure(body, None, Some(actor), depth)?;
+            Some(ActorFailure { index, failed })
+        })
     }
 
     /// The inputs an atomic condition reads (through `not`); a quantifier shows the chain depth.
@@ -273,10 +233,9 @@ impl Explainer<'_> {
                 self.observe(a, hop, out);
                 self.observe(b, hop, out);
             }
-            Cond::StartsWith(e, _)
-            | Cond::EndsWith(e, _)
-            | Cond::Matches(e, _)
-            | Cond::Truthy(e) => self.observe(e, hop, out),
+            Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) => {
+                self.observe(e, hop, out)
+            }
             Cond::Not(inner) => self.observe_cond(inner, hop, out),
             Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
             Cond::Rule(_) => {}
@@ -295,11 +254,7 @@ impl Explainer<'_> {
                 Some(value) => shown(value),
                 None => (None, 0),
             };
-            out.push(Observed {
-                name,
-                value,
-                omitted,
-            });
+            out.push(Observed { name, value, omitted });
         }
         match expr {
             Expr::Arith(_, a, b) => {
@@ -314,12 +269,7 @@ impl Explainer<'_> {
     /// A condition rebuilt from the IR in the language's syntax.
     fn cond_text(&self, cond: &Cond) -> String {
         match cond {
-            Cond::Cmp(op, a, b) => format!(
-                "{} {} {}",
-                self.expr_text(a),
-                cmp_text(*op),
-                self.expr_text(b)
-            ),
+            Cond::Cmp(op, a, b) => format!("{} {} {}", self.expr_text(a), cmp_text(*op), self.expr_text(b)),
             Cond::In(a, b) => format!("{} in {}", self.expr_text(a), self.expr_text(b)),
             Cond::Subset(a, b) => format!("{} subset {}", self.expr_text(a), self.expr_text(b)),
             Cond::StartsWith(e, lit) => {
@@ -345,10 +295,7 @@ impl Explainer<'_> {
     }
 
     fn rule_name(&self, id: RuleId) -> String {
-        self.program
-            .rules
-            .get(id as usize)
-            .map_or_else(|| format!("<rule {id}>"), |rule| rule.name.clone())
+        self.program.rules.get(id as usize).map_or_else(|| format!("<rule {id}>"), |rule| rule.name.clone())
     }
 
     /// An expression in the language's syntax; malformed ids are shown, never a panic.
@@ -368,19 +315,17 @@ impl Explainer<'_> {
                 Some(Source::DataTable { table, .. }) => format!("data.{}", table.join(".")),
                 None => format!("<slot {id}>"),
             },
-            Expr::Lookup { slot, key } => {
-                match self.program.slots.get(*slot as usize).map(|s| &s.source) {
-                    Some(Source::DataTable { table, field }) => {
-                        let mut text = format!("data.{}[{}]", table.join("."), self.expr_text(key));
-                        for part in field {
-                            text.push('.');
-                            text.push_str(part);
-                        }
-                        text
+            Expr::Lookup { slot, key } => match self.program.slots.get(*slot as usize).map(|s| &s.source) {
+                Some(Source::DataTable { table, field }) => {
+                    let mut text = format!("data.{}[{}]", table.join("."), self.expr_text(key));
+                    for part in field {
+                        text.push('.');
+                        text.push_str(part);
                     }
-                    _ => format!("<slot {slot}>[{}]", self.expr_text(key)),
+                    text
                 }
-            }
+                _ => format!("<slot {slot}>[{}]", self.expr_text(key)),
+            },
             Expr::Actor(which, field) => {
                 let actor = match which {
                     ActorRef::Current => "act",
@@ -401,20 +346,14 @@ impl Explainer<'_> {
                     ArithOp::Sub => "-",
                 };
                 let right = self.expr_text(b);
-                let right = if matches!(**b, Expr::Arith(..)) {
-                    format!("({right})")
-                } else {
-                    right
-                };
+                let right = if matches!(**b, Expr::Arith(..)) { format!("({right})") } else { right };
                 format!("{} {op} {right}", self.expr_text(a))
             }
         }
     }
 
     fn lit_text(&self, id: crate::ir::LitId) -> String {
-        self.evaluator
-            .literal(id)
-            .map_or_else(|| format!("<literal {id}>"), quoted)
+        self.evaluator.literal(id).map_or_else(|| format!("<literal {id}>"), quoted)
     }
 }
 
@@ -446,11 +385,7 @@ fn shown(value: Value) -> (Option<Json>, usize) {
         Value::Bool(b) => (Some(Json::Bool(b)), 0),
         Value::StrSet(items) => {
             let omitted = items.len().saturating_sub(MAX_SHOWN_ELEMENTS);
-            let kept = items
-                .into_iter()
-                .take(MAX_SHOWN_ELEMENTS)
-                .map(Json::String)
-                .collect();
+            let kept = items.into_iter().take(MAX_SHOWN_ELEMENTS).map(Json::String).collect();
             (Some(Json::Array(kept)), omitted)
         }
     }
@@ -488,21 +423,14 @@ deny outsider "an actor outside acme" if {
     fn request(actors: &[&str], claims: serde_json::Value) -> Request {
         let mut act = serde_json::Value::Null;
         for sub in actors {
-            act = if act.is_null() {
-                json!({ "sub": sub })
-            } else {
-                json!({ "sub": sub, "act": act })
-            };
+            act = if act.is_null() { json!({ "sub": sub }) } else { json!({ "sub": sub, "act": act }) };
         }
         let mut claims = claims;
         if !act.is_null() {
             claims["act"] = act;
         }
-        Request::from_json(
-            json!({"claims": claims, "resource": "doc-1", "action": "read"}),
-            &Default::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        Request::from_json(json!({"claims": claims, "resource": "doc-1", "action": "read"}), &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn data() -> Json {
@@ -510,11 +438,7 @@ deny outsider "an actor outside acme" if {
     }
 
     fn rule<'e>(explanation: &'e Explanation, name: &str) -> &'e RuleReport {
-        explanation
-            .rules
-            .iter()
-            .find(|r| r.name == name)
-            .unwrap_or_else(|| panic!("no rule {name}"))
+        explanation.rules.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no rule {name}"))
     }
 
     #[test]
@@ -524,17 +448,8 @@ deny outsider "an actor outside acme" if {
         let req = request(&["spiffe://acme.com/a", "spiffe://acme.com/root"], claims);
         let explanation = explain(&program, &req, &data());
         let outcome = crate::eval::evaluate(&program, &req, &data());
-        let held: Vec<&str> = explanation
-            .rules
-            .iter()
-            .filter(|r| r.held)
-            .map(|r| r.name.as_str())
-            .collect();
-        let fired: Vec<&str> = outcome
-            .fired
-            .iter()
-            .map(|&id| program.rules[id as usize].name.as_str())
-            .collect();
+        let held: Vec<&str> = explanation.rules.iter().filter(|r| r.held).map(|r| r.name.as_str()).collect();
+        let fired: Vec<&str> = outcome.fired.iter().map(|&id| program.rules[id as usize].name.as_str()).collect();
         assert_eq!(held, fired);
         assert_eq!(held, ["read", "revoked", "outsider"]);
     }
@@ -542,11 +457,7 @@ deny outsider "an actor outside acme" if {
     #[test]
     fn first_failing_condition_shows_the_values_it_read() {
         let program = program();
-        let actors = [
-            "spiffe://acme.com/a",
-            "spiffe://acme.com/b",
-            "spiffe://acme.com/c",
-        ];
+        let actors = ["spiffe://acme.com/a", "spiffe://acme.com/b", "spiffe://acme.com/c"];
         let req = request(&actors, json!({"sub": "alice", "iat": 0, "exp": 3600}));
         let explanation = explain(&program, &req, &data());
         let failed = rule(&explanation, "read").failed.as_ref().unwrap();
@@ -565,34 +476,16 @@ deny outsider "an actor outside acme" if {
     fn arithmetic_lookups_and_missing_values_name_every_input() {
         let program = program();
         let req = request(&["spiffe://acme.com/a"], json!({"sub": "bob", "exp": 3600}));
-        let failed = rule(&explain(&program, &req, &data()), "read")
-            .failed
-            .clone()
-            .unwrap();
+        let failed = rule(&explain(&program, &req, &data()), "read").failed.clone().unwrap();
         assert_eq!(failed.condition, "exp - iat <= 1h");
-        let names: Vec<(&str, Option<&Json>)> = failed
-            .values
-            .iter()
-            .map(|o| (o.name.as_str(), o.value.as_ref()))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                ("exp - iat", None),
-                ("exp", Some(&json!(3600))),
-                ("iat", None)
-            ]
-        );
-        let req = request(
-            &["spiffe://acme.com/a"],
-            json!({"sub": "bob", "iat": 0, "exp": 60}),
-        );
+        let names: Vec<(&str, Option<&Json>)> =
+            failed.values.iter().map(|o| (o.name.as_str(), o.value.as_ref())).collect();
+        assert_eq!(names, [("exp - iat", None), ("exp", Some(&json!(3600))), ("iat", None)]);
+        let req = request(&["spiffe://acme.com/a"], json!({"sub": "bob", "iat": 0, "exp": 60}));
         let explanation = explain(&program, &req, &data());
         let failed = rule(&explanation, "read").failed.as_ref().unwrap();
         assert_eq!(failed.condition, "data.owners[resource] == sub");
-        assert!(explanation
-            .render()
-            .contains(r#"data.owners[resource] = "alice", resource = "doc-1", sub = "bob""#));
+        assert!(explanation.render().contains(r#"data.owners[resource] = "alice", resource = "doc-1", sub = "bob""#));
     }
 
     #[test]
@@ -603,33 +496,16 @@ deny outsider "an actor outside acme" if {
         let explanation = explain(&program, &req, &data());
         let failed = rule(&explanation, "read").failed.as_ref().unwrap();
         assert_eq!(failed.condition, "trusted");
-        let Some(Because::Helper {
-            rule: helper,
-            failed: inner,
-            ..
-        }) = &failed.because
-        else {
-            panic!("{failed:?}")
-        };
+        let Some(Because::Helper { rule: helper, failed: inner, .. }) = &failed.because else { panic!("{failed:?}") };
         assert_eq!(helper, "trusted");
-        let Some(Because::Actors { failures }) = &inner.because else {
-            panic!("{inner:?}")
-        };
+        let Some(Because::Actors { failures }) = &inner.because else { panic!("{inner:?}") };
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].index, 1);
-        assert_eq!(
-            failures[0].failed.condition,
-            r#"hop.sub matches "spiffe://acme.com/*""#
-        );
-        assert_eq!(
-            failures[0].failed.values[0].value,
-            Some(json!("spiffe://evil.com/b"))
-        );
+        assert_eq!(failures[0].failed.condition, r#"hop.sub matches "spiffe://acme.com/*""#);
+        assert_eq!(failures[0].failed.values[0].value, Some(json!("spiffe://evil.com/b")));
         // `some`: every actor is reported.
         let outsider = rule(&explanation, "outsider").failed.as_ref().unwrap();
-        let Some(Because::Actors { failures }) = &outsider.because else {
-            panic!("{outsider:?}")
-        };
+        let Some(Because::Actors { failures }) = &outsider.because else { panic!("{outsider:?}") };
         assert_eq!(failures.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1]);
         let text = explanation.render();
         assert!(text.contains("    in rule trusted (line 3):\n"), "{text}");

@@ -6,8 +6,8 @@
 //! Formatting is idempotent (formatting its own output changes nothing) and never changes
 //! what a policy means: the formatted text compiles to the same rules.
 use crate::ast::{
-    BinaryOp, Cond, CondKind, Expr, ExprKind, IntLiteral, Path, PathPart, Policy, Quantifier,
-    RuleDecl, RuleKind, Span, Statement,
+    BinaryOp, Cond, CondKind, Expr, ExprKind, IntLiteral, Path, PathPart, Policy, Quantifier, RuleDecl, RuleKind, Span,
+    Statement,
 };
 use crate::diagnostics::Diagnostics;
 use crate::ir::{ArithOp, CmpOp};
@@ -19,12 +19,7 @@ const INDENT: &str = "    ";
 /// parse is returned as its syntax error, never formatted halfway.
 pub fn format(source: &str, origin: &str) -> Result<String, Diagnostics> {
     let policy = parser::parse(source).map_err(|e| Diagnostics::new(source, origin, vec![e]))?;
-    let mut printer = Printer {
-        source,
-        comments: comments(source),
-        next_comment: 0,
-        out: String::new(),
-    };
+    let mut printer = Printer { source, comments: comments(source), next_comment: 0, out: String::new() };
     printer.policy(&policy);
     Ok(printer.out)
 }
@@ -53,15 +48,9 @@ fn comments(source: &str) -> Vec<Comment> {
             (true, b'\\') => i += 1,
             (true, b'"') | (false, b'"') => in_string = !in_string,
             (false, b'#') => {
-                let line_end = bytes[i..]
-                    .iter()
-                    .position(|&b| b == b'\n' || b == b'\r')
-                    .map_or(bytes.len(), |n| i + n);
+                let line_end = bytes[i..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes.len(), |n| i + n);
                 let text_end = i + source[i..line_end].trim_end().len();
-                found.push(Comment {
-                    start: i,
-                    end: text_end,
-                });
+                found.push(Comment { start: i, end: text_end });
                 i = line_end;
             }
             _ => {}
@@ -184,17 +173,12 @@ impl<'s> Printer<'s> {
                 self.out.push_str("not ");
                 self.cond(inner, depth);
             }
-            CondKind::Quantified {
-                quantifier,
-                var,
-                body,
-            } => {
+            CondKind::Quantified { quantifier, var, body } => {
                 let word = match quantifier {
                     Quantifier::Every => "every",
                     Quantifier::Some => "some",
                 };
-                self.out
-                    .push_str(&format!("{word} {} in chain {{", var.name));
+                self.out.push_str(&format!("{word} {} in chain {{", var.name));
                 let single = match body.as_slice() {
                     [only] => !is_quantifier(only),
                     _ => false,
@@ -210,18 +194,12 @@ impl<'s> Printer<'s> {
                 }
             }
             CondKind::Binary { op, lhs, rhs } => {
-                let text = format!(
-                    "{} {} {}",
-                    self.expr(lhs),
-                    binary_op_text(*op),
-                    self.expr(rhs)
-                );
+                let text = format!("{} {} {}", self.expr(lhs), binary_op_text(*op), self.expr(rhs));
                 self.out.push_str(&text);
             }
             CondKind::Call { function, args } => {
                 let args: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
-                self.out
-                    .push_str(&format!("{}({})", function.name, args.join(", ")));
+                self.out.push_str(&format!("{}({})", function.name, args.join(", ")));
             }
             CondKind::Bare(expr) => {
                 let text = self.expr(expr);
@@ -247,11 +225,7 @@ impl<'s> Printer<'s> {
                 };
                 // Left-associative: only an arithmetic right operand needs its parentheses.
                 let right = self.expr(rhs);
-                let right = if matches!(rhs.kind, ExprKind::Arith(..)) {
-                    format!("({right})")
-                } else {
-                    right
-                };
+                let right = if matches!(rhs.kind, ExprKind::Arith(..)) { format!("({right})") } else { right };
                 format!("{} {op} {right}", self.expr(lhs))
             }
         }
@@ -264,9 +238,7 @@ impl<'s> Printer<'s> {
             3600 => "h",
             86400 => "d",
             _ => {
-                let written = span
-                    .text(self.source)
-                    .trim_matches(|c| matches!(c, '(' | ')' | ' ' | '\t'));
+                let written = span.text(self.source).trim_matches(|c| matches!(c, '(' | ')' | ' ' | '\t'));
                 if written.ends_with('s') {
                     "s"
                 } else {
@@ -329,11 +301,7 @@ impl<'s> Printer<'s> {
         loop {
             let code = span.text(self.source).get(..end - span.start).unwrap_or("");
             end = span.start + code.trim_end().len();
-            match self
-                .comments
-                .iter()
-                .find(|c| c.end == end && c.start >= span.start)
-            {
+            match self.comments.iter().find(|c| c.end == end && c.start >= span.start) {
                 Some(comment) => end = comment.start,
                 None => return end,
             }
@@ -342,26 +310,20 @@ impl<'s> Printer<'s> {
 
     /// Takes the comments not yet printed that start before `position`.
     fn comments_before(&mut self, position: usize) -> Vec<Comment> {
-        let taken: Vec<Comment> = self.comments[self.next_comment..]
-            .iter()
-            .take_while(|c| c.start < position)
-            .copied()
-            .collect();
+        let taken: Vec<Comment> =
+            self.comments[self.next_comment..].iter().take_while(|c| c.start < position).copied().collect();
         self.next_comment += taken.len();
         taken
     }
 
     fn has_comment_before(&self, position: usize) -> bool {
-        self.comments
-            .get(self.next_comment)
-            .is_some_and(|c| c.start < position)
+        self.comments.get(self.next_comment).is_some_and(|c| c.start < position)
     }
 
     /// Whether the source has an empty line between `from` and `to`.
     fn blank_line_between(&self, from: usize, to: usize) -> bool {
         let gap = self.source.get(from..to).unwrap_or("");
-        let breaks =
-            gap.matches('\n').count() + gap.matches('\r').count() - gap.matches("\r\n").count();
+        let breaks = gap.matches('\n').count() + gap.matches('\r').count() - gap.matches("\r\n").count();
         breaks >= 2
     }
 }
@@ -407,8 +369,7 @@ mod tests {
 
     /// The program without what depends on layout (hash, condition text, lines).
     fn meaning(source: &str) -> Program {
-        let mut program =
-            crate::compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+        let mut program = crate::compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
         program.source_hash.clear();
         for rule in &mut program.rules {
             rule.body_text.clear();
@@ -468,19 +429,16 @@ allow empty if {}
 
     #[test]
     fn every_comment_survives_in_order() {
-        let comments_of = |text: &str| -> Vec<String> {
-            comments(text)
-                .iter()
-                .map(|c| text[c.start..c.end].to_string())
-                .collect()
-        };
+        let comments_of =
+            |text: &str| -> Vec<String> { comments(text).iter().map(|c| text[c.start..c.end].to_string()).collect() };
         assert_eq!(comments_of(&fmt(MESSY)), comments_of(MESSY));
         assert_eq!(comments_of(MESSY).len(), 9);
     }
 
     #[test]
     fn hashes_inside_strings_are_not_comments() {
-        let source = "package p\n\nallow a if {\n    resource == \"https://x/#frag\"  # real\n    sub == \"a\\\"#b\"\n}\n";
+        let source =
+            "package p\n\nallow a if {\n    resource == \"https://x/#frag\"  # real\n    sub == \"a\\\"#b\"\n}\n";
         assert_eq!(fmt(source), source);
         assert_eq!(comments(source).len(), 1);
     }
@@ -519,28 +477,15 @@ allow empty if {}
         "every hop in chain { hop.sub matches \"s*\" }",
         "not some v in chain {\n# q\nv.sub == sub; v.instance != \"i\" }",
     ];
-    const GAPS: &[&str] = &[
-        "\n",
-        ";",
-        "\n\n\n",
-        "  # tail\n",
-        "\n# note\n",
-        " ; # c\n\n",
-    ];
+    const GAPS: &[&str] = &["\n", ";", "\n\n\n", "  # tail\n", "\n# note\n", " ; # c\n\n"];
 
-    fn rule_text(
-        (kind, opening, body): (usize, usize, Vec<(usize, usize)>),
-        index: usize,
-    ) -> String {
+    fn rule_text((kind, opening, body): (usize, usize, Vec<(usize, usize)>), index: usize) -> String {
         let head = match kind {
             0 => format!("allow a{index} if {{"),
             1 => format!("deny d{index} \"no #{index}\" if {{"),
             _ => format!("rule r{index} if {{"),
         };
-        let body: String = body
-            .iter()
-            .map(|&(c, g)| format!("{}{}", CONDS[c], GAPS[g]))
-            .collect();
+        let body: String = body.iter().map(|&(c, g)| format!("{}{}", CONDS[c], GAPS[g])).collect();
         format!("{head}{}{body}}}", GAPS[opening])
     }
 

@@ -212,7 +212,10 @@ pub enum Expr {
     Slot(SlotId),
     /// `data.table[key].field`: `slot` is a `Source::DataTable` slot; `key` is a `Str` expr.
     /// Missing when the key is missing or absent from the table.
-    Lookup { slot: SlotId, key: Box<Expr> },
+    Lookup {
+        slot: SlotId,
+        key: Box<Expr>,
+    },
     /// A string field of an actor; missing when the chain is empty or the field is absent.
     Actor(ActorRef, ActorField),
     /// Number of actors in the delegation chain (0 when there is no `act` claim). Never missing.

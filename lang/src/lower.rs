@@ -38,10 +38,7 @@ pub fn lower(policy: &CheckedPolicy, source: &str) -> Program {
 
 /// Lowercase hex SHA-256 of the source bytes: the policy version.
 pub fn source_hash(source: &str) -> String {
-    Sha256::digest(source.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(source.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct Lowering<'p> {
@@ -65,10 +62,7 @@ impl Lowering<'_> {
 
     fn slot(&mut self, source: &Source, fixed: Option<crate::ir::Ty>) -> SlotId {
         let ty = fixed.unwrap_or_else(|| self.policy.type_of(source));
-        let slot = Slot {
-            source: source.clone(),
-            ty,
-        };
+        let slot = Slot { source: source.clone(), ty };
         if let Some(&id) = self.slot_ids.get(&slot) {
             return id;
         }
@@ -113,16 +107,11 @@ impl Lowering<'_> {
             CheckedExprKind::Dynamic(source) => Expr::Slot(self.slot(source, None)),
             CheckedExprKind::Lookup { source, key } => {
                 let key = Box::new(self.expr(key));
-                Expr::Lookup {
-                    slot: self.slot(source, None),
-                    key,
-                }
+                Expr::Lookup { slot: self.slot(source, None), key }
             }
             CheckedExprKind::Actor(actor, field) => Expr::Actor(*actor, *field),
             CheckedExprKind::ChainDepth => Expr::ChainDepth,
-            CheckedExprKind::Arith(op, a, b) => {
-                Expr::Arith(*op, Box::new(self.expr(a)), Box::new(self.expr(b)))
-            }
+            CheckedExprKind::Arith(op, a, b) => Expr::Arith(*op, Box::new(self.expr(a)), Box::new(self.expr(b))),
         }
     }
 }
@@ -134,63 +123,42 @@ mod tests {
 
     fn lowered(source: &str) -> Program {
         let policy = crate::parser::parse(source).unwrap_or_else(|e| panic!("{e:?}"));
-        lower(
-            &crate::check::check(&policy, source).unwrap_or_else(|e| panic!("{e:?}")),
-            source,
-        )
+        lower(&crate::check::check(&policy, source).unwrap_or_else(|e| panic!("{e:?}")), source)
     }
 
     #[test]
     fn slots_are_shared_per_source_and_type() {
-        let program = lowered(
-            "package p\nallow a if { sub == \"x\"; sub != act.sub; claims.n > 1; claims.n < 5 }",
-        );
+        let program = lowered("package p\nallow a if { sub == \"x\"; sub != act.sub; claims.n > 1; claims.n < 5 }");
         assert_eq!(
             program.slots,
             [
-                Slot {
-                    source: Source::Field(Field::Sub),
-                    ty: Ty::Str
-                },
-                Slot {
-                    source: Source::Claim(vec!["n".into()]),
-                    ty: Ty::Int
-                },
+                Slot { source: Source::Field(Field::Sub), ty: Ty::Str },
+                Slot { source: Source::Claim(vec!["n".into()]), ty: Ty::Int },
             ]
         );
         assert_eq!(
             program.rules[0].body[1],
-            Cond::Cmp(
-                crate::ir::CmpOp::Ne,
-                Expr::Slot(0),
-                Expr::Actor(ActorRef::Current, ActorField::Sub)
-            )
+            Cond::Cmp(crate::ir::CmpOp::Ne, Expr::Slot(0), Expr::Actor(ActorRef::Current, ActorField::Sub))
         );
     }
 
     #[test]
     fn patterns_and_set_members_are_interned_with_other_literals() {
-        let program = lowered("package p\nallow a if { action in [\"b\", \"a\", \"b\"]; action matches \"a\"; startswith(sub, \"c\") }");
-        assert_eq!(program.literals, ["b", "a", "c"]);
-        assert_eq!(
-            program.rules[0].body[0],
-            Cond::In(Expr::Slot(0), Expr::StrSet(vec![0, 1]))
+        let program = lowered(
+            "package p\nallow a if { action in [\"b\", \"a\", \"b\"]; action matches \"a\"; startswith(sub, \"c\") }",
         );
+        assert_eq!(program.literals, ["b", "a", "c"]);
+        assert_eq!(program.rules[0].body[0], Cond::In(Expr::Slot(0), Expr::StrSet(vec![0, 1])));
         assert_eq!(program.rules[0].body[1], Cond::Matches(Expr::Slot(0), 1));
     }
 
     #[test]
     fn lookups_number_the_table_slot_and_lower_the_key() {
         let program = lowered("package p\nallow a if { data.agents[act.client_id].owner == sub }");
-        let Cond::Cmp(_, Expr::Lookup { slot, key }, _) = &program.rules[0].body[0] else {
-            panic!()
-        };
+        let Cond::Cmp(_, Expr::Lookup { slot, key }, _) = &program.rules[0].body[0] else { panic!() };
         assert_eq!(
             program.slots[*slot as usize].source,
-            Source::DataTable {
-                table: vec!["agents".into()],
-                field: vec!["owner".into()]
-            }
+            Source::DataTable { table: vec!["agents".into()], field: vec!["owner".into()] }
         );
         assert_eq!(**key, Expr::Actor(ActorRef::Current, ActorField::ClientId));
     }

@@ -6,8 +6,8 @@ use pest::Parser;
 use pest_derive::Parser;
 
 use crate::ast::{
-    BinaryOp, Cond, CondKind, Expr, ExprKind, Ident, IntLiteral, Path, PathPart, Policy,
-    Quantifier, RuleDecl, RuleKind, Span, Statement,
+    BinaryOp, Cond, CondKind, Expr, ExprKind, Ident, IntLiteral, Path, PathPart, Policy, Quantifier, RuleDecl,
+    RuleKind, Span, Statement,
 };
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ArithOp, CmpOp};
@@ -29,11 +29,7 @@ pub fn parse(source: &str) -> Result<Policy, Error> {
     for pair in policy.into_inner() {
         match pair.as_rule() {
             Rule::package_decl => {
-                let name = child(
-                    &mut pair.into_inner(),
-                    Rule::package_name,
-                    span_of_end(source),
-                )?;
+                let name = child(&mut pair.into_inner(), Rule::package_name, span_of_end(source))?;
                 statements.push(Statement::Package(ident(name)));
             }
             Rule::rule_decl => statements.push(Statement::Rule(rule_decl(pair)?)),
@@ -53,20 +49,12 @@ fn span(pair: &Pair<Rule>) -> Span {
 }
 
 fn ident(pair: Pair<Rule>) -> Ident {
-    Ident {
-        name: pair.as_str().to_string(),
-        span: span(&pair),
-    }
+    Ident { name: pair.as_str().to_string(), span: span(&pair) }
 }
 
 /// An internal inconsistency between the grammar and this builder: reported, never a panic.
 fn malformed(at: Span) -> Error {
-    Error::new(
-        ErrorKind::Parse,
-        at,
-        "internal error: unexpected syntax tree shape",
-        "here",
-    )
+    Error::new(ErrorKind::Parse, at, "internal error: unexpected syntax tree shape", "here")
 }
 
 /// The next significant child, which must be of kind `rule`.
@@ -103,20 +91,13 @@ fn rule_decl(pair: Pair<Rule>) -> Result<RuleDecl, Error> {
         Rule::allow_head => RuleKind::Allow,
         Rule::deny_head => {
             let reason = child(&mut head_parts, Rule::string, whole)?;
-            RuleKind::Deny {
-                reason: string_value(&reason)?,
-            }
+            RuleKind::Deny { reason: string_value(&reason)? }
         }
         Rule::helper_head => RuleKind::Helper,
         _ => return Err(malformed(whole)),
     };
     let body_pair = child(&mut inner, Rule::body, whole)?;
-    Ok(RuleDecl {
-        kind,
-        name,
-        body: body(body_pair, 0)?,
-        span: whole,
-    })
+    Ok(RuleDecl { kind, name, body: body(body_pair, 0)?, span: whole })
 }
 
 fn body(pair: Pair<Rule>, depth: usize) -> Result<Vec<Cond>, Error> {
@@ -127,15 +108,8 @@ fn body(pair: Pair<Rule>, depth: usize) -> Result<Vec<Cond>, Error> {
 }
 
 fn too_deep(at: Span) -> Error {
-    Error::new(
-        ErrorKind::Parse,
-        at,
-        "policy nests too deeply",
-        "nesting limit reached here",
-    )
-    .with_help(format!(
-        "conditions and expressions may nest at most {MAX_NESTING} levels"
-    ))
+    Error::new(ErrorKind::Parse, at, "policy nests too deeply", "nesting limit reached here")
+        .with_help(format!("conditions and expressions may nest at most {MAX_NESTING} levels"))
 }
 
 fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
@@ -147,9 +121,7 @@ fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
     let mut inner = pair.into_inner();
     let kind = match rule {
         Rule::not_cond => {
-            let operand = inner
-                .find(|p| !is_keyword(p.as_rule()))
-                .ok_or_else(|| malformed(at))?;
+            let operand = inner.find(|p| !is_keyword(p.as_rule())).ok_or_else(|| malformed(at))?;
             CondKind::Not(Box::new(condition(operand, depth + 1)?))
         }
         Rule::quantifier => {
@@ -161,17 +133,11 @@ fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
             };
             let var = ident(child(&mut inner, Rule::ident, at)?);
             let conds = body(child(&mut inner, Rule::body, at)?, depth)?;
-            CondKind::Quantified {
-                quantifier,
-                var,
-                body: conds,
-            }
+            CondKind::Quantified { quantifier, var, body: conds }
         }
         Rule::call_cond => {
             let function = ident(child(&mut inner, Rule::ident, at)?);
-            let args = inner
-                .map(|e| expr(e, depth + 1))
-                .collect::<Result<_, _>>()?;
+            let args = inner.map(|e| expr(e, depth + 1)).collect::<Result<_, _>>()?;
             CondKind::Call { function, args }
         }
         Rule::binary_cond => {
@@ -222,10 +188,7 @@ fn expr(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
         };
         let rhs = operand(inner.next().ok_or_else(|| malformed(at))?, depth + 1)?;
         let joined = Span::new(acc.span.start, rhs.span.end);
-        acc = Expr {
-            kind: ExprKind::Arith(op, Box::new(acc), Box::new(rhs)),
-            span: joined,
-        };
+        acc = Expr { kind: ExprKind::Arith(op, Box::new(acc), Box::new(rhs)), span: joined };
     }
     Ok(acc)
 }
@@ -234,23 +197,15 @@ fn operand(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
     let at = span(&pair);
     let kind = match pair.as_rule() {
         Rule::string => ExprKind::Str(string_value(&pair)?),
-        Rule::integer => ExprKind::Int(IntLiteral {
-            digits: pair.as_str().to_string(),
-            unit_seconds: 1,
-        }),
+        Rule::integer => ExprKind::Int(IntLiteral { digits: pair.as_str().to_string(), unit_seconds: 1 }),
         Rule::duration => ExprKind::Int(duration(pair.as_str())),
         Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-        Rule::set_lit | Rule::list_lit => ExprKind::StrSet(
-            pair.into_inner()
-                .map(|s| string_value(&s))
-                .collect::<Result<_, _>>()?,
-        ),
+        Rule::set_lit | Rule::list_lit => {
+            ExprKind::StrSet(pair.into_inner().map(|s| string_value(&s)).collect::<Result<_, _>>()?)
+        }
         Rule::paren => {
             let inner = child(&mut pair.into_inner(), Rule::expr, at)?;
-            return Ok(Expr {
-                span: at,
-                ..expr(inner, depth + 1)?
-            });
+            return Ok(Expr { span: at, ..expr(inner, depth + 1)? });
         }
         Rule::path => ExprKind::Path(path(pair, depth)?),
         _ => return Err(malformed(at)),
@@ -267,10 +222,7 @@ fn duration(text: &str) -> IntLiteral {
         "d" => 86400,
         _ => 1,
     };
-    IntLiteral {
-        digits: digits.to_string(),
-        unit_seconds,
-    }
+    IntLiteral { digits: digits.to_string(), unit_seconds }
 }
 
 fn path(pair: Pair<Rule>, depth: usize) -> Result<Path, Error> {
@@ -295,13 +247,8 @@ fn path(pair: Pair<Rule>, depth: usize) -> Result<Path, Error> {
 /// Decodes a JSON-style string literal (the grammar already checked its escapes).
 fn string_value(pair: &Pair<Rule>) -> Result<String, Error> {
     serde_json::from_str::<String>(pair.as_str()).map_err(|e| {
-        Error::new(
-            ErrorKind::Parse,
-            span(pair),
-            "invalid string literal",
-            e.to_string(),
-        )
-        .with_help("strings use JSON escapes; a `\\u` escape must not be a lone surrogate")
+        Error::new(ErrorKind::Parse, span(pair), "invalid string literal", e.to_string())
+            .with_help("strings use JSON escapes; a `\\u` escape must not be a lone surrogate")
     })
 }
 
@@ -325,11 +272,7 @@ fn syntax_error(error: pest::error::Error<Rule>) -> Error {
     } else {
         format!("syntax error: expected {}", one_of(&expected))
     };
-    let label = if expected.is_empty() {
-        "unexpected input".to_string()
-    } else {
-        "unexpected here".to_string()
-    };
+    let label = if expected.is_empty() { "unexpected input".to_string() } else { "unexpected here".to_string() };
     Error::new(ErrorKind::Parse, at, message, label)
 }
 
@@ -393,42 +336,22 @@ mod tests {
 
     #[test]
     fn parses_package_and_rules_with_comments_and_separators() {
-        let policy = parse(
-            "# hi\npackage acme.billing # c\n\nallow a if { }\ndeny b \"why\" if { x; y\n\n z }\n",
-        )
-        .unwrap();
+        let policy =
+            parse("# hi\npackage acme.billing # c\n\nallow a if { }\ndeny b \"why\" if { x; y\n\n z }\n").unwrap();
         assert_eq!(policy.statements.len(), 3);
         assert!(matches!(&policy.statements[0], Statement::Package(p) if p.name == "acme.billing"));
-        let Statement::Rule(deny) = &policy.statements[2] else {
-            panic!()
-        };
-        assert_eq!(
-            deny.kind,
-            RuleKind::Deny {
-                reason: "why".into()
-            }
-        );
+        let Statement::Rule(deny) = &policy.statements[2] else { panic!() };
+        assert_eq!(deny.kind, RuleKind::Deny { reason: "why".into() });
         assert_eq!(deny.body.len(), 3);
     }
 
     #[test]
     fn arithmetic_is_left_associative_and_durations_are_seconds() {
         let rule = only_rule("package p\nallow a if { exp - iat + 1 <= 2h }");
-        let CondKind::Binary {
-            op: BinaryOp::Cmp(CmpOp::Le),
-            lhs,
-            rhs,
-        } = &rule.body[0].kind
-        else {
-            panic!()
-        };
-        let ExprKind::Arith(ArithOp::Add, left, _) = &lhs.kind else {
-            panic!("{lhs:?}")
-        };
+        let CondKind::Binary { op: BinaryOp::Cmp(CmpOp::Le), lhs, rhs } = &rule.body[0].kind else { panic!() };
+        let ExprKind::Arith(ArithOp::Add, left, _) = &lhs.kind else { panic!("{lhs:?}") };
         assert!(matches!(left.kind, ExprKind::Arith(ArithOp::Sub, _, _)));
-        let ExprKind::Int(lit) = &rhs.kind else {
-            panic!()
-        };
+        let ExprKind::Int(lit) = &rhs.kind else { panic!() };
         assert_eq!(lit.value(), Some(7200));
     }
 
@@ -436,13 +359,9 @@ mod tests {
     fn paths_keep_index_expressions_and_spans() {
         let src = "package p\nallow a if { data.agents[act.client_id].owner == sub }";
         let rule = only_rule(src);
-        let CondKind::Binary { lhs, .. } = &rule.body[0].kind else {
-            panic!()
-        };
+        let CondKind::Binary { lhs, .. } = &rule.body[0].kind else { panic!() };
         assert_eq!(lhs.span.text(src), "data.agents[act.client_id].owner");
-        let ExprKind::Path(path) = &lhs.kind else {
-            panic!()
-        };
+        let ExprKind::Path(path) = &lhs.kind else { panic!() };
         assert_eq!(path.parts.len(), 3);
         assert!(matches!(&path.parts[1], PathPart::Index(..)));
     }
@@ -464,9 +383,7 @@ mod tests {
     #[test]
     fn strings_use_json_escapes() {
         let rule = only_rule("package p\nallow a if { sub == \"a\\\"\\u00e9\\n\" }");
-        let CondKind::Binary { rhs, .. } = &rule.body[0].kind else {
-            panic!()
-        };
+        let CondKind::Binary { rhs, .. } = &rule.body[0].kind else { panic!() };
         assert_eq!(rhs.kind, ExprKind::Str("a\"é\n".into()));
     }
 
@@ -482,11 +399,7 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let src = format!("package p\nallow a if {{ {}x }}", "not ".repeat(10_000));
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
-        let src = format!(
-            "package p\nallow a if {{ {}1{} == 1 }}",
-            "(".repeat(10_000),
-            ")".repeat(10_000)
-        );
+        let src = format!("package p\nallow a if {{ {}1{} == 1 }}", "(".repeat(10_000), ")".repeat(10_000));
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
     }
 }

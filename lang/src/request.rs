@@ -64,10 +64,7 @@ pub struct ClaimMapping {
 
 impl Default for ClaimMapping {
     fn default() -> Self {
-        ClaimMapping {
-            instance_claim: DEFAULT_INSTANCE_CLAIM.to_string(),
-            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
-        }
+        ClaimMapping { instance_claim: DEFAULT_INSTANCE_CLAIM.to_string(), max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH }
     }
 }
 
@@ -134,8 +131,7 @@ impl Request {
 
     /// Parses [`Request::from_json`]'s shape from text.
     pub fn from_json_str(text: &str, mapping: &ClaimMapping) -> Result<Request, RequestError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| RequestError::Json(e.to_string()))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| RequestError::Json(e.to_string()))?;
         Request::from_json(value, mapping)
     }
 
@@ -146,10 +142,7 @@ impl Request {
 }
 
 /// Unwraps nested `act` claims into delegation order (innermost first).
-fn chain_from_claims(
-    claims: &Map<String, Value>,
-    mapping: &ClaimMapping,
-) -> Result<Vec<Actor>, RequestError> {
+fn chain_from_claims(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Result<Vec<Actor>, RequestError> {
     let mut outermost_first = Vec::new();
     let mut level = claims.get("act");
     while let Some(value) = level {
@@ -181,20 +174,13 @@ fn opt_str(map: &Map<String, Value>, key: &str) -> Result<Option<String>, Reques
 fn opt_int(map: &Map<String, Value>, key: &str) -> Result<Option<i64>, RequestError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| wrong_type(key, "an integer number of seconds")),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| wrong_type(key, "an integer number of seconds")),
         Some(_) => Err(wrong_type(key, "an integer number of seconds")),
     }
 }
 
 /// A string or an array of strings; with `split_spaces`, a string is a space-separated list.
-fn opt_str_list(
-    map: &Map<String, Value>,
-    key: &str,
-    split_spaces: bool,
-) -> Result<Option<Vec<String>>, RequestError> {
+fn opt_str_list(map: &Map<String, Value>, key: &str, split_spaces: bool) -> Result<Option<Vec<String>>, RequestError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if split_spaces => {

@@ -18,14 +18,7 @@ use crate::request::Request;
 pub fn check(program: &Program, checked: &CheckedPolicy, source: &str) -> Vec<Error> {
     let mut errors = Vec::new();
     for (rule, checked_rule) in program.rules.iter().zip(&checked.rules) {
-        conjunction(
-            program,
-            &rule.body,
-            &checked_rule.body,
-            &rule.name,
-            source,
-            &mut errors,
-        );
+        conjunction(program, &rule.body, &checked_rule.body, &rule.name, source, &mut errors);
     }
     errors
 }
@@ -42,15 +35,8 @@ fn conjunction(
     for (cond, checked) in body.iter().zip(spans) {
         if is_constant(cond) && !condition_holds(program, &Request::default(), &Value::Null, cond) {
             errors.push(
-                Error::new(
-                    ErrorKind::Unsatisfiable,
-                    checked.span,
-                    "this condition is always false",
-                    "never holds",
-                )
-                .with_help(format!(
-                    "rule `{rule}` can never fire; fix or remove the condition"
-                )),
+                Error::new(ErrorKind::Unsatisfiable, checked.span, "this condition is always false", "never holds")
+                    .with_help(format!("rule `{rule}` can never fire; fix or remove the condition")),
             );
         }
         if let Some((value, literal)) = equality_with_literal(cond) {
@@ -86,8 +72,7 @@ fn conjunction(
 /// `value == "lit"` (either way round) where `value` reads an input.
 fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
     match cond {
-        Cond::Cmp(CmpOp::Eq, Expr::Str(lit), value)
-        | Cond::Cmp(CmpOp::Eq, value, Expr::Str(lit))
+        Cond::Cmp(CmpOp::Eq, Expr::Str(lit), value) | Cond::Cmp(CmpOp::Eq, value, Expr::Str(lit))
             if !is_constant_expr(value) =>
         {
             Some((value, *lit))
@@ -99,12 +84,8 @@ fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
 /// A condition that reads no input (so its value is known at compile time).
 fn is_constant(cond: &Cond) -> bool {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
-            is_constant_expr(a) && is_constant_expr(b)
-        }
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) => {
-            is_constant_expr(e)
-        }
+        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) => is_constant_expr(e),
         Cond::Not(inner) => is_constant(inner),
         Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) => false,
     }

@@ -40,10 +40,7 @@ mod tests {
     #[test]
     fn suggests_typos_and_abbreviations_but_not_strangers() {
         assert_eq!(closest("subject", ["iss", "sub", "scope"]), Some("sub"));
-        assert_eq!(
-            closest("resourse", ["resource", "action"]),
-            Some("resource")
-        );
+        assert_eq!(closest("resourse", ["resource", "action"]), Some("resource"));
         assert_eq!(closest("dpeth", ["depth", "first", "last"]), Some("depth"));
         assert_eq!(closest("zzzzzz", ["depth", "first", "last"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);

@@ -4,25 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::Span;
-use crate::check::{
-    is_ordering, line_of, CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy,
-};
+use crate::check::{is_ordering, line_of, CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{Source, Ty};
 
 /// Type errors of a policy whose path types have been inferred. `conflicted` paths already
 /// have an error for being used as two types; their uses are not reported again.
-pub(crate) fn check_types(
-    policy: &CheckedPolicy,
-    conflicted: &HashSet<Source>,
-    source: &str,
-) -> Vec<Error> {
-    let mut checker = TypeChecker {
-        policy,
-        conflicted,
-        source,
-        errors: Vec::new(),
-    };
+pub(crate) fn check_types(policy: &CheckedPolicy, conflicted: &HashSet<Source>, source: &str) -> Vec<Error> {
+    let mut checker = TypeChecker { policy, conflicted, source, errors: Vec::new() };
     for rule in &policy.rules {
         checker.body(&rule.body);
     }
@@ -56,13 +45,7 @@ pub(crate) fn inferred_source(expr: &CheckedExpr) -> Option<&Source> {
 
 impl Inference {
     /// `expr` is used where a `ty` is required.
-    pub(crate) fn demand(
-        &mut self,
-        expr: &CheckedExpr,
-        ty: Ty,
-        errors: &mut Vec<Error>,
-        source: &str,
-    ) {
+    pub(crate) fn demand(&mut self, expr: &CheckedExpr, ty: Ty, errors: &mut Vec<Error>, source: &str) {
         if let Some(s) = inferred_source(expr) {
             self.fix(s.clone(), ty, expr.span, errors, source);
         }
@@ -82,10 +65,7 @@ impl Inference {
                 self.fix(a.clone(), Ty::Int, l.span, errors, source);
                 self.fix(b.clone(), Ty::Int, r.span, errors, source);
             }
-            (Some(a), Some(b)) => {
-                self.same
-                    .push((a.clone(), b.clone(), Span::new(l.span.start, r.span.end)))
-            }
+            (Some(a), Some(b)) => self.same.push((a.clone(), b.clone(), Span::new(l.span.start, r.span.end))),
             (Some(_), None) => self.demand(l, static_type(r), errors, source),
             (None, Some(_)) => self.demand(r, static_type(l), errors, source),
             (None, None) => {}
@@ -112,10 +92,7 @@ impl Inference {
             let before = pending.len();
             let mut still = Vec::new();
             for (a, b, span) in pending {
-                match (
-                    self.fixed.get(&a).map(|f| f.0),
-                    self.fixed.get(&b).map(|f| f.0),
-                ) {
+                match (self.fixed.get(&a).map(|f| f.0), self.fixed.get(&b).map(|f| f.0)) {
                     (Some(t), None) => self.fix(b, t, span, errors, source),
                     (None, Some(t)) => self.fix(a, t, span, errors, source),
                     (Some(_), Some(_)) => {} // a mismatch is reported by the type checker
@@ -127,10 +104,7 @@ impl Inference {
                 break;
             }
         }
-        Inferred {
-            types: self.fixed.into_iter().map(|(s, (ty, _))| (s, ty)).collect(),
-            conflicted: self.conflicted,
-        }
+        Inferred { types: self.fixed.into_iter().map(|(s, (ty, _))| (s, ty)).collect(), conflicted: self.conflicted }
     }
 }
 
@@ -138,9 +112,7 @@ impl Inference {
 fn static_type(expr: &CheckedExpr) -> Ty {
     match &expr.kind {
         CheckedExprKind::Str(_) | CheckedExprKind::Actor(..) => Ty::Str,
-        CheckedExprKind::Int(_) | CheckedExprKind::ChainDepth | CheckedExprKind::Arith(..) => {
-            Ty::Int
-        }
+        CheckedExprKind::Int(_) | CheckedExprKind::ChainDepth | CheckedExprKind::Arith(..) => Ty::Int,
         CheckedExprKind::Bool(_) => Ty::Bool,
         CheckedExprKind::StrSet(_) => Ty::StrSet,
         CheckedExprKind::Field(f) => f.ty(),
@@ -165,23 +137,11 @@ fn source_name(s: &Source) -> String {
     }
 }
 
-fn conflicting_use(
-    s: &Source,
-    ty: Ty,
-    earlier: Ty,
-    span: Span,
-    earlier_span: Span,
-    source: &str,
-) -> Error {
+fn conflicting_use(s: &Source, ty: Ty, earlier: Ty, span: Span, earlier_span: Span, source: &str) -> Error {
     Error::new(
         ErrorKind::TypeMismatch,
         span,
-        format!(
-            "`{}` is used as {} here but as {} elsewhere",
-            source_name(s),
-            type_name(ty),
-            type_name(earlier)
-        ),
+        format!("`{}` is used as {} here but as {} elsewhere", source_name(s), type_name(ty), type_name(earlier)),
         format!("used as {}", type_name(ty)),
     )
     .with_help(format!(
@@ -246,36 +206,14 @@ impl TypeChecker<'_> {
                 }
             }
             CheckedCondKind::In(l, r) => {
-                self.expect(
-                    l,
-                    Ty::Str,
-                    "the left side of `in`",
-                    "to compare two sets use `subset` or `==`",
-                );
-                self.expect(
-                    r,
-                    Ty::StrSet,
-                    "the right side of `in`",
-                    "to compare two strings use `==`",
-                );
+                self.expect(l, Ty::Str, "the left side of `in`", "to compare two sets use `subset` or `==`");
+                self.expect(r, Ty::StrSet, "the right side of `in`", "to compare two strings use `==`");
             }
             CheckedCondKind::Subset(l, r) => {
-                self.expect(
-                    l,
-                    Ty::StrSet,
-                    "the left side of `subset`",
-                    "to test one string use `in`",
-                );
-                self.expect(
-                    r,
-                    Ty::StrSet,
-                    "the right side of `subset`",
-                    "write a set like {\"a\", \"b\"}",
-                );
+                self.expect(l, Ty::StrSet, "the left side of `subset`", "to test one string use `in`");
+                self.expect(r, Ty::StrSet, "the right side of `subset`", "write a set like {\"a\", \"b\"}");
             }
-            CheckedCondKind::StartsWith(s, _)
-            | CheckedCondKind::EndsWith(s, _)
-            | CheckedCondKind::Matches(s, _) => {
+            CheckedCondKind::StartsWith(s, _) | CheckedCondKind::EndsWith(s, _) | CheckedCondKind::Matches(s, _) => {
                 self.expect(
                     s,
                     Ty::Str,
@@ -284,12 +222,7 @@ impl TypeChecker<'_> {
                 );
             }
             CheckedCondKind::Truthy(e) => {
-                self.expect(
-                    e,
-                    Ty::Bool,
-                    "a condition",
-                    "compare it with something, e.g. `== \"value\"`",
-                );
+                self.expect(e, Ty::Bool, "a condition", "compare it with something, e.g. `== \"value\"`");
             }
             CheckedCondKind::Not(inner) => self.cond(inner),
             CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => self.body(body),
@@ -300,25 +233,12 @@ impl TypeChecker<'_> {
     fn expr(&mut self, expr: &CheckedExpr) {
         match &expr.kind {
             CheckedExprKind::Arith(_, a, b) => {
-                self.expect(
-                    a,
-                    Ty::Int,
-                    "an operand of `+`/`-`",
-                    "arithmetic works on integers and durations",
-                );
-                self.expect(
-                    b,
-                    Ty::Int,
-                    "an operand of `+`/`-`",
-                    "arithmetic works on integers and durations",
-                );
+                self.expect(a, Ty::Int, "an operand of `+`/`-`", "arithmetic works on integers and durations");
+                self.expect(b, Ty::Int, "an operand of `+`/`-`", "arithmetic works on integers and durations");
             }
-            CheckedExprKind::Lookup { key, .. } => self.expect(
-                key,
-                Ty::Str,
-                "a table key",
-                "keys are strings, e.g. `data.agents[act.client_id]`",
-            ),
+            CheckedExprKind::Lookup { key, .. } => {
+                self.expect(key, Ty::Str, "a table key", "keys are strings, e.g. `data.agents[act.client_id]`")
+            }
             _ => {}
         }
     }
@@ -334,35 +254,22 @@ impl TypeChecker<'_> {
             let text = expr.span.text(self.source);
             self.mismatch(
                 expr.span,
-                format!(
-                    "{role} must be {}, but `{text}` is {}",
-                    type_name(want),
-                    type_name(got)
-                ),
+                format!("{role} must be {}, but `{text}` is {}", type_name(want), type_name(got)),
                 type_name(got),
                 help,
             );
         }
     }
 
-    fn mismatch(
-        &mut self,
-        span: Span,
-        message: String,
-        label: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.errors
-            .push(Error::new(ErrorKind::TypeMismatch, span, message, label).with_help(help));
+    fn mismatch(&mut self, span: Span, message: String, label: impl Into<String>, help: impl Into<String>) {
+        self.errors.push(Error::new(ErrorKind::TypeMismatch, span, message, label).with_help(help));
     }
 }
 
 fn comparison_help(l: Ty, r: Ty) -> &'static str {
     match (l, r) {
         (Ty::Int, Ty::Str) | (Ty::Str, Ty::Int) => "numbers are written without quotes",
-        (Ty::StrSet, Ty::Str) | (Ty::Str, Ty::StrSet) => {
-            "to test membership write `\"value\" in set`"
-        }
+        (Ty::StrSet, Ty::Str) | (Ty::Str, Ty::StrSet) => "to test membership write `\"value\" in set`",
         _ => "both sides of a comparison must have the same type",
     }
 }

@@ -7,11 +7,7 @@ use warrant_lang::ir::{ActorField, ActorRef, Cond, Expr, Field, RuleKind, Slot, 
 const BILLING: &str = include_str!("policies/billing.warrant");
 
 fn slot_ty(program: &warrant_lang::ir::Program, source: Source) -> Option<Ty> {
-    program
-        .slots
-        .iter()
-        .find(|s| s.source == source)
-        .map(|s| s.ty)
+    program.slots.iter().find(|s| s.source == source).map(|s| s.ty)
 }
 
 #[test]
@@ -23,59 +19,29 @@ fn the_reference_example_compiles_with_inferred_types() {
     assert_eq!(program.rules[1].line, 8);
     assert_eq!(program.rules[1].body.len(), 11);
     assert_eq!(program.rules[1].body_text[1], "chain.depth <= 2");
-    assert_eq!(
-        program.rules[2].kind,
-        RuleKind::Deny {
-            reason: "delegation chain deeper than 3".into()
-        }
-    );
+    assert_eq!(program.rules[2].kind, RuleKind::Deny { reason: "delegation chain deeper than 3".into() });
     assert_eq!(program.rules[1].body[0], Cond::Rule(0));
 
-    assert_eq!(
-        slot_ty(&program, Source::Claim(vec!["tenant".into()])),
-        Some(Ty::Str)
-    );
-    assert_eq!(
-        slot_ty(&program, Source::Data(vec!["revoked_instances".into()])),
-        Some(Ty::StrSet)
-    );
-    let table = |field: &str| Source::DataTable {
-        table: vec!["agents".into()],
-        field: vec![field.into()],
-    };
+    assert_eq!(slot_ty(&program, Source::Claim(vec!["tenant".into()])), Some(Ty::Str));
+    assert_eq!(slot_ty(&program, Source::Data(vec!["revoked_instances".into()])), Some(Ty::StrSet));
+    let table = |field: &str| Source::DataTable { table: vec!["agents".into()], field: vec![field.into()] };
     assert_eq!(slot_ty(&program, table("owner")), Some(Ty::Str));
     assert_eq!(slot_ty(&program, table("max_scope")), Some(Ty::StrSet));
-    assert_eq!(
-        slot_ty(&program, Source::Field(Field::Scope)),
-        Some(Ty::StrSet)
-    );
-    let Cond::Every(body) = &program.rules[0].body[0] else {
-        panic!("{:?}", program.rules[0].body)
-    };
-    assert!(matches!(
-        &body[0],
-        Cond::Matches(Expr::Actor(ActorRef::Hop, ActorField::Sub), _)
-    ));
+    assert_eq!(slot_ty(&program, Source::Field(Field::Scope)), Some(Ty::StrSet));
+    let Cond::Every(body) = &program.rules[0].body[0] else { panic!("{:?}", program.rules[0].body) };
+    assert!(matches!(&body[0], Cond::Matches(Expr::Actor(ActorRef::Hop, ActorField::Sub), _)));
 }
 
 #[test]
 fn literals_and_slots_are_interned_once() {
-    let src = "package p\nallow a if { sub == \"x\"; sub != \"y\"; action in {\"y\", \"x\", \"y\"}; resource == \"x\" }";
+    let src =
+        "package p\nallow a if { sub == \"x\"; sub != \"y\"; action in {\"y\", \"x\", \"y\"}; resource == \"x\" }";
     let program = compile(src, "p").unwrap();
     let unique: HashSet<_> = program.literals.iter().collect();
     assert_eq!(unique.len(), program.literals.len());
     assert_eq!(program.literals, ["x", "y"]);
-    assert_eq!(
-        program
-            .slots
-            .iter()
-            .filter(|s| s.source == Source::Field(Field::Sub))
-            .count(),
-        1
-    );
-    let Cond::In(_, Expr::StrSet(ids)) = &program.rules[0].body[2] else {
-        panic!()
-    };
+    assert_eq!(program.slots.iter().filter(|s| s.source == Source::Field(Field::Sub)).count(), 1);
+    let Cond::In(_, Expr::StrSet(ids)) = &program.rules[0].body[2] else { panic!() };
     assert_eq!(ids, &[0, 1]);
     let distinct: HashSet<&Slot> = program.slots.iter().collect();
     assert_eq!(distinct.len(), program.slots.len());
@@ -85,10 +51,7 @@ fn literals_and_slots_are_interned_once() {
 fn source_hash_is_the_sha256_of_the_text() {
     let program = compile("package p\n", "p").unwrap();
     // sha256("package p\n"), computed independently with `sha256sum`.
-    assert_eq!(
-        program.source_hash,
-        "0ad6261536f6380b14ade1a508ac911b8c48230731746e0c76abd26bf3e3a15d"
-    );
+    assert_eq!(program.source_hash, "0ad6261536f6380b14ade1a508ac911b8c48230731746e0c76abd26bf3e3a15d");
     assert!(program.rules.is_empty());
 }
 
@@ -96,25 +59,13 @@ fn source_hash_is_the_sha256_of_the_text() {
 fn two_compared_paths_default_to_strings_unless_fixed_elsewhere() {
     let program = compile("package p\nallow a if { claims.x == data.y }", "p").unwrap();
     assert!(program.slots.iter().all(|s| s.ty == Ty::Str));
-    let program = compile(
-        "package p\nallow a if { claims.x == data.y; claims.x > 3 }",
-        "p",
-    )
-    .unwrap();
-    assert!(
-        program.slots.iter().all(|s| s.ty == Ty::Int),
-        "{:?}",
-        program.slots
-    );
+    let program = compile("package p\nallow a if { claims.x == data.y; claims.x > 3 }", "p").unwrap();
+    assert!(program.slots.iter().all(|s| s.ty == Ty::Int), "{:?}", program.slots);
 }
 
 #[test]
 fn bare_paths_are_booleans() {
-    let program = compile(
-        "package p\nallow a if { claims.email_verified; not data.flags.off }",
-        "p",
-    )
-    .unwrap();
+    let program = compile("package p\nallow a if { claims.email_verified; not data.flags.off }", "p").unwrap();
     assert!(program.slots.iter().all(|s| s.ty == Ty::Bool));
 }
 

@@ -39,11 +39,7 @@ type RequestChange = fn(&mut Value);
 fn fired(program: &Program, request: Value, data: &Value) -> Vec<String> {
     let request = Request::from_json(request, &ClaimMapping::default()).expect("valid request");
     let outcome = evaluate(program, &request, data);
-    outcome
-        .fired
-        .iter()
-        .map(|&id| program.rules[id as usize].name.clone())
-        .collect()
+    outcome.fired.iter().map(|&id| program.rules[id as usize].name.clone()).collect()
 }
 
 #[test]
@@ -55,40 +51,22 @@ fn the_happy_path_is_allowed() {
 fn each_condition_can_refuse_on_its_own() {
     let program = billing();
     let changes: Vec<(&str, RequestChange)> = vec![
-        ("untrusted actor", |r| {
-            r["claims"]["act"]["sub"] = json!("spiffe://evil.com/x")
-        }),
-        ("wrong resource", |r| {
-            r["resource"] = json!("https://billing.acme.com/admin")
-        }),
+        ("untrusted actor", |r| r["claims"]["act"]["sub"] = json!("spiffe://evil.com/x")),
+        ("wrong resource", |r| r["resource"] = json!("https://billing.acme.com/admin")),
         ("wrong action", |r| r["action"] = json!("invoice.delete")),
         ("missing scope", |r| r["claims"]["scope"] = json!("other")),
-        ("token lives too long", |r| {
-            r["claims"]["exp"] = json!(1000 + 3601)
-        }),
+        ("token lives too long", |r| r["claims"]["exp"] = json!(1000 + 3601)),
         ("other tenant", |r| r["claims"]["tenant"] = json!("globex")),
-        ("tenant not a string", |r| {
-            r["claims"]["tenant"] = json!(["acme"])
-        }),
-        ("revoked instance", |r| {
-            r["claims"]["instance_id"] = json!("task-1")
-        }),
-        ("agent not registered", |r| {
-            r["claims"]["act"]["client_id"] = json!("stranger")
-        }),
-        ("agent of another user", |r| {
-            r["claims"]["sub"] = json!("bob")
-        }),
+        ("tenant not a string", |r| r["claims"]["tenant"] = json!(["acme"])),
+        ("revoked instance", |r| r["claims"]["instance_id"] = json!("task-1")),
+        ("agent not registered", |r| r["claims"]["act"]["client_id"] = json!("stranger")),
+        ("agent of another user", |r| r["claims"]["sub"] = json!("bob")),
         ("no resource", |r| r["resource"] = Value::Null),
     ];
     for (what, change) in changes {
         let mut request = good_request();
         change(&mut request);
-        assert_eq!(
-            fired(&program, request, &data()),
-            Vec::<String>::new(),
-            "{what}"
-        );
+        assert_eq!(fired(&program, request, &data()), Vec::<String>::new(), "{what}");
     }
 }
 
@@ -101,19 +79,12 @@ fn scope_beyond_the_registered_maximum_is_refused() {
 
 #[test]
 fn deny_overrides_allow() {
-    let program = compile(
-        "package p\nallow all if { }\ndeny deep \"too deep\" if { chain.depth > 1 }",
-        "p",
-    )
-    .unwrap();
+    let program = compile("package p\nallow all if { }\ndeny deep \"too deep\" if { chain.depth > 1 }", "p").unwrap();
     let request = Request::from_json(good_request(), &ClaimMapping::default()).unwrap();
     let outcome = evaluate(&program, &request, &Value::Null);
     assert_eq!(outcome.fired, [0, 1]);
     assert!(!program.is_allowed(&outcome));
-    assert_eq!(
-        program.deny_reasons(&outcome).collect::<Vec<_>>(),
-        ["too deep"]
-    );
+    assert_eq!(program.deny_reasons(&outcome).collect::<Vec<_>>(), ["too deep"]);
     let shallow = Request::default();
     assert!(program.is_allowed(&evaluate(&program, &shallow, &Value::Null)));
 }

@@ -28,10 +28,7 @@ fn rendered_diagnostics_match_the_golden_files() {
     let mut failures = Vec::new();
     for path in bad_policies() {
         let source = fs::read_to_string(&path).expect("readable policy");
-        let origin = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("utf-8 file name");
+        let origin = path.file_name().and_then(|n| n.to_str()).expect("utf-8 file name");
         let Err(diagnostics) = compile(&source, origin) else {
             failures.push(format!("{origin}: compiled without errors"));
             continue;
@@ -44,17 +41,13 @@ fn rendered_diagnostics_match_the_golden_files() {
         }
         match fs::read_to_string(&expected_path) {
             Ok(expected) if expected == rendered => {}
-            Ok(expected) => failures.push(format!(
-                "{origin}: output differs\n--- expected\n{expected}\n--- actual\n{rendered}"
-            )),
+            Ok(expected) => {
+                failures.push(format!("{origin}: output differs\n--- expected\n{expected}\n--- actual\n{rendered}"))
+            }
             Err(_) => failures.push(format!("{origin}: missing {}", expected_path.display())),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n(rerun with UPDATE_GOLDEN=1 to accept)",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{}\n(rerun with UPDATE_GOLDEN=1 to accept)", failures.join("\n"));
 }
 
 #[test]
@@ -66,20 +59,13 @@ fn every_error_kind_has_a_golden_file() {
             seen.extend(diagnostics.errors().map(|e| e.kind));
         }
     }
-    let missing: Vec<_> = ErrorKind::ALL
-        .iter()
-        .filter(|k| !seen.contains(k))
-        .map(|k| k.code())
-        .collect();
+    let missing: Vec<_> = ErrorKind::ALL.iter().filter(|k| !seen.contains(k)).map(|k| k.code()).collect();
     assert!(missing.is_empty(), "no golden file produces {missing:?}");
 }
 
 #[test]
 fn rendering_shows_file_line_column_and_a_snippet() {
-    let Err(diagnostics) = compile(
-        "package p\nallow a if {\n    subject == \"x\"\n}\n",
-        "policy.warrant",
-    ) else {
+    let Err(diagnostics) = compile("package p\nallow a if {\n    subject == \"x\"\n}\n", "policy.warrant") else {
         panic!("unknown name must not compile");
     };
     let text = diagnostics.render();

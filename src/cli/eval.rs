@@ -8,8 +8,10 @@ use clap::{ArgGroup, Args, ValueEnum};
 use warrant::token::Algorithm;
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
 
-use super::input::{read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES};
 use super::explain::{explain_request, with_explanation};
+use super::input::{
+    read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES,
+};
 use super::trust::{rejected_token_reason, TrustedIssuer};
 use super::CliError;
 
@@ -99,12 +101,16 @@ fn read_request(args: &EvalArgs) -> Result<Result<Request, String>, CliError> {
             .map(Ok)
             .map_err(|source| CliError::Request { path, source });
     };
-    let audiences = if args.audiences.is_empty() { args.resource.iter().cloned().collect() } else { args.audiences.clone() };
-    let trusted = TrustedIssuer { issuer: issuer.clone(), audiences, algorithms: args.algorithms.clone(), jwks: jwks.clone() };
+    let audiences =
+        if args.audiences.is_empty() { args.resource.iter().cloned().collect() } else { args.audiences.clone() };
+    let trusted =
+        TrustedIssuer { issuer: issuer.clone(), audiences, algorithms: args.algorithms.clone(), jwks: jwks.clone() };
     let verifier = trusted.verifier(Path::new("."))?;
     let token = read_token(token)?;
     let now = args.now.unwrap_or_else(unix_now);
-    Ok(verifier.request(&token, args.resource.clone(), args.action.clone(), now).map_err(|error| rejected_token_reason(&error)))
+    Ok(verifier
+        .request(&token, args.resource.clone(), args.action.clone(), now)
+        .map_err(|error| rejected_token_reason(&error)))
 }
 
 /// A token given inline, or `@FILE`.

@@ -12,27 +12,14 @@ use super::input::{read_bytes, MAX_POLICY_BYTES};
 use super::CliError;
 
 /// Explains `request` against the policy source at `path` with data document `data`.
-pub fn explain_request(
-    path: &Path,
-    request: &Request,
-    data: &Value,
-) -> Result<Explanation, CliError> {
+pub fn explain_request(path: &Path, request: &Request, data: &Value) -> Result<Explanation, CliError> {
     let bytes = read_bytes(path, "policies", MAX_POLICY_BYTES)?;
     if bytes.starts_with(WASM_MAGIC) {
-        return Err(CliError::ExplainNeedsSource {
-            path: path.to_path_buf(),
-        });
+        return Err(CliError::ExplainNeedsSource { path: path.to_path_buf() });
     }
-    let source = String::from_utf8(bytes).map_err(|_| CliError::NotText {
-        path: path.to_path_buf(),
-    })?;
-    let program =
-        warrant_lang::compile(&source, &path.display().to_string()).map_err(|diagnostics| {
-            CliError::Engine {
-                path: path.to_path_buf(),
-                source: diagnostics.into(),
-            }
-        })?;
+    let source = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
+    let program = warrant_lang::compile(&source, &path.display().to_string())
+        .map_err(|diagnostics| CliError::Engine { path: path.to_path_buf(), source: diagnostics.into() })?;
     Ok(explain(&program, request, data))
 }
 
@@ -41,10 +28,7 @@ pub fn explain_request(
 pub fn with_explanation(decision: &Decision, explanation: Option<&Explanation>) -> Value {
     let mut json = serde_json::to_value(decision).unwrap_or_default();
     if let (Some(explanation), Value::Object(members)) = (explanation, &mut json) {
-        members.insert(
-            "explanation".to_string(),
-            serde_json::to_value(explanation).unwrap_or_default(),
-        );
+        members.insert("explanation".to_string(), serde_json::to_value(explanation).unwrap_or_default());
     }
     json
 }

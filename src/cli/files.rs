@@ -22,15 +22,12 @@ pub fn find_files(paths: &[PathBuf], suffix: &str) -> Result<Vec<PathBuf>, CliEr
 
 fn search(dir: &Path, suffix: &str, found: &mut Vec<PathBuf>) -> Result<(), CliError> {
     let entries = std::fs::read_dir(dir).map_err(|source| read_error(dir, source))?;
-    let mut entries = entries
-        .map(|entry| entry.map_err(|source| read_error(dir, source)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut entries =
+        entries.map(|entry| entry.map_err(|source| read_error(dir, source))).collect::<Result<Vec<_>, _>>()?;
     entries.sort_by_key(|entry| entry.file_name());
     for entry in entries {
         let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|source| read_error(&path, source))?;
+        let kind = entry.file_type().map_err(|source| read_error(&path, source))?;
         if kind.is_dir() {
             search(&path, suffix, found)?;
         } else if kind.is_file() && entry.file_name().to_string_lossy().ends_with(suffix) {
@@ -41,8 +38,5 @@ fn search(dir: &Path, suffix: &str, found: &mut Vec<PathBuf>) -> Result<(), CliE
 }
 
 fn read_error(path: &Path, source: std::io::Error) -> CliError {
-    CliError::Read {
-        path: path.to_path_buf(),
-        source,
-    }
+    CliError::Read { path: path.to_path_buf(), source }
 }

@@ -37,10 +37,7 @@ pub fn run(args: &FmtArgs) -> Result<(), CliError> {
         }
     }
     if failed > 0 {
-        return Err(CliError::CheckFailed {
-            failed,
-            total: files.len(),
-        });
+        return Err(CliError::CheckFailed { failed, total: files.len() });
     }
     if args.check && changed > 0 {
         return Err(CliError::NotFormatted { count: changed });
@@ -88,10 +85,7 @@ fn format_one(path: &Path, check: bool) -> Outcome {
 /// The first line (1-based) where `formatted` differs from `source`, and its formatted text.
 fn first_difference<'f>(source: &str, formatted: &'f str) -> Option<(usize, &'f str)> {
     let mut theirs = source.lines();
-    formatted
-        .lines()
-        .enumerate()
-        .find_map(|(index, want)| (theirs.next() != Some(want)).then_some((index + 1, want)))
+    formatted.lines().enumerate().find_map(|(index, want)| (theirs.next() != Some(want)).then_some((index + 1, want)))
 }
 
 /// Writes a sibling temporary file, then renames it over `path`: an interrupted run leaves
@@ -100,16 +94,10 @@ fn replace(path: &Path, text: &str) -> Result<(), CliError> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".fmt-tmp");
     let temporary = PathBuf::from(temporary);
-    let write_error = |source| CliError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let write_error = |source| CliError::Write { path: path.to_path_buf(), source };
     std::fs::write(&temporary, text).map_err(write_error)?;
     std::fs::rename(&temporary, path).map_err(|source| {
         let _ = std::fs::remove_file(&temporary);
-        CliError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+        CliError::Write { path: path.to_path_buf(), source }
     })
 }

@@ -75,10 +75,7 @@ struct Coverage {
 
 pub fn run(args: &TestArgs) -> Result<(), CliError> {
     let files = find_files(&args.paths, ".test.json")?;
-    let engine = Engine::new().map_err(|source| CliError::Engine {
-        path: PathBuf::from("."),
-        source,
-    })?;
+    let engine = Engine::new().map_err(|source| CliError::Engine { path: PathBuf::from("."), source })?;
     let mut tally = Tally::default();
     for file in &files {
         run_file(&engine, file, args, &mut tally);
@@ -86,9 +83,7 @@ pub fn run(args: &TestArgs) -> Result<(), CliError> {
     print_coverage(&tally);
     println!("{} passed, {} failed", tally.passed, tally.failed);
     if tally.failed > 0 {
-        return Err(CliError::TestsFailed {
-            failed: tally.failed,
-        });
+        return Err(CliError::TestsFailed { failed: tally.failed });
     }
     if tally.passed == 0 {
         return Err(CliError::NoTests);
@@ -121,11 +116,7 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
             .collect(),
         fired: BTreeSet::new(),
     });
-    let selected = tests.cases.iter().filter(|case| {
-        args.run
-            .as_ref()
-            .is_none_or(|filter| case.name.contains(filter))
-    });
+    let selected = tests.cases.iter().filter(|case| args.run.as_ref().is_none_or(|filter| case.name.contains(filter)));
     for case in selected {
         let (request, decision) = match run_case(&subject, case, dir) {
             Ok(outcome) => outcome,
@@ -135,9 +126,7 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
                 continue;
             }
         };
-        coverage
-            .fired
-            .extend(decision.fired.iter().map(|rule| rule.name.clone()));
+        coverage.fired.extend(decision.fired.iter().map(|rule| rule.name.clone()));
         let differences = differences(case, &decision);
         if differences.is_empty() {
             tally.passed += 1;
@@ -160,52 +149,27 @@ fn load(engine: &Engine, file: &Path, dir: &Path) -> Result<(TestFile, Subject),
     let path = dir.join(&tests.policy);
     let source = read_text(&path, "policy sources", MAX_POLICY_BYTES)?;
     let origin = path.display().to_string();
-    let engine_error = |source| CliError::Engine {
-        path: path.clone(),
-        source,
-    };
+    let engine_error = |source| CliError::Engine { path: path.clone(), source };
     let program = warrant_lang::compile(&source, &origin).map_err(|d| engine_error(d.into()))?;
-    let policy = engine
-        .compile_policy(&source, &origin)
-        .map_err(engine_error)?;
+    let policy = engine.compile_policy(&source, &origin).map_err(engine_error)?;
     let data = match &tests.data {
         Some(data) => read_json(&dir.join(data), "data documents", MAX_DATA_BYTES)?,
         None => Value::Object(Default::default()),
     };
     policy.set_data(&data).map_err(engine_error)?;
-    let verifier = tests
-        .issuer
-        .as_ref()
-        .map(|issuer| issuer.verifier(dir))
-        .transpose()?;
-    Ok((
-        tests,
-        Subject {
-            path,
-            program,
-            policy,
-            data,
-            verifier,
-        },
-    ))
+    let verifier = tests.issuer.as_ref().map(|issuer| issuer.verifier(dir)).transpose()?;
+    Ok((tests, Subject { path, program, policy, data, verifier }))
 }
 
 /// Decides one case with the engine; a token that fails verification is denied before the
 /// policy runs, as the gateway does (and there is then no request to explain).
-fn run_case(
-    subject: &Subject,
-    case: &Case,
-    dir: &Path,
-) -> Result<(Option<Request>, Decision), CliError> {
+fn run_case(subject: &Subject, case: &Case, dir: &Path) -> Result<(Option<Request>, Decision), CliError> {
     match case.input(dir, subject.verifier.as_ref())? {
         CaseInput::Request(request) => {
             let decision = subject
                 .policy
                 .decide(&request)
-                .map_err(|source| CliError::Engine {
-                    path: subject.path.clone(),
-                    source,
-                })?;
+                .map_err(|source| CliError::Engine { path: subject.path.clone(), source })?;
             Ok((Some(*request), decision))
         }
         CaseInput::RejectedToken(reason) => Ok((None, subject.policy.deny(reason))),
@@ -220,15 +184,9 @@ fn differences(case: &Case, decision: &Decision) -> Vec<String> {
         lines.push(format!("- decision: {}", case.expect.word()));
         lines.push(format!("+ decision: {}", got.word()));
     }
-    let fired: Vec<String> = decision
-        .fired
-        .iter()
-        .map(|rule| rule.name.clone())
-        .collect();
-    for (what, expected, actual) in [
-        ("reasons", &case.reasons, &decision.deny_reasons),
-        ("fired", &case.fired, &fired),
-    ] {
+    let fired: Vec<String> = decision.fired.iter().map(|rule| rule.name.clone()).collect();
+    for (what, expected, actual) in [("reasons", &case.reasons, &decision.deny_reasons), ("fired", &case.fired, &fired)]
+    {
         if let Some(expected) = expected {
             if sorted(expected) != sorted(actual) {
                 lines.push(format!("- {what}: {}", list(expected)));
@@ -247,34 +205,20 @@ fn sorted(items: &[String]) -> Vec<&str> {
 
 /// `["a", "b"]`: quoted, so empty strings and spaces stay visible.
 fn list<S: AsRef<str>>(items: &[S]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|item| Value::from(item.as_ref()).to_string())
-        .collect();
+    let quoted: Vec<String> = items.iter().map(|item| Value::from(item.as_ref()).to_string()).collect();
     format!("[{}]", quoted.join(", "))
 }
 
 fn print_explanation(subject: &Subject, request: Option<&Request>, decision: &Decision) {
-    let fired: Vec<&str> = decision
-        .fired
-        .iter()
-        .map(|rule| rule.name.as_str())
-        .collect();
+    let fired: Vec<&str> = decision.fired.iter().map(|rule| rule.name.as_str()).collect();
     let verdict = Verdict::of(decision.allowed).word();
-    println!(
-        "        got {verdict}: fired {}, reasons {}",
-        list(&fired),
-        list(&decision.deny_reasons)
-    );
+    println!("        got {verdict}: fired {}, reasons {}", list(&fired), list(&decision.deny_reasons));
     let Some(request) = request else {
         println!("        the token was refused before the policy ran");
         return;
     };
     println!("        why (reference evaluator):");
-    for line in explain(&subject.program, request, &subject.data)
-        .render()
-        .lines()
-    {
+    for line in explain(&subject.program, request, &subject.data).render().lines() {
         println!("          {line}");
     }
 }
@@ -292,10 +236,7 @@ fn print_coverage(tally: &Tally) {
         })
         .collect();
     let total: usize = tally.coverage.values().map(|c| c.rules.len()).sum();
-    println!(
-        "coverage: {} of {total} allow/deny rules fired in some case",
-        total - never.len()
-    );
+    println!("coverage: {} of {total} allow/deny rules fired in some case", total - never.len());
     for (policy, name, line) in never {
         println!("  never fired: {}:{line} {name}", policy.display());
     }

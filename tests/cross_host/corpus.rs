@@ -29,15 +29,9 @@ pub struct Case {
 #[derive(Clone)]
 pub enum Expect {
     /// `fired`: the allow/deny rule names in rule order, when the case states them.
-    Decision {
-        allowed: bool,
-        fired: Option<Vec<String>>,
-    },
+    Decision { allowed: bool, fired: Option<Vec<String>> },
     /// An error of this class (see hosts/js/errors.mjs), with this exact message if stated.
-    Error {
-        code: String,
-        message: Option<String>,
-    },
+    Error { code: String, message: Option<String> },
 }
 
 /// Every policy under policies/ (`**/*.warrant`), with the `data.json` and the `allow*.json` /
@@ -64,21 +58,14 @@ pub fn examples() -> Vec<Subject> {
                     Some(Case {
                         label: file,
                         request: read(&path),
-                        expect: Some(Expect::Decision {
-                            allowed,
-                            fired: None,
-                        }),
+                        expect: Some(Expect::Decision { allowed, fired: None }),
                     })
                 })
                 .collect();
             cases.sort_by(|a, b| a.label.cmp(&b.label));
             let data = dir.join("data.json");
             Subject {
-                name: source
-                    .strip_prefix(repo_root())
-                    .unwrap_or(&source)
-                    .display()
-                    .to_string(),
+                name: source.strip_prefix(repo_root()).unwrap_or(&source).display().to_string(),
                 wasm: build(&source),
                 data: data.is_file().then(|| read(&data)),
                 cases,
@@ -98,23 +85,14 @@ pub fn conformance() -> Vec<Subject> {
             let cases = cases.iter().map(|case| parse_case(&name, case)).collect();
             let wasm = build(&dir.join("policy.warrant"));
             let data = Some(read(&dir.join("data.json")));
-            Subject {
-                wasm,
-                data,
-                cases,
-                name: format!("conformance/{name}"),
-                every_rule_fires: true,
-            }
+            Subject { wasm, data, cases, name: format!("conformance/{name}"), every_rule_fires: true }
         })
         .collect()
 }
 
 /// `{"name", "request": JSON | "request_text": TEXT, "expect": {"allowed", "fired"} | {"error", "message"?}}`.
 fn parse_case(subject: &str, case: &Value) -> Case {
-    let label = case["name"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{subject}: a case without a name"))
-        .to_string();
+    let label = case["name"].as_str().unwrap_or_else(|| panic!("{subject}: a case without a name")).to_string();
     let request = match (&case["request"], &case["request_text"]) {
         (Value::Null, Value::String(text)) => text.clone(),
         (request, Value::Null) if !request.is_null() => request.to_string(),
@@ -122,27 +100,15 @@ fn parse_case(subject: &str, case: &Value) -> Case {
     };
     let expect = &case["expect"];
     let expect = if let Some(code) = expect["error"].as_str() {
-        Expect::Error {
-            code: code.to_string(),
-            message: expect["message"].as_str().map(str::to_string),
-        }
+        Expect::Error { code: code.to_string(), message: expect["message"].as_str().map(str::to_string) }
     } else {
-        let allowed = expect["allowed"]
-            .as_bool()
-            .unwrap_or_else(|| panic!("{subject}/{label}: `expect.allowed`"));
-        let fired = expect["fired"].as_array().map(|names| {
-            names
-                .iter()
-                .map(|n| n.as_str().expect("rule names are strings").to_string())
-                .collect()
-        });
+        let allowed = expect["allowed"].as_bool().unwrap_or_else(|| panic!("{subject}/{label}: `expect.allowed`"));
+        let fired = expect["fired"]
+            .as_array()
+            .map(|names| names.iter().map(|n| n.as_str().expect("rule names are strings").to_string()).collect());
         Expect::Decision { allowed, fired }
     };
-    Case {
-        label,
-        request,
-        expect: Some(expect),
-    }
+    Case { label, request, expect: Some(expect) }
 }
 
 /// Compiles a policy with the Rust API, as `warrant build` does.
@@ -153,10 +119,7 @@ fn build(path: &Path) -> Vec<u8> {
 
 /// Sub-directories of `root` that hold a policy, sorted by name.
 fn subject_dirs(root: &Path) -> Vec<(String, std::path::PathBuf)> {
-    let mut dirs: Vec<_> = files(root)
-        .into_iter()
-        .filter(|(_, path)| path.join("policy.warrant").is_file())
-        .collect();
+    let mut dirs: Vec<_> = files(root).into_iter().filter(|(_, path)| path.join("policy.warrant").is_file()).collect();
     dirs.sort();
     assert!(!dirs.is_empty(), "no policies under {}", root.display());
     dirs
@@ -178,10 +141,7 @@ fn files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
             let entry = entry.expect("directory entry");
-            (
-                entry.file_name().to_string_lossy().into_owned(),
-                entry.path(),
-            )
+            (entry.file_name().to_string_lossy().into_owned(), entry.path())
         })
         .collect()
 }

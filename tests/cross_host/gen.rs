@@ -75,15 +75,7 @@ impl Alphabet {
         }
         let ints = ints
             .iter()
-            .flat_map(|&i| {
-                [
-                    i,
-                    i.wrapping_add(1),
-                    i.wrapping_sub(1),
-                    i.wrapping_add(3600),
-                    i.wrapping_sub(3600),
-                ]
-            })
+            .flat_map(|&i| [i, i.wrapping_add(1), i.wrapping_sub(1), i.wrapping_add(3600), i.wrapping_sub(3600)])
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -95,20 +87,11 @@ impl Alphabet {
                 _ => None,
             })
             .collect();
-        Alphabet {
-            strings: strings.into_iter().collect(),
-            hot: hot.into_iter().collect(),
-            ints,
-            claim_paths,
-        }
+        Alphabet { strings: strings.into_iter().collect(), hot: hot.into_iter().collect(), ints, claim_paths }
     }
 
     fn string(&self, rng: &mut Rng) -> Value {
-        let pool = if !self.hot.is_empty() && rng.chance(50) {
-            &self.hot
-        } else {
-            &self.strings
-        };
+        let pool = if !self.hot.is_empty() && rng.chance(50) { &self.hot } else { &self.strings };
         Value::String(rng.pick(pool).clone())
     }
 
@@ -126,13 +109,7 @@ impl Alphabet {
             0..=3 => self.string(rng),
             4 => self.int(rng),
             5 => Value::Array(self.string_list(rng)),
-            6 => Value::String(
-                self.string_list(rng)
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            6 => Value::String(self.string_list(rng).iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
             7 => Value::Object(
                 self.string_list(rng)
                     .into_iter()
@@ -165,9 +142,7 @@ impl Alphabet {
 
 /// `count` requests mutated from `bases` (JSON objects).
 pub fn requests(alphabet: &Alphabet, bases: &[Value], rng: &mut Rng, count: usize) -> Vec<String> {
-    (0..count)
-        .map(|_| mutate(alphabet, rng.pick(bases).clone(), rng).to_string())
-        .collect()
+    (0..count).map(|_| mutate(alphabet, rng.pick(bases).clone(), rng).to_string()).collect()
 }
 
 /// Changes one to four fields of `request`, rarely to a type the request model refuses.
@@ -186,11 +161,7 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
             1 => set_or_remove(top, "action", alphabet.string(rng), rng),
             2 => set_or_remove(top, "now", alphabet.int(rng), rng),
             3 => {
-                let value = if wrong_type {
-                    alphabet.int(rng)
-                } else {
-                    alphabet.string(rng)
-                };
+                let value = if wrong_type { alphabet.int(rng) } else { alphabet.string(rng) };
                 let key = *rng.pick(&STRING_CLAIMS);
                 set_or_remove(claims, key, value, rng);
             }
@@ -205,11 +176,7 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
                 set_or_remove(claims, key, value, rng);
             }
             5 => {
-                let value = if wrong_type {
-                    alphabet.any(rng)
-                } else {
-                    alphabet.int(rng)
-                };
+                let value = if wrong_type { alphabet.any(rng) } else { alphabet.int(rng) };
                 let key = *rng.pick(&INT_CLAIMS);
                 set_or_remove(claims, key, value, rng);
             }
@@ -243,29 +210,18 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
 pub fn edge_requests(alphabet: &Alphabet, base: &Value, rng: &mut Rng) -> Vec<Case> {
     let mut edges = Vec::new();
     let error = |code: &str, message: Option<&str>| {
-        Some(Expect::Error {
-            code: code.to_string(),
-            message: message.map(str::to_string),
-        })
+        Some(Expect::Error { code: code.to_string(), message: message.map(str::to_string) })
     };
     for depth in [16, 17] {
         let mut request = base.clone();
-        if let (Some(claims), Some(act)) = (
-            request["claims"].as_object_mut(),
-            alphabet.chain(rng, depth),
-        ) {
+        if let (Some(claims), Some(act)) = (request["claims"].as_object_mut(), alphabet.chain(rng, depth)) {
             claims.insert("act".to_string(), act);
         }
-        let too_deep =
-            "invalid request: delegation chain deeper than the accepted maximum of 16 actors";
+        let too_deep = "invalid request: delegation chain deeper than the accepted maximum of 16 actors";
         edges.push(Case {
             label: format!("chain of {depth} actors"),
             request: request.to_string(),
-            expect: if depth > 16 {
-                error("request", Some(too_deep))
-            } else {
-                None
-            },
+            expect: if depth > 16 { error("request", Some(too_deep)) } else { None },
         });
     }
     for depth in [127, 128] {
@@ -273,16 +229,8 @@ pub fn edge_requests(alphabet: &Alphabet, base: &Value, rng: &mut Rng) -> Vec<Ca
         let arrays = depth - 2;
         edges.push(Case {
             label: format!("JSON nested {depth} deep"),
-            request: format!(
-                r#"{{"claims": {{"deep": {}{}}}}}"#,
-                "[".repeat(arrays),
-                "]".repeat(arrays)
-            ),
-            expect: if depth > 127 {
-                error("json", None)
-            } else {
-                None
-            },
+            request: format!(r#"{{"claims": {{"deep": {}{}}}}}"#, "[".repeat(arrays), "]".repeat(arrays)),
+            expect: if depth > 127 { error("json", None) } else { None },
         });
     }
     const IMAGE_LIMIT: usize = 1 << 20;
@@ -294,11 +242,7 @@ pub fn edge_requests(alphabet: &Alphabet, base: &Value, rng: &mut Rng) -> Vec<Ca
                 "sub" => request["claims"]["sub"] = huge,
                 _ => request[field] = huge,
             }
-            edges.push(Case {
-                label: format!("{bytes}-byte {field}"),
-                request: request.to_string(),
-                expect: None,
-            });
+            edges.push(Case { label: format!("{bytes}-byte {field}"), request: request.to_string(), expect: None });
         }
     }
     edges

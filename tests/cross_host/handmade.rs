@@ -5,9 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::{json, Value};
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, Instruction, MemorySection, MemoryType, Module, TypeSection,
-    ValType,
+    CodeSection, ConstExpr, CustomSection, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    GlobalType, Instruction, MemorySection, MemoryType, Module, TypeSection, ValType,
 };
 
 /// What `warrant_decide` of a hand-made module does.
@@ -81,14 +80,8 @@ impl Handmade {
             page_size_log2: None,
         });
         let mut globals = GlobalSection::new();
-        globals.global(
-            GlobalType {
-                val_type: ValType::I32,
-                mutable: false,
-                shared: false,
-            },
-            &ConstExpr::i32_const(1024),
-        );
+        globals
+            .global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
         let mut exports = ExportSection::new();
         exports.export("memory", ExportKind::Memory, 0);
         exports.export("warrant_heap_base", ExportKind::Global, 0);
@@ -103,10 +96,7 @@ impl Handmade {
             .section(&globals)
             .section(&exports)
             .section(&code)
-            .section(&CustomSection {
-                name: "warrant.manifest".into(),
-                data: Cow::Owned(manifest),
-            });
+            .section(&CustomSection { name: "warrant.manifest".into(), data: Cow::Owned(manifest) });
         module.finish()
     }
 }
@@ -122,16 +112,14 @@ pub fn patch_manifest(wasm: &[u8], edit: impl Fn(&mut Value)) -> Vec<u8> {
         let payload = &wasm[at + 1 + size_len..at + 1 + size_len + size];
         at += 1 + size_len + size;
         let (name_len, name_len_len) = read_leb(payload);
-        let is_manifest = id == 0
-            && payload.get(name_len_len..name_len_len + name_len) == Some(b"warrant.manifest");
+        let is_manifest = id == 0 && payload.get(name_len_len..name_len_len + name_len) == Some(b"warrant.manifest");
         if !is_manifest {
             out.push(id);
             write_leb(&mut out, size);
             out.extend_from_slice(payload);
             continue;
         }
-        let mut manifest: Value =
-            serde_json::from_slice(&payload[name_len_len + name_len..]).expect("manifest JSON");
+        let mut manifest: Value = serde_json::from_slice(&payload[name_len_len + name_len..]).expect("manifest JSON");
         edit(&mut manifest);
         let mut section = Vec::new();
         write_leb(&mut section, name_len);

@@ -18,9 +18,7 @@ pub fn repo_root() -> &'static Path {
 
 /// A fresh scratch directory for one test, under cargo's per-target temporary directory.
 pub fn scratch_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cross_host")
-        .join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cross_host").join(test);
     // A leftover from an earlier run is replaced; a missing one is fine.
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
@@ -57,8 +55,7 @@ pub fn run_batch(dir: &Path, entries: &[BatchEntry]) -> Vec<Value> {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let results: Vec<Value> =
-        serde_json::from_slice(&output.stdout).expect("the JS host prints JSON");
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("the JS host prints JSON");
     assert_eq!(results.len(), entries.len(), "one result per policy");
     results
 }

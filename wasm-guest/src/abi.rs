@@ -5,8 +5,8 @@
 //! `ABI.md` (next to `Cargo.toml`) documents the same contract for hosts in other languages;
 //! the constants here are what the code generator and the Rust encoders actually use.
 mod coerce;
-mod image;
 mod data_image;
+mod image;
 mod manifest;
 mod request_image;
 
@@ -187,13 +187,7 @@ mod tests {
                 line: 1,
             })
             .collect();
-        let program = Program {
-            package: "p".into(),
-            source_hash: "h".into(),
-            literals: vec![],
-            slots: vec![],
-            rules,
-        };
+        let program = Program { package: "p".into(), source_hash: "h".into(), literals: vec![], slots: vec![], rules };
         Manifest::from_program(&program)
     }
 

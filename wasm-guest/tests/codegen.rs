@@ -6,9 +6,7 @@ use common::gen::{self, Rng};
 use common::{validate, WasmPolicy};
 use serde_json::json;
 use warrant_lang::eval::evaluate;
-use warrant_lang::ir::{
-    ActorField, ActorRef, CmpOp, Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source, Ty,
-};
+use warrant_lang::ir::{ActorField, ActorRef, CmpOp, Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source, Ty};
 use warrant_lang::request::Request;
 use warrant_wasm::abi::{read_manifest, Manifest, IMAGE_ALIGN};
 use warrant_wasm::{compile, CodegenError};
@@ -72,11 +70,11 @@ fn invalid_ir_is_refused_not_compiled() {
         vec![rule("r", RuleKind::Allow, vec![Cond::Truthy(Expr::Actor(ActorRef::Hop, ActorField::Sub))])],
         vec![rule("r", RuleKind::Allow, vec![Cond::Every(vec![Cond::Some(vec![])])])],
         vec![rule("r", RuleKind::Allow, vec![Cond::Subset(Expr::StrSet(vec![0, 0]), Expr::StrSet(vec![]))])],
-        vec![rule("r", RuleKind::Allow, vec![Cond::Cmp(
-            CmpOp::Eq,
-            Expr::Actor(ActorRef::Hop, ActorField::Sub),
-            Expr::Str(0),
-        )])],
+        vec![rule(
+            "r",
+            RuleKind::Allow,
+            vec![Cond::Cmp(CmpOp::Eq, Expr::Actor(ActorRef::Hop, ActorField::Sub), Expr::Str(0))],
+        )],
     ];
     for rules in cases {
         let result = invalid(rules.clone());

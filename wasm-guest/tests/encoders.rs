@@ -231,14 +231,14 @@ fn encoder_refuses_bad_placement_and_foreign_data() {
     let data = DataImage::build(&manifest, &json!({}), 32).unwrap();
     let mut encoder = RequestEncoder::new();
     let request = Request::default();
-    assert_eq!(encoder.encode(&manifest, &data, &request, data.end() + 4), Err(AbiError::MisalignedBase(data.end() + 4)));
+    assert_eq!(
+        encoder.encode(&manifest, &data, &request, data.end() + 4),
+        Err(AbiError::MisalignedBase(data.end() + 4))
+    );
     assert_eq!(encoder.encode(&manifest, &data, &request, 0), Err(AbiError::OverlapsDataImage));
     let mut other = manifest.clone();
     other.source_hash = "other".into();
     assert_eq!(encoder.encode(&other, &data, &request, data.end()), Err(AbiError::DataImageMismatch));
     assert_eq!(DataImage::build(&manifest, &json!({}), 8).err(), Some(AbiError::MisalignedBase(8)));
-    assert_eq!(
-        DataImage::build(&manifest, &json!({}), u32::MAX - 15).err(),
-        Some(AbiError::AddressOverflow)
-    );
+    assert_eq!(DataImage::build(&manifest, &json!({}), u32::MAX - 15).err(), Some(AbiError::AddressOverflow));
 }

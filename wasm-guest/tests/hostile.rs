@@ -7,14 +7,11 @@ use common::{validate, WasmPolicy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use warrant_lang::eval::evaluate;
-use warrant_lang::ir::{
-    ActorField, ActorRef, CmpOp, Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source, Ty,
-};
+use warrant_lang::ir::{ActorField, ActorRef, CmpOp, Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source, Ty};
 use warrant_lang::request::{Actor, Request};
 use warrant_wasm::abi::{
-    AbiError, CELL_SET_LEN, CELL_SIZE, CELL_STR_ID, ERR_BAD_STRING_ID,
-    ERR_DATA_IMAGE_OUT_OF_BOUNDS, ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS,
-    ERR_VALUE_OUT_OF_BOUNDS, REQ_CHAIN_LEN, REQ_SLOTS,
+    AbiError, CELL_SET_LEN, CELL_SIZE, CELL_STR_ID, ERR_BAD_STRING_ID, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
+    ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, ERR_VALUE_OUT_OF_BOUNDS, REQ_CHAIN_LEN, REQ_SLOTS,
 };
 use wasmtime::Engine;
 
@@ -47,19 +44,39 @@ fn program() -> Program {
         rule("glob", RuleKind::Allow, vec![Cond::Matches(Expr::Slot(RESOURCE), 0)]),
         rule("prefix", RuleKind::Allow, vec![Cond::StartsWith(Expr::Slot(RESOURCE), 1)]),
         rule("suffix", RuleKind::Allow, vec![Cond::EndsWith(Expr::Slot(RESOURCE), 2)]),
-        rule("revoked", RuleKind::Deny { reason: "revoked".into() }, vec![Cond::In(Expr::Slot(SUB), Expr::Slot(REVOKED))]),
-        rule("scopes_revoked", RuleKind::Deny { reason: "scopes".into() }, vec![Cond::Subset(Expr::Slot(SCOPE), Expr::Slot(REVOKED))]),
-        rule("chain_clean", RuleKind::Allow, vec![Cond::Every(vec![Cond::Not(Box::new(Cond::In(hop_sub.clone(), Expr::Slot(REVOKED))))])]),
-        rule("owner_in_chain", RuleKind::Allow, vec![Cond::Some(vec![Cond::Cmp(
-            CmpOp::Eq,
-            Expr::Lookup { slot: OWNER, key: Box::new(hop_sub) },
-            Expr::Slot(SUB),
-        )])]),
-        rule("current_owner", RuleKind::Allow, vec![Cond::Cmp(
-            CmpOp::Eq,
-            Expr::Lookup { slot: OWNER, key: Box::new(Expr::Actor(ActorRef::Current, ActorField::Sub)) },
-            Expr::Slot(SUB),
-        )]),
+        rule(
+            "revoked",
+            RuleKind::Deny { reason: "revoked".into() },
+            vec![Cond::In(Expr::Slot(SUB), Expr::Slot(REVOKED))],
+        ),
+        rule(
+            "scopes_revoked",
+            RuleKind::Deny { reason: "scopes".into() },
+            vec![Cond::Subset(Expr::Slot(SCOPE), Expr::Slot(REVOKED))],
+        ),
+        rule(
+            "chain_clean",
+            RuleKind::Allow,
+            vec![Cond::Every(vec![Cond::Not(Box::new(Cond::In(hop_sub.clone(), Expr::Slot(REVOKED))))])],
+        ),
+        rule(
+            "owner_in_chain",
+            RuleKind::Allow,
+            vec![Cond::Some(vec![Cond::Cmp(
+                CmpOp::Eq,
+                Expr::Lookup { slot: OWNER, key: Box::new(hop_sub) },
+                Expr::Slot(SUB),
+            )])],
+        ),
+        rule(
+            "current_owner",
+            RuleKind::Allow,
+            vec![Cond::Cmp(
+                CmpOp::Eq,
+                Expr::Lookup { slot: OWNER, key: Box::new(Expr::Actor(ActorRef::Current, ActorField::Sub)) },
+                Expr::Slot(SUB),
+            )],
+        ),
     ];
     Program {
         package: "hostile".into(),

@@ -7,8 +7,8 @@ use warrant_lang::ir::RuleId;
 use warrant_lang::request::Request;
 use warrant_wasm::abi::{self, Manifest, RequestEncoder};
 
-use crate::data::DataSnapshot;
 use super::CALL_DEADLINE_TICKS;
+use crate::data::DataSnapshot;
 use crate::error::EngineError;
 
 /// Size of a Wasm page: memory grows by whole pages.
@@ -37,9 +37,8 @@ impl ReadyInstance {
         let mut store = Store::new(pre.module().engine(), ());
         store.set_epoch_deadline(CALL_DEADLINE_TICKS);
         let instance = pre.instantiate(&mut store).map_err(|e| invalid(format!("cannot instantiate: {e:#}")))?;
-        let memory = instance
-            .get_memory(&mut store, abi::EXPORT_MEMORY)
-            .ok_or_else(|| missing_export(abi::EXPORT_MEMORY))?;
+        let memory =
+            instance.get_memory(&mut store, abi::EXPORT_MEMORY).ok_or_else(|| missing_export(abi::EXPORT_MEMORY))?;
         let decide = instance
             .get_typed_func::<(i32, i32, i32), i32>(&mut store, abi::EXPORT_DECIDE)
             .map_err(|e| invalid(format!("export `{}`: {e:#}", abi::EXPORT_DECIDE)))?;

@@ -34,10 +34,7 @@ impl<V> VerifiedTokenCache<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         VerifiedTokenCache {
             capacity,
-            state: Mutex::new(CacheState {
-                entries: HashMap::new(),
-                by_expiry: BTreeSet::new(),
-            }),
+            state: Mutex::new(CacheState { entries: HashMap::new(), by_expiry: BTreeSet::new() }),
         }
     }
 
@@ -96,13 +93,7 @@ impl<V> CacheState<V> {
 mod tests {
     use super::*;
 
-    fn put(
-        cache: &VerifiedTokenCache<&'static str>,
-        token: &str,
-        value: &'static str,
-        expires_at: i64,
-        now: i64,
-    ) {
+    fn put(cache: &VerifiedTokenCache<&'static str>, token: &str, value: &'static str, expires_at: i64, now: i64) {
         cache.insert(digest(token), Arc::new(value), expires_at, now);
     }
 

@@ -36,10 +36,7 @@ pub enum TokenError {
     #[error("required claim `{0}` is missing")]
     MissingClaim(String),
     #[error("claim `{claim}` must be {expected}")]
-    InvalidClaim {
-        claim: &'static str,
-        expected: &'static str,
-    },
+    InvalidClaim { claim: &'static str, expected: &'static str },
     #[error("token expired at {exp} (now {now}, leeway included)")]
     Expired { exp: i64, now: i64 },
     #[error("token not valid before {nbf} (now {now}, leeway included)")]
@@ -105,9 +102,7 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
             ErrorKind::InvalidIssuer => TokenError::UnknownIssuer,
             ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim),
             ErrorKind::Base64(_) => TokenError::Malformed("a segment is not canonical base64url"),
-            ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
-                TokenError::Malformed("a segment is not valid JSON")
-            }
+            ErrorKind::Json(_) | ErrorKind::Utf8(_) => TokenError::Malformed("a segment is not valid JSON"),
             ErrorKind::InvalidToken => TokenError::Malformed("not a compact JWS"),
             ErrorKind::InvalidKeyFormat
             | ErrorKind::InvalidEcdsaKey
@@ -135,27 +130,12 @@ pub enum ConfigError {
     DuplicateKeyId { issuer: String, kid: String },
     #[error("issuer `{0}` has no usable signature key")]
     NoKeys(String),
-    #[error(
-        "JWKS is not valid JSON of the JWK Set shape ({category} at line {line}, column {column})"
-    )]
-    InvalidJwks {
-        category: &'static str,
-        line: usize,
-        column: usize,
-    },
+    #[error("JWKS is not valid JSON of the JWK Set shape ({category} at line {line}, column {column})")]
+    InvalidJwks { category: &'static str, line: usize, column: usize },
     #[error("key {kid:?} is invalid: {reason}")]
-    InvalidKey {
-        kid: Option<String>,
-        reason: &'static str,
-    },
+    InvalidKey { kid: Option<String>, reason: &'static str },
     #[error("key {kid:?} is too weak: {reason}")]
-    WeakKey {
-        kid: Option<String>,
-        reason: &'static str,
-    },
+    WeakKey { kid: Option<String>, reason: &'static str },
     #[error("cannot read key file `{path}`: {source}")]
-    KeyFile {
-        path: String,
-        source: std::io::Error,
-    },
+    KeyFile { path: String, source: std::io::Error },
 }

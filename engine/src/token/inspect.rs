@@ -21,19 +21,12 @@ pub struct UnverifiedTokenInspection {
 
 /// Decodes a token for display, applying the size cap and the chain mapping of `options` but
 /// checking no signature, issuer, audience or time.
-pub fn inspect_unverified(
-    token: &str,
-    options: &VerifyOptions,
-) -> Result<UnverifiedTokenInspection, TokenError> {
+pub fn inspect_unverified(token: &str, options: &VerifyOptions) -> Result<UnverifiedTokenInspection, TokenError> {
     let segments = parse::split(token, options.max_token_bytes)?;
     let header = parse::decode_header(&segments)?;
     let claims = parse::decode_payload(&segments)?;
     let chain = Request::from_claims(claims.clone(), None, None, None, &options.mapping)?.chain;
-    Ok(UnverifiedTokenInspection {
-        header,
-        claims,
-        chain,
-    })
+    Ok(UnverifiedTokenInspection { header, claims, chain })
 }
 
 /// Renders who acts for whom: `"user → agent → sub-agent"`, the subject first, then each
@@ -41,11 +34,7 @@ pub fn inspect_unverified(
 pub fn render_chain(subject: Option<&str>, chain: &[Actor]) -> String {
     let mut parts = vec![subject.unwrap_or("(no subject)").to_string()];
     for actor in chain {
-        let name = actor
-            .sub
-            .as_deref()
-            .or(actor.client_id.as_deref())
-            .unwrap_or("(unnamed actor)");
+        let name = actor.sub.as_deref().or(actor.client_id.as_deref()).unwrap_or("(unnamed actor)");
         parts.push(match &actor.instance {
             Some(instance) => format!("{name}[{instance}]"),
             None => name.to_string(),
@@ -68,18 +57,9 @@ mod tests {
 
     #[test]
     fn renders_subject_then_actors_in_delegation_order() {
-        let chain = [
-            actor(Some("agent"), None, None),
-            actor(None, Some("sub-agent-client"), Some("i-7")),
-        ];
-        assert_eq!(
-            render_chain(Some("user"), &chain),
-            "user → agent → sub-agent-client[i-7]"
-        );
-        assert_eq!(
-            render_chain(None, &[actor(None, None, None)]),
-            "(no subject) → (unnamed actor)"
-        );
+        let chain = [actor(Some("agent"), None, None), actor(None, Some("sub-agent-client"), Some("i-7"))];
+        assert_eq!(render_chain(Some("user"), &chain), "user → agent → sub-agent-client[i-7]");
+        assert_eq!(render_chain(None, &[actor(None, None, None)]), "(no subject) → (unnamed actor)");
         assert_eq!(render_chain(Some("user"), &[]), "user");
     }
 }

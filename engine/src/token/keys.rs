@@ -31,10 +31,7 @@ pub enum KeySource {
     /// (`RSA PUBLIC KEY`). Private keys and certificates are refused.
     Pem { kid: Option<String>, pem: String },
     /// A shared HMAC secret, at least 32 bytes.
-    HmacSecret {
-        kid: Option<String>,
-        secret: Vec<u8>,
-    },
+    HmacSecret { kid: Option<String>, secret: Vec<u8> },
 }
 
 impl KeySource {
@@ -53,28 +50,17 @@ impl KeySource {
 impl fmt::Debug for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeySource::Jwks(text) => f
-                .debug_tuple("Jwks")
-                .field(&format_args!("<{} bytes>", text.len()))
-                .finish(),
-            KeySource::Pem { kid, .. } => f
-                .debug_struct("Pem")
-                .field("kid", kid)
-                .finish_non_exhaustive(),
-            KeySource::HmacSecret { kid, .. } => f
-                .debug_struct("HmacSecret")
-                .field("kid", kid)
-                .field("secret", &"<redacted>")
-                .finish(),
+            KeySource::Jwks(text) => f.debug_tuple("Jwks").field(&format_args!("<{} bytes>", text.len())).finish(),
+            KeySource::Pem { kid, .. } => f.debug_struct("Pem").field("kid", kid).finish_non_exhaustive(),
+            KeySource::HmacSecret { kid, .. } => {
+                f.debug_struct("HmacSecret").field("kid", kid).field("secret", &"<redacted>").finish()
+            }
         }
     }
 }
 
 fn read_key_file(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile { path: path.display().to_string(), source })
 }
 
 /// One key ready to verify signatures.
@@ -110,10 +96,7 @@ impl IssuerKeys {
             for key in load_source(source)? {
                 if let Some(kid) = &key.kid {
                     if keys.iter().any(|k| k.kid.as_ref() == Some(kid)) {
-                        return Err(ConfigError::DuplicateKeyId {
-                            issuer: issuer.to_string(),
-                            kid: kid.clone(),
-                        });
+                        return Err(ConfigError::DuplicateKeyId { issuer: issuer.to_string(), kid: kid.clone() });
                     }
                 }
                 keys.push(key);
@@ -134,22 +117,10 @@ impl IssuerKeys {
     ///
     /// With a `kid`, that key must exist and fit `alg` (else: key confusion). Without one, the
     /// issuer must have exactly one key fitting `alg`; we never try keys one after another.
-    pub(crate) fn select(
-        &self,
-        kid: Option<&str>,
-        alg: Algorithm,
-    ) -> Result<&VerificationKey, TokenError> {
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerificationKey, TokenError> {
         if let Some(kid) = kid {
-            let key = self
-                .keys
-                .iter()
-                .find(|k| k.kid.as_deref() == Some(kid))
-                .ok_or(TokenError::UnknownKeyId)?;
-            return if key.accepts(alg) {
-                Ok(key)
-            } else {
-                Err(TokenError::KeyAlgorithmMismatch { alg })
-            };
+            let key = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)).ok_or(TokenError::UnknownKeyId)?;
+            return if key.accepts(alg) { Ok(key) } else { Err(TokenError::KeyAlgorithmMismatch { alg }) };
         }
         let mut fitting = self.keys.iter().filter(|k| k.accepts(alg));
         match (fitting.next(), fitting.next()) {
@@ -204,8 +175,8 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
     let key = match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
             require_rsa_modulus_size(&kid, &decode_b64url(&kid, &rsa.n)?)?;
-            let decoding = DecodingKey::from_rsa_components(&rsa.n, &rsa.e)
-                .map_err(|_| invalid(&kid, "bad RSA components"))?;
+            let decoding =
+                DecodingKey::from_rsa_components(&rsa.n, &rsa.e).map_err(|_| invalid(&kid, "bad RSA components"))?;
             asymmetric_key(kid, AlgorithmFamily::Rsa, None, decoding)?
         }
         AlgorithmParameters::EllipticCurve(ec) => {
@@ -214,14 +185,13 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
                 EllipticCurve::P384 => Algorithm::ES384,
                 _ => return Ok(None),
             };
-            let decoding = DecodingKey::from_ec_components(&ec.x, &ec.y)
-                .map_err(|_| invalid(&kid, "bad EC coordinates"))?;
+            let decoding =
+                DecodingKey::from_ec_components(&ec.x, &ec.y).map_err(|_| invalid(&kid, "bad EC coordinates"))?;
             asymmetric_key(kid, AlgorithmFamily::Ec, Some(alg), decoding)?
         }
         AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
             require_ed25519_length(&kid, &decode_b64url(&kid, &okp.x)?)?;
-            let decoding = DecodingKey::from_ed_components(&okp.x)
-                .map_err(|_| invalid(&kid, "bad Ed25519 key"))?;
+            let decoding = DecodingKey::from_ed_components(&okp.x).map_err(|_| invalid(&kid, "bad Ed25519 key"))?;
             asymmetric_key(kid, AlgorithmFamily::Ed, None, decoding)?
         }
         AlgorithmParameters::OctetKey(oct) => {
@@ -236,16 +206,10 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
 impl VerificationKey {
     /// Narrows the key to the algorithm its JWK declares; a declaration that contradicts the
     /// key type or curve is a configuration error, not something to guess around.
-    fn restricted_to(
-        mut self,
-        declared: Option<Algorithm>,
-    ) -> Result<VerificationKey, ConfigError> {
+    fn restricted_to(mut self, declared: Option<Algorithm>) -> Result<VerificationKey, ConfigError> {
         let Some(alg) = declared else { return Ok(self) };
         if alg.family() != self.family || self.only_algorithm.is_some_and(|only| only != alg) {
-            return Err(invalid(
-                &self.kid,
-                "declared `alg` contradicts the key type or curve",
-            ));
+            return Err(invalid(&self.kid, "declared `alg` contradicts the key type or curve"));
         }
         self.only_algorithm = Some(alg);
         Ok(self)
@@ -269,35 +233,23 @@ fn asymmetric_key(
     if jsonwebtoken::crypto::verify("", b"", &decoding, probe_alg).is_err() {
         return Err(invalid(&kid, "key material rejected by the crypto backend"));
     }
-    Ok(VerificationKey {
-        kid,
-        family,
-        only_algorithm,
-        decoding,
-    })
+    Ok(VerificationKey { kid, family, only_algorithm, decoding })
 }
 
 fn load_pem(kid: Option<String>, pem: &str) -> Result<VerificationKey, ConfigError> {
     let label = pem.trim_start().lines().next().unwrap_or_default().trim();
     if label != "-----BEGIN PUBLIC KEY-----" && label != "-----BEGIN RSA PUBLIC KEY-----" {
-        return Err(invalid(
-            &kid,
-            "only PEM public keys are accepted (no private keys, no certificates)",
-        ));
+        return Err(invalid(&kid, "only PEM public keys are accepted (no private keys, no certificates)"));
     }
     let bytes = pem.as_bytes();
     if let Ok(decoding) = DecodingKey::from_rsa_pem(bytes) {
-        let der = decoding
-            .try_get_as_bytes()
-            .map_err(|_| invalid(&kid, "bad RSA key"))?;
+        let der = decoding.try_get_as_bytes().map_err(|_| invalid(&kid, "bad RSA key"))?;
         let modulus = rsa_modulus_from_pkcs1(der).ok_or_else(|| invalid(&kid, "bad RSA key"))?;
         require_rsa_modulus_size(&kid, &modulus)?;
         return asymmetric_key(kid, AlgorithmFamily::Rsa, None, decoding);
     }
     if let Ok(decoding) = DecodingKey::from_ec_pem(bytes) {
-        let point = decoding
-            .try_get_as_bytes()
-            .map_err(|_| invalid(&kid, "bad EC key"))?;
+        let point = decoding.try_get_as_bytes().map_err(|_| invalid(&kid, "bad EC key"))?;
         // SEC1 point sizes: uncompressed 1+2n, compressed 1+n bytes.
         let alg = match point.len() {
             65 | 33 => Algorithm::ES256,
@@ -307,26 +259,15 @@ fn load_pem(kid: Option<String>, pem: &str) -> Result<VerificationKey, ConfigErr
         return asymmetric_key(kid, AlgorithmFamily::Ec, Some(alg), decoding);
     }
     if let Ok(decoding) = DecodingKey::from_ed_pem(bytes) {
-        require_ed25519_length(
-            &kid,
-            decoding
-                .try_get_as_bytes()
-                .map_err(|_| invalid(&kid, "bad Ed25519 key"))?,
-        )?;
+        require_ed25519_length(&kid, decoding.try_get_as_bytes().map_err(|_| invalid(&kid, "bad Ed25519 key"))?)?;
         return asymmetric_key(kid, AlgorithmFamily::Ed, None, decoding);
     }
-    Err(invalid(
-        &kid,
-        "PEM is not an RSA, EC P-256/P-384 or Ed25519 public key",
-    ))
+    Err(invalid(&kid, "PEM is not an RSA, EC P-256/P-384 or Ed25519 public key"))
 }
 
 fn load_hmac(kid: Option<String>, secret: &[u8]) -> Result<VerificationKey, ConfigError> {
     if secret.len() < MIN_HMAC_SECRET_BYTES {
-        return Err(ConfigError::WeakKey {
-            kid,
-            reason: "HMAC secret shorter than 32 bytes",
-        });
+        return Err(ConfigError::WeakKey { kid, reason: "HMAC secret shorter than 32 bytes" });
     }
     Ok(VerificationKey {
         kid,
@@ -339,19 +280,14 @@ fn load_hmac(kid: Option<String>, secret: &[u8]) -> Result<VerificationKey, Conf
 /// The modulus of a PKCS#1 `RSAPublicKey` (SEQUENCE { INTEGER n, INTEGER e }), via the crypto
 /// backend's own parser.
 fn rsa_modulus_from_pkcs1(der: &[u8]) -> Option<Vec<u8>> {
-    let parse = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
-        .key_utils
-        .rsa_pub_components_from_public_key;
+    let parse = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.key_utils.rsa_pub_components_from_public_key;
     parse(der).ok().map(|(n, _e)| n)
 }
 
 fn require_rsa_modulus_size(kid: &Option<String>, modulus: &[u8]) -> Result<(), ConfigError> {
     let significant = modulus.iter().skip_while(|b| **b == 0).count();
     if significant < MIN_RSA_MODULUS_BYTES {
-        return Err(ConfigError::WeakKey {
-            kid: kid.clone(),
-            reason: "RSA modulus shorter than 2048 bits",
-        });
+        return Err(ConfigError::WeakKey { kid: kid.clone(), reason: "RSA modulus shorter than 2048 bits" });
     }
     Ok(())
 }
@@ -365,14 +301,9 @@ fn require_ed25519_length(kid: &Option<String>, key: &[u8]) -> Result<(), Config
 }
 
 fn decode_b64url(kid: &Option<String>, text: &str) -> Result<Vec<u8>, ConfigError> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| invalid(kid, "key parameter is not base64url"))
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid(kid, "key parameter is not base64url"))
 }
 
 fn invalid(kid: &Option<String>, reason: &'static str) -> ConfigError {
-    ConfigError::InvalidKey {
-        kid: kid.clone(),
-        reason,
-    }
+    ConfigError::InvalidKey { kid: kid.clone(), reason }
 }

@@ -38,6 +38,6 @@ pub use inspect::{inspect_unverified, render_chain, UnverifiedTokenInspection};
 pub use jsonwebtoken::Algorithm;
 pub use keys::KeySource;
 pub use verify::{
-    IssuerConfig, TokenVerifier, VerifiedClaims, VerifyOptions, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TOKEN_BYTES,
+    IssuerConfig, TokenVerifier, VerifiedClaims, VerifyOptions, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_MAX_TOKEN_BYTES,
 };

@@ -20,17 +20,12 @@ pub(crate) struct Segments<'a> {
 /// Checks the size cap, then splits into exactly three segments.
 pub(crate) fn split(token: &str, max_token_bytes: usize) -> Result<Segments<'_>, TokenError> {
     if token.len() > max_token_bytes {
-        return Err(TokenError::TooLarge {
-            size: token.len(),
-            max: max_token_bytes,
-        });
+        return Err(TokenError::TooLarge { size: token.len(), max: max_token_bytes });
     }
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(header), Some(payload), Some(_signature), None) => Ok(Segments { header, payload }),
-        _ => Err(TokenError::Malformed(
-            "a compact JWS has exactly three dot-separated segments",
-        )),
+        _ => Err(TokenError::Malformed("a compact JWS has exactly three dot-separated segments")),
     }
 }
 
@@ -45,9 +40,7 @@ pub(crate) fn decode_payload(segments: &Segments<'_>) -> Result<Map<String, Valu
 }
 
 fn decode_object(segment: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| TokenError::Malformed(what))?;
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenError::Malformed(what))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(TokenError::Malformed(what)),
@@ -82,16 +75,9 @@ pub(crate) fn check_header(header: &Map<String, Value>) -> Result<CheckedHeader,
         Some(_) => return Err(TokenError::Malformed("header `kid` must be a string")),
     };
     // RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`, case-insensitively.
-    let is_access_token_type = header
-        .get("typ")
-        .and_then(Value::as_str)
-        .is_some_and(|typ| {
-            let typ = typ.to_ascii_lowercase();
-            typ == "at+jwt" || typ == "application/at+jwt"
-        });
-    Ok(CheckedHeader {
-        alg,
-        kid,
-        is_access_token_type,
-    })
+    let is_access_token_type = header.get("typ").and_then(Value::as_str).is_some_and(|typ| {
+        let typ = typ.to_ascii_lowercase();
+        typ == "at+jwt" || typ == "application/at+jwt"
+    });
+    Ok(CheckedHeader { alg, kid, is_access_token_type })
 }

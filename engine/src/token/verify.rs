@@ -121,11 +121,7 @@ impl TokenVerifier {
             }
         }
         let cache = VerifiedTokenCache::new(options.cache_capacity);
-        Ok(TokenVerifier {
-            issuers: trusted,
-            options,
-            cache,
-        })
+        Ok(TokenVerifier { issuers: trusted, options, cache })
     }
 
     /// The settings this verifier was built with.
@@ -147,23 +143,18 @@ impl TokenVerifier {
         }
         let unverified_claims = parse::decode_payload(&segments)?;
         let (issuer_name, issuer) = self.issuer_of(&unverified_claims)?;
-        let validation = issuer
-            .validations
-            .get(&header.alg)
-            .ok_or(TokenError::AlgorithmNotAllowed { alg: header.alg })?;
+        let validation =
+            issuer.validations.get(&header.alg).ok_or(TokenError::AlgorithmNotAllowed { alg: header.alg })?;
         let key = issuer.keys.select(header.kid.as_deref(), header.alg)?;
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation)?;
-        let expires_at =
-            time::check_validity_window(&data.claims, now, self.options.leeway_seconds)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation)?;
+        let expires_at = time::check_validity_window(&data.claims, now, self.options.leeway_seconds)?;
         let verified = Arc::new(VerifiedClaims {
             issuer: issuer_name.clone(),
             algorithm: header.alg,
             key_id: header.kid,
             claims: data.claims,
         });
-        self.cache
-            .insert(digest, Arc::clone(&verified), expires_at, now);
+        self.cache.insert(digest, Arc::clone(&verified), expires_at, now);
         Ok(verified)
     }
 
@@ -177,13 +168,7 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<Request, TokenError> {
         let verified = self.verify(token, now)?;
-        Ok(Request::from_claims(
-            verified.claims.clone(),
-            resource,
-            action,
-            Some(now),
-            &self.options.mapping,
-        )?)
+        Ok(Request::from_claims(verified.claims.clone(), resource, action, Some(now), &self.options.mapping)?)
     }
 
     /// Number of verified tokens currently cached (for metrics).
@@ -191,20 +176,11 @@ impl TokenVerifier {
         self.cache.len()
     }
 
-    fn issuer_of(
-        &self,
-        claims: &Map<String, Value>,
-    ) -> Result<(&String, &TrustedIssuer), TokenError> {
+    fn issuer_of(&self, claims: &Map<String, Value>) -> Result<(&String, &TrustedIssuer), TokenError> {
         match claims.get("iss") {
             None => Err(TokenError::MissingClaim("iss".to_string())),
-            Some(Value::String(iss)) => self
-                .issuers
-                .get_key_value(iss)
-                .ok_or(TokenError::UnknownIssuer),
-            Some(_) => Err(TokenError::InvalidClaim {
-                claim: "iss",
-                expected: "a string",
-            }),
+            Some(Value::String(iss)) => self.issuers.get_key_value(iss).ok_or(TokenError::UnknownIssuer),
+            Some(_) => Err(TokenError::InvalidClaim { claim: "iss", expected: "a string" }),
         }
     }
 }
@@ -218,10 +194,7 @@ impl TrustedIssuer {
         let mut validations = HashMap::new();
         for &alg in &config.algorithms {
             if !keys.supports(alg) {
-                return Err(ConfigError::AlgorithmWithoutKey {
-                    issuer: config.issuer.clone(),
-                    alg,
-                });
+                return Err(ConfigError::AlgorithmWithoutKey { issuer: config.issuer.clone(), alg });
             }
             validations.insert(alg, signature_issuer_audience_validation(config, alg));
         }

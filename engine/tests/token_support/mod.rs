@@ -15,24 +15,16 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 pub fn load_vectors() -> Value {
-    let text = std::fs::read_to_string(vectors_dir().join("tokens.json"))
-        .expect("tokens.json is committed");
+    let text = std::fs::read_to_string(vectors_dir().join("tokens.json")).expect("tokens.json is committed");
     serde_json::from_str(&text).expect("tokens.json is JSON")
 }
 
 pub fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("vector field `{field}` must be a string"))
+    value[field].as_str().unwrap_or_else(|| panic!("vector field `{field}` must be a string"))
 }
 
 pub fn case<'a>(vectors: &'a Value, name: &str) -> &'a Value {
-    vectors["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .find(|c| c["name"] == name)
-        .expect("case exists")
+    vectors["cases"].as_array().expect("cases").iter().find(|c| c["name"] == name).expect("case exists")
 }
 
 fn key_source(spec: &Value) -> KeySource {
@@ -42,51 +34,29 @@ fn key_source(spec: &Value) -> KeySource {
     } else if let Some(file) = spec["pem_file"].as_str() {
         KeySource::pem_file(vectors_dir().join(file), kid).expect("PEM file readable")
     } else {
-        let secret = URL_SAFE_NO_PAD
-            .decode(str_field(spec, "hmac_secret_b64url"))
-            .expect("secret is base64url");
+        let secret = URL_SAFE_NO_PAD.decode(str_field(spec, "hmac_secret_b64url")).expect("secret is base64url");
         KeySource::HmacSecret { kid, secret }
     }
 }
 
 fn issuer_config(spec: &Value) -> IssuerConfig {
     let strings = |field: &str| -> Vec<String> {
-        spec[field]
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(|v| v.as_str().expect("string").to_string())
-            .collect()
+        spec[field].as_array().expect("array").iter().map(|v| v.as_str().expect("string").to_string()).collect()
     };
     IssuerConfig {
         issuer: str_field(spec, "issuer").to_string(),
         audiences: strings("audiences"),
-        algorithms: strings("algorithms")
-            .iter()
-            .map(|a| Algorithm::from_str(a).expect("known alg"))
-            .collect(),
-        keys: spec["keys"]
-            .as_array()
-            .expect("keys")
-            .iter()
-            .map(key_source)
-            .collect(),
+        algorithms: strings("algorithms").iter().map(|a| Algorithm::from_str(a).expect("known alg")).collect(),
+        keys: spec["keys"].as_array().expect("keys").iter().map(key_source).collect(),
     }
 }
 
 /// The vectors' issuers, with the vectors' leeway and size cap over `base` options.
 pub fn verifier_with(vectors: &Value, base: VerifyOptions) -> TokenVerifier {
-    let issuers = vectors["issuers"]
-        .as_array()
-        .expect("issuers")
-        .iter()
-        .map(issuer_config)
-        .collect();
+    let issuers = vectors["issuers"].as_array().expect("issuers").iter().map(issuer_config).collect();
     let options = VerifyOptions {
         leeway_seconds: vectors["leeway"].as_u64().expect("leeway") as u32,
-        max_token_bytes: vectors["max_token_bytes"]
-            .as_u64()
-            .expect("max_token_bytes") as usize,
+        max_token_bytes: vectors["max_token_bytes"].as_u64().expect("max_token_bytes") as usize,
         ..base
     };
     TokenVerifier::new(issuers, options).expect("vector configuration is valid")

@@ -85,57 +85,32 @@ pub enum CaseInput {
 
 impl TestFile {
     pub fn load(path: &Path) -> Result<TestFile, CliError> {
-        serde_json::from_value(read_json(path, "test files", MAX_TEST_FILE_BYTES)?).map_err(
-            |source| CliError::Json {
-                path: path.to_path_buf(),
-                source,
-            },
-        )
+        serde_json::from_value(read_json(path, "test files", MAX_TEST_FILE_BYTES)?)
+            .map_err(|source| CliError::Json { path: path.to_path_buf(), source })
     }
 }
 
 impl Case {
     /// The request of this case; `dir` is the test file's folder.
-    pub fn input(
-        &self,
-        dir: &Path,
-        verifier: Option<&TokenVerifier>,
-    ) -> Result<CaseInput, CliError> {
+    pub fn input(&self, dir: &Path, verifier: Option<&TokenVerifier>) -> Result<CaseInput, CliError> {
         let (json, origin) = match (&self.request, &self.request_file, &self.token) {
-            (Some(json), None, None) => (
-                json.clone(),
-                PathBuf::from(format!("request of `{}`", self.name)),
-            ),
+            (Some(json), None, None) => (json.clone(), PathBuf::from(format!("request of `{}`", self.name))),
             (None, Some(file), None) => {
                 let path = dir.join(file);
                 (read_json(&path, "requests", MAX_REQUEST_BYTES)?, path)
             }
             (None, None, Some(call)) => {
-                let verifier = verifier.ok_or_else(|| CliError::NoIssuer {
-                    case: self.name.clone(),
-                })?;
-                let verified = verifier.request(
-                    &call.jwt,
-                    call.resource.clone(),
-                    call.action.clone(),
-                    call.now,
-                );
+                let verifier = verifier.ok_or_else(|| CliError::NoIssuer { case: self.name.clone() })?;
+                let verified = verifier.request(&call.jwt, call.resource.clone(), call.action.clone(), call.now);
                 return Ok(match verified {
                     Ok(request) => CaseInput::Request(Box::new(request)),
                     Err(error) => CaseInput::RejectedToken(rejected_token_reason(&error)),
                 });
             }
-            _ => {
-                return Err(CliError::CaseRequest {
-                    case: self.name.clone(),
-                })
-            }
+            _ => return Err(CliError::CaseRequest { case: self.name.clone() }),
         };
         Request::from_json(json, &ClaimMapping::default())
             .map(|request| CaseInput::Request(Box::new(request)))
-            .map_err(|source| CliError::Request {
-                path: origin,
-                source,
-            })
+            .map_err(|source| CliError::Request { path: origin, source })
     }
 }

@@ -57,18 +57,11 @@ pub(super) enum JsonStrSet<'a> {
 
 impl<'a> JsonStrSet<'a> {
     /// Calls `visit` on every element (duplicates included; the encoder deduplicates ids).
-    pub(super) fn try_for_each<E>(
-        self,
-        mut visit: impl FnMut(&'a str) -> Result<(), E>,
-    ) -> Result<(), E> {
+    pub(super) fn try_for_each<E>(self, mut visit: impl FnMut(&'a str) -> Result<(), E>) -> Result<(), E> {
         match self {
-            JsonStrSet::Array(items) => {
-                items.iter().filter_map(Value::as_str).try_for_each(visit)
-            }
+            JsonStrSet::Array(items) => items.iter().filter_map(Value::as_str).try_for_each(visit),
             JsonStrSet::ObjectKeys(map) => map.keys().try_for_each(|k| visit(k.as_str())),
-            JsonStrSet::SpaceSeparated(text) => {
-                text.split(' ').filter(|part| !part.is_empty()).try_for_each(visit)
-            }
+            JsonStrSet::SpaceSeparated(text) => text.split(' ').filter(|part| !part.is_empty()).try_for_each(visit),
         }
     }
 }

@@ -7,8 +7,8 @@ use warrant_lang::ir::{Source, Ty};
 
 use super::coerce::{json_cell, walk, Intern};
 use super::image::{Cell, ImageBuf};
-use super::{AbiError, Manifest, CELL_SIZE, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE};
 use super::MAX_DATA_IMAGE_BYTES;
+use super::{AbiError, Manifest, CELL_SIZE, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE};
 
 /// A data image ready to be copied to guest memory at [`DataImage::base`].
 #[derive(Debug, Clone)]
@@ -65,14 +65,9 @@ impl DataImage {
                 Source::Data(path) => {
                     json_cell(&mut image, &mut interner, &mut scratch, walk(data, path), slot.ty, false)?
                 }
-                Source::DataTable { table, field } => table_cell(
-                    &mut image,
-                    &mut interner,
-                    &mut scratch,
-                    walk(data, table),
-                    field,
-                    slot.ty,
-                )?,
+                Source::DataTable { table, field } => {
+                    table_cell(&mut image, &mut interner, &mut scratch, walk(data, table), field, slot.ty)?
+                }
                 Source::Field(_) | Source::Claim(_) => Cell::Missing(slot.ty),
             };
             image.put_cell(cells + index * CELL_SIZE as usize, cell);
@@ -81,8 +76,7 @@ impl DataImage {
         let count = u32::try_from(interner.strings.len()).map_err(|_| AbiError::DataTooLarge)?;
         image.put_u32(header + DATA_STRING_COUNT as usize, count);
         image.put_u32(header + DATA_STRING_TABLE as usize, table);
-        let string_count = u32::try_from(literal_count + interner.strings.len())
-            .map_err(|_| AbiError::DataTooLarge)?;
+        let string_count = u32::try_from(literal_count + interner.strings.len()).map_err(|_| AbiError::DataTooLarge)?;
         Ok(DataImage {
             ids: interner.ids,
             string_count,

@@ -3,8 +3,8 @@
 use warrant_lang::ir::Ty;
 
 use super::{
-    AbiError, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE,
-    CELL_STR_ID, CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, IMAGE_ALIGN, MISSING_ID,
+    AbiError, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID,
+    CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, IMAGE_ALIGN, MISSING_ID,
 };
 
 /// The value of one 16-byte cell.
@@ -16,9 +16,16 @@ pub(super) enum Cell {
     Int(i64),
     Bool(bool),
     /// A sorted unique id array already written at `ptr`.
-    Set { ptr: u32, len: u32 },
+    Set {
+        ptr: u32,
+        len: u32,
+    },
     /// A data table whose key and value arrays are already written.
-    Table { keys: u32, vals: u32, len: u32 },
+    Table {
+        keys: u32,
+        vals: u32,
+        len: u32,
+    },
 }
 
 /// An image under construction, placed at absolute address `base`.
@@ -54,10 +61,7 @@ impl<'a> ImageBuf<'a> {
 
     /// Absolute address of image offset `offset`.
     pub(super) fn address(&self, offset: usize) -> Result<u32, AbiError> {
-        u32::try_from(offset)
-            .ok()
-            .and_then(|o| self.base.checked_add(o))
-            .ok_or(AbiError::AddressOverflow)
+        u32::try_from(offset).ok().and_then(|o| self.base.checked_add(o)).ok_or(AbiError::AddressOverflow)
     }
 
     /// Appends `len` zero bytes; returns their offset.

@@ -58,8 +58,7 @@ impl Manifest {
     /// Parses and checks manifest JSON: compatible ABI major, literals without duplicates
     /// (the host's interning relies on literal ids being the only ids of their strings).
     pub fn from_json(json: &[u8]) -> Result<Manifest, AbiError> {
-        let manifest: Manifest =
-            serde_json::from_slice(json).map_err(|e| AbiError::InvalidManifest(e.to_string()))?;
+        let manifest: Manifest = serde_json::from_slice(json).map_err(|e| AbiError::InvalidManifest(e.to_string()))?;
         if manifest.abi_version.major != ABI_VERSION_MAJOR {
             return Err(AbiError::IncompatibleAbi { found: manifest.abi_version.major });
         }
@@ -101,21 +100,14 @@ mod tests {
             source_hash: "abc".into(),
             literals: vec!["read".into()],
             slots: vec![],
-            rules: vec![RuleInfo {
-                name: "no".into(),
-                kind: RuleKind::Deny { reason: "because".into() },
-                line: 3,
-            }],
+            rules: vec![RuleInfo { name: "no".into(), kind: RuleKind::Deny { reason: "because".into() }, line: 3 }],
         }
     }
 
     #[test]
     fn rule_kind_is_flattened_in_json() {
         let json: serde_json::Value = serde_json::from_slice(&sample().to_json()).unwrap();
-        assert_eq!(
-            json["rules"][0],
-            serde_json::json!({"name": "no", "kind": "deny", "reason": "because", "line": 3})
-        );
+        assert_eq!(json["rules"][0], serde_json::json!({"name": "no", "kind": "deny", "reason": "because", "line": 3}));
         assert_eq!(Manifest::from_json(&sample().to_json()).unwrap(), sample());
     }
 

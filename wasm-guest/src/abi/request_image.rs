@@ -10,9 +10,9 @@ use warrant_lang::request::Request;
 use super::coerce::{json_cell, walk_claims, Intern};
 use super::image::{set_cell, Cell, ImageBuf};
 use super::{
-    AbiError, DataImage, Manifest, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB,
-    CELL_SIZE, MAX_REQUEST_IMAGE_BYTES, MISSING_ID, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
-    REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
+    AbiError, DataImage, Manifest, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_SIZE,
+    MAX_REQUEST_IMAGE_BYTES, MISSING_ID, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS, REQ_STRING_COUNT, REQ_STRING_TABLE,
+    STRING_ENTRY_SIZE,
 };
 
 /// Encodes requests into images; reuse one per thread.
@@ -83,11 +83,7 @@ impl<'v> Intern<'v> for RequestInterner<'_> {
             return Ok(id);
         }
         let index = self.strings.index_of(text)?;
-        self.data
-            .string_count
-            .checked_add(index)
-            .filter(|&id| id <= i32::MAX as u32)
-            .ok_or(AbiError::RequestTooLarge)
+        self.data.string_count.checked_add(index).filter(|&id| id <= i32::MAX as u32).ok_or(AbiError::RequestTooLarge)
     }
 }
 
@@ -113,19 +109,16 @@ impl RequestEncoder {
         }
         self.strings.clear();
         let mut interner = RequestInterner { data, strings: &mut self.strings };
-        let mut image =
-            ImageBuf::new(&mut self.image, base, MAX_REQUEST_IMAGE_BYTES, AbiError::RequestTooLarge)?;
+        let mut image = ImageBuf::new(&mut self.image, base, MAX_REQUEST_IMAGE_BYTES, AbiError::RequestTooLarge)?;
         let header = image.reserve(REQ_SLOTS as usize)?;
         let cells = image.reserve_cells(manifest.slots.len())?;
         let chain_bytes = request.chain.len().saturating_mul(ACTOR_RECORD_SIZE as usize);
         let chain = image.reserve(chain_bytes)?;
         for (index, actor) in request.chain.iter().enumerate() {
             let record = chain + index * ACTOR_RECORD_SIZE as usize;
-            for (offset, value) in [
-                (ACTOR_SUB, &actor.sub),
-                (ACTOR_CLIENT_ID, &actor.client_id),
-                (ACTOR_INSTANCE, &actor.instance),
-            ] {
+            for (offset, value) in
+                [(ACTOR_SUB, &actor.sub), (ACTOR_CLIENT_ID, &actor.client_id), (ACTOR_INSTANCE, &actor.instance)]
+            {
                 let id = optional_id(&mut interner, value.as_deref())?;
                 image.put_u32(record + offset as usize, id);
             }

@@ -137,10 +137,5 @@ impl Code {
 }
 
 fn mem(offset: u32, align: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align,
-        target: MemArgTarget::Memory(0),
-        ordering: None,
-    }
+    MemArg { offset: u64::from(offset), align, target: MemArgTarget::Memory(0), ordering: None }
 }

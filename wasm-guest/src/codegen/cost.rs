@@ -14,17 +14,13 @@ fn cond_cost(cond: &Cond) -> u32 {
     match cond {
         Cond::Cmp(_, left, right) => 2u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Cond::In(elem, set) => 4u32.saturating_add(expr_cost(elem)).saturating_add(expr_cost(set)),
-        Cond::Subset(left, right) => {
-            16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right))
-        }
+        Cond::Subset(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Cond::Truthy(expr) => 1u32.saturating_add(expr_cost(expr)),
         Cond::Rule(_) => 32,
         Cond::StartsWith(expr, _) | Cond::EndsWith(expr, _) => 24u32.saturating_add(expr_cost(expr)),
         Cond::Matches(expr, _) => 48u32.saturating_add(expr_cost(expr)),
         Cond::Not(inner) => cond_cost(inner),
-        Cond::Every(body) | Cond::Some(body) => {
-            body.iter().map(cond_cost).fold(64u32, u32::saturating_add)
-        }
+        Cond::Every(body) | Cond::Some(body) => body.iter().map(cond_cost).fold(64u32, u32::saturating_add),
     }
 }
 

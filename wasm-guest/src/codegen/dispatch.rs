@@ -4,17 +4,17 @@
 //! that can match its action. Rule order never changes the outcome.
 use std::collections::BTreeMap;
 
-use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 use warrant_lang::ir::{CmpOp, Cond, Expr, Field, LitId, Program, RuleId, RuleKind, Source, Ty};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 use super::code::{Code, Label};
 use super::rules::{cell_offset, PARAM_DATA, PARAM_REQUEST};
 use super::runtime::FN_CHECK_BOUNDS;
 use super::{rule_function, CodegenError, GLOBAL_ERROR, GLOBAL_MEMORY_END};
 use crate::abi::{
-    ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE,
-    ERR_DATA_IMAGE_OUT_OF_BOUNDS, ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS,
-    REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS, REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
+    ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
+    ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
+    REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
 };
 
 /// Third parameter of `warrant_decide`: the output area.
@@ -33,8 +33,7 @@ impl DispatchPlan {
     /// Indexes every allow/deny rule that has a top-level action condition on literals.
     pub(super) fn new(program: &Program) -> DispatchPlan {
         let action = Source::Field(Field::Action);
-        let Some(slot) = program.slots.iter().position(|s| s.source == action && s.ty == Ty::Str)
-        else {
+        let Some(slot) = program.slots.iter().position(|s| s.source == action && s.ty == Ty::Str) else {
             return DispatchPlan::default();
         };
         let slot = slot as u32;
@@ -67,8 +66,7 @@ impl DispatchPlan {
 /// The actions `cond` admits, when it is `action == lit` or `action in {lits}` (valid lits).
 fn admitted_actions(cond: &Cond, action_slot: u32, literal_count: usize) -> Option<Vec<LitId>> {
     let lits = match cond {
-        Cond::Cmp(CmpOp::Eq, Expr::Slot(s), Expr::Str(lit))
-        | Cond::Cmp(CmpOp::Eq, Expr::Str(lit), Expr::Slot(s))
+        Cond::Cmp(CmpOp::Eq, Expr::Slot(s), Expr::Str(lit)) | Cond::Cmp(CmpOp::Eq, Expr::Str(lit), Expr::Slot(s))
             if *s == action_slot =>
         {
             vec![*lit]
@@ -76,8 +74,7 @@ fn admitted_actions(cond: &Cond, action_slot: u32, literal_count: usize) -> Opti
         Cond::In(Expr::Slot(s), Expr::StrSet(lits)) if *s == action_slot => lits.clone(),
         _ => return None,
     };
-    let valid = lits.iter().all(|&l| (l as usize) < literal_count)
-        && lits.windows(2).all(|pair| pair[0] < pair[1]);
+    let valid = lits.iter().all(|&l| (l as usize) < literal_count) && lits.windows(2).all(|pair| pair[0] < pair[1]);
     valid.then_some(lits)
 }
 
@@ -96,8 +93,7 @@ pub(super) fn decide_function(
     for memo in memo_globals.iter().flatten() {
         code.i32(-1).op(I::GlobalSet(*memo));
     }
-    let words = u32::try_from(crate::abi::output_words(program.rules.len()))
-        .map_err(|_| CodegenError::TooLarge)?;
+    let words = u32::try_from(crate::abi::output_words(program.rules.len())).map_err(|_| CodegenError::TooLarge)?;
     check_images(&mut code, program, words)?;
     for word in 0..words {
         code.get(PARAM_OUT).i32(0).store32(word * 4);
@@ -183,8 +179,7 @@ fn dispatch_on_action(
             rules_by_action.entry(*lit).or_default().push(*rule);
         }
     }
-    let (Some(&min), Some(&max)) = (rules_by_action.keys().next(), rules_by_action.keys().last())
-    else {
+    let (Some(&min), Some(&max)) = (rules_by_action.keys().next(), rules_by_action.keys().last()) else {
         return Ok(());
     };
     let cases: Vec<(LitId, Vec<RuleId>)> = rules_by_action.into_iter().collect();

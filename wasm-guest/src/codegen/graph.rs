@@ -40,9 +40,7 @@ pub(super) fn check_rule_graph(program: &Program) -> Result<(), CodegenError> {
                     return Err(invalid(program, rule, "references a rule that is not a helper"));
                 }
                 match state[target] {
-                    Visit::InProgress => {
-                        return Err(CodegenError::RuleCycle(program.rules[target].name.clone()))
-                    }
+                    Visit::InProgress => return Err(CodegenError::RuleCycle(program.rules[target].name.clone())),
                     Visit::New => stack.push((target, false)),
                     Visit::Done => {}
                 }

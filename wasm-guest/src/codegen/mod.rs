@@ -8,16 +8,14 @@ mod layout;
 mod rules;
 mod runtime;
 
-use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataSection, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, MemorySection, MemoryType, Module, TypeSection,
-    ValType,
-};
 use warrant_lang::ir::{Program, RuleId, RuleKind};
+use wasm_encoder::{
+    CodeSection, ConstExpr, CustomSection, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, MemorySection, MemoryType, Module, TypeSection, ValType,
+};
 
 use crate::abi::{
-    Manifest, ABI_VERSION_WORD, EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
-    MANIFEST_SECTION,
+    Manifest, ABI_VERSION_WORD, EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY, MANIFEST_SECTION,
 };
 use dispatch::{decide_function, DispatchPlan};
 use layout::StaticLayout;

@@ -1,24 +1,23 @@
 //! One Wasm function per rule: `(data_ptr, req_ptr) -> i32` (1 when the body holds). Conditions
 //! compile to straight-line integer code; an operand that reads as missing branches to the exit
 //! of its atomic condition, which then yields false (ir.rs semantics), before `Not` negates.
-use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 use warrant_lang::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind, SlotId,
-    Source, Ty,
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind, SlotId, Source, Ty,
 };
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 use super::code::{Code, Label};
 use super::cost::evaluation_order;
 use super::layout::StaticLayout;
 use super::runtime::{
-    FN_CHECK_BOUNDS, FN_ENDS_WITH, FN_GLOB_MATCH, FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH,
-    FN_STRING_ENTRY, FN_SUBSET, FN_TABLE_FIND,
+    FN_CHECK_BOUNDS, FN_ENDS_WITH, FN_GLOB_MATCH, FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH, FN_STRING_ENTRY,
+    FN_SUBSET, FN_TABLE_FIND,
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
-    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT,
-    CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS,
-    ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
+    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
+    CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
+    REQ_CHAIN_PTR, REQ_SLOTS,
 };
 
 /// Parameter holding the data image address.
@@ -110,8 +109,8 @@ impl Emitter<'_, '_> {
                 self.code.op(I::I32Eqz);
             }
             Cond::Rule(target) => {
-                let is_helper = self.ctx.program.rules.get(*target as usize).map(|r| &r.kind)
-                    == Some(&RuleKind::Helper);
+                let is_helper =
+                    self.ctx.program.rules.get(*target as usize).map(|r| &r.kind) == Some(&RuleKind::Helper);
                 if !is_helper {
                     return Err(self.invalid("references a rule that is not a helper"));
                 }
@@ -258,8 +257,7 @@ impl Emitter<'_, '_> {
 
     /// Calls a `(ptr, len, lit_ptr, lit_len)` byte helper on the string `expr`.
     fn string_test(&mut self, helper: u32, expr: &Expr, lit: LitId) -> Result<(), CodegenError> {
-        let (lit_ptr, lit_len) =
-            self.ctx.layout.literal(lit).ok_or_else(|| self.invalid("unknown literal"))?;
+        let (lit_ptr, lit_len) = self.ctx.layout.literal(lit).ok_or_else(|| self.invalid("unknown literal"))?;
         let entry = self.code.local(ValType::I32);
         self.str_value(expr)?;
         self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).tee(entry);
@@ -433,11 +431,8 @@ impl Emitter<'_, '_> {
                 if slot.ty != ty || matches!(slot.source, Source::DataTable { .. }) {
                     return Err(self.invalid("slot read with the wrong type"));
                 }
-                let (base, header) = if slot.source.is_data() {
-                    (PARAM_DATA, DATA_SLOTS)
-                } else {
-                    (PARAM_REQUEST, REQ_SLOTS)
-                };
+                let (base, header) =
+                    if slot.source.is_data() { (PARAM_DATA, DATA_SLOTS) } else { (PARAM_REQUEST, REQ_SLOTS) };
                 Ok(CellRef { base, offset: cell_offset(header, *id)? })
             }
             Expr::Lookup { slot: id, key } => {

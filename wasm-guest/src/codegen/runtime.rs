@@ -7,9 +7,8 @@ use super::code::Code;
 use super::GLOBAL_ERROR;
 use super::GLOBAL_MEMORY_END;
 use crate::abi::{
-    CELL_SIZE, CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, DATA_STRING_COUNT,
-    DATA_STRING_TABLE, ERR_BAD_STRING_ID, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_STRING_COUNT,
-    REQ_STRING_TABLE, STRING_ENTRY_SIZE,
+    CELL_SIZE, CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, DATA_STRING_COUNT, DATA_STRING_TABLE,
+    ERR_BAD_STRING_ID, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
 };
 
 /// `(ptr, count, size, error) -> ok`: whether `ptr + count * size` bytes lie in memory (in
@@ -95,10 +94,9 @@ fn string_entry(strings: &StaticStrings) -> Function {
     c.op(I::Return).end();
     c.get(id).u32(strings.literal_count).op(I::I32Sub).set(index);
     let found = c.block(BlockType::Empty);
-    for (image, count_at, table_at) in [
-        (data, DATA_STRING_COUNT, DATA_STRING_TABLE),
-        (req, REQ_STRING_COUNT, REQ_STRING_TABLE),
-    ] {
+    for (image, count_at, table_at) in
+        [(data, DATA_STRING_COUNT, DATA_STRING_TABLE), (req, REQ_STRING_COUNT, REQ_STRING_TABLE)]
+    {
         c.get(index).get(image).load32(count_at).op(I::I32LtU);
         c.if_(BlockType::Empty);
         c.get(image).load32(table_at);

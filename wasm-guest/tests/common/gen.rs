@@ -2,8 +2,8 @@
 //! equality, membership, lookups and patterns actually hit. Driven by a seed from proptest.
 use serde_json::{json, Map, Value};
 use warrant_lang::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId,
-    RuleKind, Slot, SlotId, Source, Ty,
+    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId, RuleKind, Slot, SlotId,
+    Source, Ty,
 };
 use warrant_lang::request::{Actor, Request};
 
@@ -45,8 +45,7 @@ const INTS: [i64; 8] = [-1, 0, 1, 2, 5, 100, i64::MAX, i64::MIN];
 /// Every slot the generator may read.
 pub fn slots() -> Vec<Slot> {
     let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let mut slots: Vec<Slot> =
-        Field::ALL.iter().map(|&f| Slot { source: Source::Field(f), ty: f.ty() }).collect();
+    let mut slots: Vec<Slot> = Field::ALL.iter().map(|&f| Slot { source: Source::Field(f), ty: f.ty() }).collect();
     for (name, ty) in [("c_str", Ty::Str), ("c_int", Ty::Int), ("c_bool", Ty::Bool), ("c_set", Ty::StrSet)] {
         slots.push(Slot { source: Source::Claim(path(&[name])), ty });
     }
@@ -59,10 +58,7 @@ pub fn slots() -> Vec<Slot> {
     }
     slots.push(Slot { source: Source::Data(path(&["tbl"])), ty: Ty::StrSet });
     for (field, ty) in [("s", Ty::Str), ("n", Ty::Int), ("f", Ty::Bool), ("tags", Ty::StrSet)] {
-        slots.push(Slot {
-            source: Source::DataTable { table: path(&["tbl"]), field: path(&[field]) },
-            ty,
-        });
+        slots.push(Slot { source: Source::DataTable { table: path(&["tbl"]), field: path(&[field]) }, ty });
     }
     slots.push(Slot { source: Source::DataTable { table: path(&["tbl"]), field: vec![] }, ty: Ty::StrSet });
     slots
@@ -204,7 +200,11 @@ impl ProgramGen<'_> {
                     *self.rng.pick(&[ActorRef::Current, ActorRef::First])
                 };
                 let field = *self.rng.pick(&[ActorField::Sub, ActorField::ClientId, ActorField::Instance]);
-                if self.rng.chance(50) { Expr::Actor(which, field) } else { Expr::Slot(self.slot_of(Ty::Str, false)) }
+                if self.rng.chance(50) {
+                    Expr::Actor(which, field)
+                } else {
+                    Expr::Slot(self.slot_of(Ty::Str, false))
+                }
             }
             _ => self.lookup(Ty::Str, depth, in_quantifier),
         }
@@ -217,7 +217,11 @@ impl ProgramGen<'_> {
             2 => Expr::ChainDepth,
             3 => {
                 let op = *self.rng.pick(&[ArithOp::Add, ArithOp::Sub]);
-                Expr::Arith(op, Box::new(self.int(depth + 1, in_quantifier)), Box::new(self.int(depth + 1, in_quantifier)))
+                Expr::Arith(
+                    op,
+                    Box::new(self.int(depth + 1, in_quantifier)),
+                    Box::new(self.int(depth + 1, in_quantifier)),
+                )
             }
             _ => self.lookup(Ty::Int, depth, in_quantifier),
         }

@@ -8,8 +8,8 @@ use serde_json::Value;
 use warrant_lang::ir::RuleId;
 use warrant_lang::request::Request;
 use warrant_wasm::abi::{
-    decode_fired, output_words, read_manifest, AbiError, DataImage, Manifest, RequestEncoder,
-    ABI_VERSION_WORD, EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
+    decode_fired, output_words, read_manifest, AbiError, DataImage, Manifest, RequestEncoder, ABI_VERSION_WORD,
+    EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
 };
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc, Val};
 
@@ -52,15 +52,8 @@ impl WasmPolicy {
             other => panic!("heap base export missing: {other:?}"),
         };
         let data = DataImage::build(&manifest, data, heap_base).expect("data image");
-        let mut policy = WasmPolicy {
-            manifest,
-            store,
-            memory,
-            decide,
-            heap_base,
-            data,
-            encoder: RequestEncoder::new(),
-        };
+        let mut policy =
+            WasmPolicy { manifest, store, memory, decide, heap_base, data, encoder: RequestEncoder::new() };
         let bytes = policy.data.bytes().to_vec();
         policy.write(heap_base, &bytes);
         policy
