@@ -1,7 +1,9 @@
 //! The data image: the data document's slots laid out once per data version, plus the string
 //! ids every later request is interned against.
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use serde_json::Value;
 use warrant_lang::ir::{Source, Ty};
 
@@ -14,7 +16,7 @@ use super::{AbiError, Manifest, CELL_SIZE, DATA_SLOTS, DATA_STRING_COUNT, DATA_S
 #[derive(Debug, Clone)]
 pub struct DataImage {
     /// Every literal and data string, by id.
-    pub(super) ids: HashMap<String, u32>,
+    pub(super) ids: StringIds,
     /// `L + D`: the first id free for request strings.
     pub(super) string_count: u32,
     /// Which policy the ids were assigned for.
@@ -24,16 +26,45 @@ pub struct DataImage {
     base: u32,
 }
 
+/// Literal and data strings -> their ids. The hasher is keyed with a random per-process seed
+/// (request strings are attacker-controlled, so the table must resist HashDoS) and its hash is
+/// exposed so the request encoder hashes each request string once, for this lookup and for its
+/// own deduplication.
+#[derive(Debug, Clone, Default)]
+pub(super) struct StringIds {
+    hasher: RandomState,
+    /// `(hash, string, id)`; the hash is kept so growing the table needs no rehashing.
+    table: HashTable<(u64, Box<str>, u32)>,
+}
+
+impl StringIds {
+    /// The keyed hash of `text`, valid for this table and for tables keyed alike.
+    pub(super) fn hash(&self, text: &str) -> u64 {
+        self.hasher.hash_one(text)
+    }
+
+    /// The id of `text`, whose hash is `hash`.
+    pub(super) fn get(&self, hash: u64, text: &str) -> Option<u32> {
+        self.table.find(hash, |(h, s, _)| *h == hash && **s == *text).map(|(_, _, id)| *id)
+    }
+
+    /// Gives `text` the id `id`; the caller has checked it has none yet.
+    fn insert_new(&mut self, hash: u64, text: &str, id: u32) {
+        self.table.insert_unique(hash, (hash, text.into(), id), |(h, _, _)| *h);
+    }
+}
+
 /// Interns data strings after the literals, remembering their order for the string table.
 struct DataInterner<'v> {
-    ids: HashMap<String, u32>,
+    ids: StringIds,
     strings: Vec<&'v str>,
     literal_count: usize,
 }
 
 impl<'v> Intern<'v> for DataInterner<'v> {
     fn intern(&mut self, text: &'v str) -> Result<u32, AbiError> {
-        if let Some(&id) = self.ids.get(text) {
+        let hash = self.ids.hash(text);
+        if let Some(id) = self.ids.get(hash, text) {
             return Ok(id);
         }
         let id = self
@@ -42,7 +73,7 @@ impl<'v> Intern<'v> for DataInterner<'v> {
             .filter(|&id| id <= i32::MAX as usize)
             .and_then(|id| u32::try_from(id).ok())
             .ok_or(AbiError::DataTooLarge)?;
-        self.ids.insert(text.to_owned(), id);
+        self.ids.insert_new(hash, text, id);
         self.strings.push(text);
         Ok(id)
     }
@@ -53,7 +84,15 @@ impl DataImage {
     /// (16-aligned; normally the module's `warrant_heap_base`).
     pub fn build(manifest: &Manifest, data: &Value, base: u32) -> Result<DataImage, AbiError> {
         let literal_count = manifest.literals.len();
-        let ids = manifest.literals.iter().enumerate().map(|(i, l)| (l.clone(), i as u32)).collect();
+        let mut ids = StringIds::default();
+        for (id, literal) in manifest.literals.iter().enumerate() {
+            let id = u32::try_from(id).map_err(|_| AbiError::DataTooLarge)?;
+            let hash = ids.hash(literal);
+            // `Manifest::from_json` refuses duplicate literals; keep the first id regardless.
+            if ids.get(hash, literal).is_none() {
+                ids.insert_new(hash, literal, id);
+            }
+        }
         let mut interner = DataInterner { ids, strings: Vec::new(), literal_count };
         let mut bytes = Vec::new();
         let mut image = ImageBuf::new(&mut bytes, base, MAX_DATA_IMAGE_BYTES, AbiError::DataTooLarge)?;

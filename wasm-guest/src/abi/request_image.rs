@@ -1,8 +1,6 @@
 //! The request image, encoded once per decision. The encoder keeps its buffers between calls
 //! so that steady-state encoding does not allocate.
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+use hashbrown::HashTable;
 
 use warrant_lang::ir::{Field, Source, Ty};
 use warrant_lang::request::Request;
@@ -29,19 +27,15 @@ struct RequestStrings {
     bytes: Vec<u8>,
     /// `(start, len)` in `bytes` of request string `i`.
     spans: Vec<(usize, usize)>,
-    /// Hash of a string -> the latest request string with that hash.
-    latest_by_hash: HashMap<u64, u32>,
-    /// Request string `i` -> the previous request string with the same hash.
-    previous_same_hash: Vec<Option<u32>>,
-    hasher: RandomState,
+    /// `(hash, i)` for request string `i`, hashed by [`super::data_image::StringIds::hash`].
+    by_hash: HashTable<(u64, u32)>,
 }
 
 impl RequestStrings {
     fn clear(&mut self) {
         self.bytes.clear();
         self.spans.clear();
-        self.latest_by_hash.clear();
-        self.previous_same_hash.clear();
+        self.by_hash.clear();
     }
 
     fn get(&self, index: u32) -> &[u8] {
@@ -49,15 +43,11 @@ impl RequestStrings {
         self.bytes.get(start..start + len).unwrap_or_default()
     }
 
-    /// Index of `text` among the request strings, adding it if new.
-    fn index_of(&mut self, text: &str) -> Result<u32, AbiError> {
-        let hash = self.hasher.hash_one(text);
-        let mut cursor = self.latest_by_hash.get(&hash).copied();
-        while let Some(index) = cursor {
-            if self.get(index) == text.as_bytes() {
-                return Ok(index);
-            }
-            cursor = self.previous_same_hash.get(index as usize).copied().flatten();
+    /// Index of `text` (whose hash is `hash`) among the request strings, adding it if new.
+    fn index_of(&mut self, hash: u64, text: &str) -> Result<u32, AbiError> {
+        let same = |&(h, index): &(u64, u32)| h == hash && self.get(index) == text.as_bytes();
+        if let Some(&(_, index)) = self.by_hash.find(hash, same) {
+            return Ok(index);
         }
         let table_bytes = (self.spans.len() + 1) * STRING_ENTRY_SIZE as usize;
         if self.bytes.len() + text.len() + table_bytes > MAX_REQUEST_IMAGE_BYTES {
@@ -66,7 +56,7 @@ impl RequestStrings {
         let index = u32::try_from(self.spans.len()).map_err(|_| AbiError::RequestTooLarge)?;
         self.spans.push((self.bytes.len(), text.len()));
         self.bytes.extend_from_slice(text.as_bytes());
-        self.previous_same_hash.push(self.latest_by_hash.insert(hash, index));
+        self.by_hash.insert_unique(hash, (hash, index), |&(h, _)| h);
         Ok(index)
     }
 }
@@ -79,10 +69,11 @@ struct RequestInterner<'e> {
 
 impl<'v> Intern<'v> for RequestInterner<'_> {
     fn intern(&mut self, text: &'v str) -> Result<u32, AbiError> {
-        if let Some(&id) = self.data.ids.get(text) {
+        let hash = self.data.ids.hash(text);
+        if let Some(id) = self.data.ids.get(hash, text) {
             return Ok(id);
         }
-        let index = self.strings.index_of(text)?;
+        let index = self.strings.index_of(hash, text)?;
         self.data.string_count.checked_add(index).filter(|&id| id <= i32::MAX as u32).ok_or(AbiError::RequestTooLarge)
     }
 }
