@@ -31,8 +31,13 @@ fn policy_file(test: &str) -> String {
 
 /// `warrant eval --token` as a gateway for `AUDIENCE`, returning the decision JSON.
 fn eval_token(test: &str, token: &str, resource: &str) -> Value {
+    eval_token_with(test, token, resource, &["--audience", AUDIENCE])
+}
+
+/// `warrant eval --token … EXTRA…` on the test policy; the command must succeed.
+fn eval_token_with(test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
     let policy = policy_file(test);
-    let output = warrant(&[
+    let mut args = vec![
         "eval",
         &policy,
         "--token",
@@ -43,8 +48,6 @@ fn eval_token(test: &str, token: &str, resource: &str) -> Value {
         ISSUER,
         "--alg",
         "RS256",
-        "--audience",
-        AUDIENCE,
         "--resource",
         resource,
         "--action",
@@ -53,7 +56,9 @@ fn eval_token(test: &str, token: &str, resource: &str) -> Value {
         NOW,
         "--format",
         "json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let output = warrant(&args);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -98,30 +103,7 @@ fn refused_tokens_are_denies_that_say_why() {
 
 #[test]
 fn audience_defaults_to_the_resource_so_a_token_for_another_api_is_refused() {
-    let policy = policy_file("audience");
-    let run = |resource: &str| {
-        let output = warrant(&[
-            "eval",
-            &policy,
-            "--token",
-            &vector("rs256"),
-            "--jwks",
-            JWKS,
-            "--issuer",
-            ISSUER,
-            "--alg",
-            "RS256",
-            "--resource",
-            resource,
-            "--action",
-            "read",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ]);
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()
-    };
+    let run = |resource: &str| eval_token_with("audience", &vector("rs256"), resource, &[]);
     assert_eq!(run(AUDIENCE)["allowed"], true);
     let pinned = run("https://crm.example");
     assert_eq!(pinned["allowed"], false);
