@@ -46,6 +46,10 @@ def rate(per_second):
     return f"{per_second:.3g} /s"
 
 
+def ratio(value):
+    return f"{value:.0f}×" if value >= 100 else f"{value:.3g}×"
+
+
 def parameter_order(parameter):
     """Numeric parameters in numeric order, others alphabetically after them."""
     return (0, int(parameter), "") if re.fullmatch(r"\d+", parameter) else (1, 0, parameter)
@@ -78,7 +82,7 @@ def table(group, rows):
             cells.append(cell)
         warrant = results.get("warrant")
         for peer in peers:
-            cells.append(f"{results[peer][0] / warrant[0]:.1f}×" if warrant and peer in results else "")
+            cells.append(ratio(results[peer][0] / warrant[0]) if warrant and peer in results else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

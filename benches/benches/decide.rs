@@ -41,7 +41,9 @@ fn decide(c: &mut Criterion) {
         c,
         &engine,
         "decide/data",
-        [10, 10_000, 1_000_000].into_iter().map(|entries| reference::scenario("decide/data", entries.to_string(), entries, true)),
+        [10, 10_000, 1_000_000]
+            .into_iter()
+            .map(|entries| reference::scenario("decide/data", entries.to_string(), entries, true)),
     );
 }
 

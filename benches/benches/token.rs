@@ -30,14 +30,24 @@ fn es256_key() -> SigningKey {
     let secret = p256::SecretKey::random(&mut rand_core::OsRng);
     let private = secret.to_pkcs8_der().expect("P-256 key encodes as PKCS#8");
     let public_pem = secret.public_key().to_public_key_pem(LineEnding::LF).expect("P-256 public key encodes");
-    SigningKey { algorithm: Algorithm::ES256, kid: "ec-1", private: EncodingKey::from_ec_der(private.as_bytes()), public_pem }
+    SigningKey {
+        algorithm: Algorithm::ES256,
+        kid: "ec-1",
+        private: EncodingKey::from_ec_der(private.as_bytes()),
+        public_pem,
+    }
 }
 
 fn rs256_key() -> SigningKey {
     let secret = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).expect("RSA-2048 key generates");
     let private = secret.to_pkcs1_der().expect("RSA key encodes as PKCS#1");
     let public_pem = secret.to_public_key().to_public_key_pem(LineEnding::LF).expect("RSA public key encodes");
-    SigningKey { algorithm: Algorithm::RS256, kid: "rsa-1", private: EncodingKey::from_rsa_der(private.as_bytes()), public_pem }
+    SigningKey {
+        algorithm: Algorithm::RS256,
+        kid: "rsa-1",
+        private: EncodingKey::from_rsa_der(private.as_bytes()),
+        public_pem,
+    }
 }
 
 fn sign(key: &SigningKey) -> String {
@@ -79,11 +89,8 @@ fn token(c: &mut Criterion) {
     let cached = verifier(&[&es256, &rs256], VerifyOptions::default().cache_capacity);
     let (es256_token, rs256_token) = (sign(&es256), sign(&rs256));
 
-    let cases = [
-        ("es256", &uncached, &es256_token),
-        ("rs256", &uncached, &rs256_token),
-        ("cache-hit", &cached, &es256_token),
-    ];
+    let cases =
+        [("es256", &uncached, &es256_token), ("rs256", &uncached, &rs256_token), ("cache-hit", &cached, &es256_token)];
     let mut benches = c.benchmark_group("token");
     for (path, verifier, token) in cases {
         assert!(token_to_decision(verifier, &policy, token), "token/{path}: the reference request must be allowed");

@@ -172,7 +172,8 @@ mod tests {
     #[test]
     fn cedar_entities_cover_registry_entries_and_revoked_members_of_either_shape() {
         for revoked in [json!(["i-9"]), json!({"i-9": true})] {
-            let data = json!({"cases": {"https://c/1": {"customer": "c1", "tags": ["x"]}}, "revoked_instances": revoked});
+            let data =
+                json!({"cases": {"https://c/1": {"customer": "c1", "tags": ["x"]}}, "revoked_instances": revoked});
             let entities = cedar_entities(&data);
             assert_eq!(entities[0]["attrs"], json!({"customer": "c1"}));
             assert_eq!(entities[1]["uid"], json!({"type": "Instance", "id": "i-9"}));

@@ -136,7 +136,9 @@ deny contains "the current actor has been revoked" if {
 }
 "#;
     let every_hop = (0..MAX_CHAIN_DEPTH)
-        .map(|h| format!("(!(context.chain has hop{h}) || context.chain.hop{h}.sub like \"spiffe://acme.com/agents/*\")"))
+        .map(|h| {
+            format!("(!(context.chain has hop{h}) || context.chain.hop{h}.sub like \"spiffe://acme.com/agents/*\")")
+        })
         .collect::<Vec<_>>()
         .join(" &&\n    ");
     let some_hop = (0..MAX_CHAIN_DEPTH)

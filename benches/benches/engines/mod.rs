@@ -10,8 +10,9 @@ use warrant_engine::{ClaimMapping, Engine, Policy, Request};
 pub trait Contender: Sync {
     /// Column of the report table and criterion function name.
     fn name(&self) -> &'static str;
-    /// Decides the prepared request; `true` means allowed.
-    fn decide(&self) -> bool;
+    /// Decides the prepared request: `Ok(true)` means allowed. An engine error (including a
+    /// Cedar policy that failed to evaluate) is an `Err`, so setup can tell it from a deny.
+    fn decide(&self) -> Result<bool, String>;
 }
 
 /// Warrant: the compiled policy in wasmtime, deciding on the resolved request (encoding the
@@ -25,8 +26,8 @@ impl Contender for Warrant {
     fn name(&self) -> &'static str {
         "warrant"
     }
-    fn decide(&self) -> bool {
-        self.policy.decide(&self.request).is_ok_and(|decision| decision.allowed)
+    fn decide(&self) -> Result<bool, String> {
+        self.policy.decide(&self.request).map(|decision| decision.allowed).map_err(|e| e.to_string())
     }
 }
 
@@ -40,8 +41,12 @@ impl Contender for Regorus {
     fn name(&self) -> &'static str {
         "regorus"
     }
-    fn decide(&self) -> bool {
-        self.policy.eval_with_input(self.input.clone()).is_ok_and(|verdict| verdict == regorus::Value::Bool(true))
+    fn decide(&self) -> Result<bool, String> {
+        match self.policy.eval_with_input(self.input.clone()) {
+            Ok(regorus::Value::Bool(allowed)) => Ok(allowed),
+            Ok(other) => Err(format!("`allow` is not a boolean: {other}")),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 
@@ -57,24 +62,31 @@ impl Contender for Cedar {
     fn name(&self) -> &'static str {
         "cedar"
     }
-    fn decide(&self) -> bool {
+    fn decide(&self) -> Result<bool, String> {
         let response = self.authorizer.is_authorized(&self.request, &self.policies, &self.entities);
-        response.decision() == cedar_policy::Decision::Allow
+        let first_error = response.diagnostics().errors().next().map(ToString::to_string);
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(response.decision() == cedar_policy::Decision::Allow),
+        }
     }
 }
 
 /// Sets up the three engines for `scenario` and checks that each reaches the expected
-/// decision. Panics (failing the bench run) on any setup error or disagreement.
+/// decision without error. Panics (failing the bench run) on any setup error or disagreement.
 pub fn prepare(engine: &Engine, scenario: &Scenario) -> Vec<Box<dyn Contender>> {
     let label = format!("{}/{}", scenario.group, scenario.parameter);
     let request = Request::from_json(scenario.request.clone(), &ClaimMapping::default())
         .unwrap_or_else(|e| panic!("{label}: request: {e}"));
-    let contenders: Vec<Box<dyn Contender>> =
-        vec![warrant(engine, scenario, &request, &label), regorus(scenario, &request, &label), cedar(scenario, &request, &label)];
+    let contenders: Vec<Box<dyn Contender>> = vec![
+        warrant(engine, scenario, &request, &label),
+        regorus(scenario, &request, &label),
+        cedar(scenario, &request, &label),
+    ];
     for contender in &contenders {
         assert_eq!(
             contender.decide(),
-            scenario.expected_allowed,
+            Ok(scenario.expected_allowed),
             "{label}: {} disagrees with the expected decision",
             contender.name()
         );
@@ -84,14 +96,15 @@ pub fn prepare(engine: &Engine, scenario: &Scenario) -> Vec<Box<dyn Contender>> 
 
 fn warrant(engine: &Engine, scenario: &Scenario, request: &Request, label: &str) -> Box<dyn Contender> {
     let policy = engine
-        .compile_policy(&scenario.warrant_policy, &label)
+        .compile_policy(&scenario.warrant_policy, label)
         .and_then(|policy| policy.with_data(&scenario.data))
         .unwrap_or_else(|e| panic!("{label}: warrant: {e}"));
     Box::new(Warrant { policy, request: request.clone() })
 }
 
 fn regorus(scenario: &Scenario, request: &Request, label: &str) -> Box<dyn Contender> {
-    let data = regorus::Value::from_json_str(&scenario.data.to_string()).unwrap_or_else(|e| panic!("{label}: data: {e}"));
+    let data =
+        regorus::Value::from_json_str(&scenario.data.to_string()).unwrap_or_else(|e| panic!("{label}: data: {e}"));
     let input = regorus::Value::from_json_str(&rego_input(request).to_string())
         .unwrap_or_else(|e| panic!("{label}: rego input: {e}"));
     let module = regorus::PolicyModule { id: "bench.rego".into(), content: scenario.rego_policy.as_str().into() };
@@ -111,7 +124,8 @@ fn cedar(scenario: &Scenario, request: &Request, label: &str) -> Box<dyn Contend
     };
     let context = cedar_policy::Context::from_json_value(parts.context, None)
         .unwrap_or_else(|e| panic!("{label}: cedar context: {e}"));
-    let request = cedar_policy::Request::new(uid(parts.principal), uid(parts.action), uid(parts.resource), context, None)
-        .unwrap_or_else(|e| panic!("{label}: cedar request: {e}"));
+    let request =
+        cedar_policy::Request::new(uid(parts.principal), uid(parts.action), uid(parts.resource), context, None)
+            .unwrap_or_else(|e| panic!("{label}: cedar request: {e}"));
     Box::new(Cedar { authorizer: cedar_policy::Authorizer::new(), policies, entities, request })
 }
