@@ -324,7 +324,7 @@ fn engine_error_code(error: &EngineError) -> &'static str {
         EngineError::Manifest(_) => "manifest",
         EngineError::AbiMismatch { .. } => "abi_mismatch",
         EngineError::InvalidModule(_) => "invalid_module",
-        EngineError::Data(_) => "data",
+        EngineError::Data(_) | EngineError::Revocations(_) => "data",
         EngineError::Encode(_) => "encode",
         EngineError::InputTooLarge { .. } => "input_too_large",
         EngineError::Trap(_) => "trap",

@@ -28,6 +28,9 @@ pub enum EngineError {
     /// The data document cannot be laid out for the guest.
     #[error("invalid policy data: {0}")]
     Data(AbiError),
+    /// The data document's revocation lists (`revoked_*`) are not lists of ids.
+    #[error("invalid policy data: {0}")]
+    Revocations(crate::revocation::RevocationError),
     /// The request cannot be built from its JSON form.
     #[error("invalid request: {0}")]
     Request(#[from] RequestError),

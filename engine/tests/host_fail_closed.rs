@@ -45,6 +45,7 @@ impl FakeModule {
             literals: vec![],
             slots: vec![],
             rules: vec![RuleInfo { name: "always".into(), kind: RuleKind::Allow, line: 1 }],
+            undecided: vec![],
         }
     }
 

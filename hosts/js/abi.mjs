@@ -3,7 +3,7 @@
 import { WarrantError } from "./errors.mjs";
 
 /** Major ABI version this host speaks; modules with another major are refused. */
-export const ABI_VERSION_MAJOR = 1;
+export const ABI_VERSION_MAJOR = 2;
 /** Minor ABI version this host implements (a module with a higher minor is compatible). */
 export const ABI_VERSION_MINOR = 0;
 
@@ -19,6 +19,8 @@ export const DECIDE_DENY = 0;
 
 /** The i32 id of a missing string. */
 export const MISSING_ID = -1;
+/** Output entry of a deny rule that fired with a true body (else its undecided message index). */
+export const FIRED_DECIDED = -1;
 /** Images start 16-aligned and their lengths are multiples of 16. */
 export const IMAGE_ALIGN = 16;
 /** One slot cell. */
@@ -54,7 +56,7 @@ export function alignImage(offset) {
 
 /**
  * The checked manifest of a compiled module: `{abi_version, package, source_hash, literals,
- * slots, rules}` as ABI.md §2 describes, after refusing another ABI major version.
+ * slots, rules, undecided}` as ABI.md §2 describes, after refusing another ABI major version.
  * @param {WebAssembly.Module} module
  */
 export function readManifest(module) {
@@ -77,7 +79,15 @@ export function readManifest(module) {
   checkLiterals(manifest.literals);
   checkSlots(manifest.slots);
   checkRules(manifest.rules);
+  if (!Array.isArray(manifest.undecided) || !manifest.undecided.every((m) => typeof m === "string")) {
+    throw invalidManifest("`undecided` must be an array of strings");
+  }
   return manifest;
+}
+
+/** Bytes of the output area: the fired bitmap, then one i32 entry per rule (ABI.md §7). */
+export function outputBytes(ruleCount) {
+  return (Math.ceil(ruleCount / 32) + ruleCount) * 4;
 }
 
 /** Refuses a module built for another major ABI version. */

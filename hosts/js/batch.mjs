@@ -8,11 +8,12 @@
 // Every guest call is also watched: a guest that changes any byte of its memory outside the
 // output area the host gave it makes that decision fail with `guest_wrote_outside_output`.
 import { readFileSync } from "node:fs";
+import { outputBytes } from "./abi.mjs";
 import { loadPolicy } from "./warrant.mjs";
 
 /**
  * Wraps the current instance's `warrant_decide` so that it compares all of guest memory before
- * and after the call, except the `ceil(rules / 32) * 4`-byte output area, and records the first
+ * and after the call, except the output area (`outputBytes(rules)`), and records the first
  * changed address in `instance.strayWrite`. Test instrumentation: it reaches into the policy's
  * instance (and wraps again after a trap replaces the instance).
  */
@@ -20,7 +21,7 @@ function watchGuestWrites(policy) {
   const instance = policy.readyInstance();
   if (instance.watched) return instance;
   const call = instance.decideExport;
-  const outputLength = Math.ceil(policy.manifest.rules.length / 32) * 4;
+  const outputLength = outputBytes(policy.manifest.rules.length);
   instance.decideExport = (dataPtr, requestPtr, outputPtr) => {
     instance.strayWrite = undefined;
     const before = Buffer.from(new Uint8Array(instance.memory.buffer).slice().buffer);

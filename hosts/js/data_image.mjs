@@ -15,6 +15,7 @@ const utf8 = new TextEncoder();
  * string to its id, `stringCount` (`L + D`) is the first id free for request strings.
  */
 export function buildDataImage(manifest, data, base) {
+  checkDataShape(manifest, data);
   const literalCount = manifest.literals.length;
   const ids = new Map(manifest.literals.map((literal, id) => [literal, id]));
   const strings = [];
@@ -68,4 +69,79 @@ function tableCell(image, intern, data, { table, field }, ty) {
 
 function invalidData(detail) {
   return new WarrantError("data", `invalid policy data: ${detail}`);
+}
+
+/**
+ * Refuses a data document whose shape contradicts the types the policy reads: a port of
+ * `check_data_shape` (lang/src/data_shape.rs), same rules and messages. An absent path is fine
+ * (it reads as missing); a present value of another shape is an error naming the path.
+ */
+export function checkDataShape(manifest, data) {
+  for (const { source, ty } of manifest.slots) {
+    if (source.data !== undefined) checkPath(data, "data", source.data, ty);
+    else if (source.data_table !== undefined) {
+      const found = shapeWalk(data, "data", source.data_table.table);
+      if (found === undefined) continue;
+      const [tablePath, entries] = found;
+      if (!isObject(entries)) throw shapeError(tablePath, "an object (a table of entries)", entries);
+      for (const [key, entry] of entries) checkPath(entry, `${tablePath}[${JSON.stringify(key)}]`, source.data_table.field, ty);
+    }
+  }
+}
+
+const EXPECTED = {
+  str: "a string",
+  int: "an integer (64-bit signed)",
+  bool: "a boolean",
+  str_set: "a set of strings (an array of strings, or an object)",
+};
+
+function checkPath(value, prefix, path, ty) {
+  const found = shapeWalk(value, prefix, path);
+  if (found === undefined) return;
+  const [at, leaf] = found;
+  if (!readsAs(leaf, ty)) throw shapeError(at, EXPECTED[ty] ?? "a known type", leaf);
+}
+
+/** Follows `path` through objects: `undefined` when a key is absent, throws when a step is not an object. */
+function shapeWalk(value, at, path) {
+  for (const key of path) {
+    if (!isObject(value)) throw shapeError(at, "an object", value);
+    if (!value.has(key)) return undefined;
+    at = `${at}.${key}`;
+    value = value.get(key);
+  }
+  return [at, value];
+}
+
+function readsAs(value, ty) {
+  switch (ty) {
+    case "str":
+      return typeof value === "string";
+    case "int":
+      return typeof value === "bigint";
+    case "bool":
+      return typeof value === "boolean";
+    case "str_set":
+      return isObject(value) || (Array.isArray(value) && value.every((item) => typeof item === "string"));
+    default:
+      return false;
+  }
+}
+
+function shapeError(path, expected, found) {
+  return invalidData(`data does not fit the policy: ${path}: expected ${expected}, found ${describe(found)}`);
+}
+
+function describe(value) {
+  if (value === null) return "null";
+  if (typeof value === "boolean") return "a boolean";
+  if (typeof value === "bigint") return "an integer";
+  if (typeof value === "number") return "a number that is not a 64-bit signed integer";
+  if (typeof value === "string") return "a string";
+  if (Array.isArray(value)) {
+    const index = value.findIndex((item) => typeof item !== "string");
+    return index < 0 ? "an array of strings" : `an array whose element ${index} is ${describe(value[index])}`;
+  }
+  return "an object";
 }

@@ -16,6 +16,14 @@ export function decisionFromFired(firedRules, manifest) {
   return { allowed, fired, deny_reasons: denyReasons, policy: policyVersion(manifest) };
 }
 
+/**
+ * The reason of a deny rule that fired because its body could not be decided: a port of
+ * `undecided_reason` (lang/src/undecided.rs), same wording.
+ */
+export function undecidedReason(reason, message) {
+  return `${reason} (cannot be decided: ${message})`;
+}
+
 /** A refusal no rule produced: the host could not decide, so it fails closed. */
 export function denyWithReason(reason, manifest) {
   return { allowed: false, fired: [], deny_reasons: [reason], policy: policyVersion(manifest) };

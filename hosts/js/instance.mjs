@@ -65,7 +65,7 @@ export class GuestInstance {
 
   /**
    * Calls `warrant_decide` and returns `{allowed, output}` where `output` holds the
-   * `outputLength` bytes of the fired bitmap. Traps and negative codes are errors.
+   * `outputLength` bytes of the output area. Traps and negative codes are errors.
    */
   decide(dataBase, requestBase, outputBase, outputLength) {
     let code;

@@ -5,14 +5,15 @@
 //   import { loadPolicy } from "./warrant.mjs";
 //   const policy = await loadPolicy(await readFile("policy.wasm"), { data: dataJsonText });
 //   const decision = policy.decide(requestJsonText); // {allowed, fired, deny_reasons, policy}
-import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, alignImage, readManifest } from "./abi.mjs";
+import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, FIRED_DECIDED, alignImage, outputBytes, readManifest } from "./abi.mjs";
 import { buildDataImage } from "./data_image.mjs";
-import { decisionFromFired, denyWithReason } from "./decision.mjs";
+import { decisionFromFired, denyWithReason, undecidedReason } from "./decision.mjs";
 import { WarrantError } from "./errors.mjs";
 import { GuestInstance } from "./instance.mjs";
 import { JsonSyntaxError, fromJsValue, parseJson } from "./json.mjs";
 import { RequestError, requestFromJson } from "./request.mjs";
 import { encodeRequest } from "./request_image.mjs";
+import { revocationRefusal, revocationsFromData } from "./revocation.mjs";
 
 export { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, WarrantError };
 export { DEFAULT_INSTANCE_CLAIM, DEFAULT_MAX_CHAIN_DEPTH } from "./request.mjs";
@@ -51,6 +52,7 @@ export class Policy {
     this.mapping = { instanceClaim, maxChainDepth };
     this.instance = new GuestInstance(module);
     this.dataImage = buildDataImage(this.manifest, new Map(), this.instance.heapBase);
+    this.revocations = revocationsFromData(new Map());
     /** Whether the instance's memory holds `dataImage`. */
     this.dataWritten = false;
     if (data !== undefined) this.setData(data);
@@ -72,7 +74,9 @@ export class Policy {
    */
   setData(data) {
     const tree = toTree(data, "data", (message) => `invalid policy data: ${message}`);
+    const revocations = revocationsFromData(tree);
     this.dataImage = buildDataImage(this.manifest, tree, this.dataImage.base);
+    this.revocations = revocations;
     this.dataWritten = false;
   }
 
@@ -102,8 +106,13 @@ export class Policy {
     }
   }
 
-  /** Writes the data image if needed, encodes and writes the request, calls the guest. */
+  /**
+   * Refuses revoked requests (every hop) before the policy runs, then writes the data image if
+   * needed, encodes and writes the request, calls the guest.
+   */
   #decideRequest(request) {
+    const revoked = revocationRefusal(this.revocations, request);
+    if (revoked !== undefined) return denyWithReason(revoked, this.manifest);
     const instance = this.readyInstance();
     const data = this.dataImage;
     if (!this.dataWritten) {
@@ -114,8 +123,9 @@ export class Policy {
     const image = encodeRequest(this.manifest, data, request, requestBase);
     instance.write(requestBase, image);
     const outputBase = alignImage(requestBase + image.length);
-    const outputLength = Math.ceil(this.manifest.rules.length / 32) * 4;
-    instance.zero(outputBase, outputLength);
+    const bitmapLength = Math.ceil(this.manifest.rules.length / 32) * 4;
+    const outputLength = outputBytes(this.manifest.rules.length);
+    instance.zero(outputBase, bitmapLength);
     let answer;
     try {
       answer = instance.decide(data.base, requestBase, outputBase, outputLength);
@@ -124,7 +134,19 @@ export class Policy {
       if (error.code === "trap") this.instance = undefined;
       throw error;
     }
-    const fired = this.manifest.rules.filter((rule, id) => rule.kind !== "helper" && isBitSet(answer.output, id));
+    const entries = new DataView(answer.output.buffer, answer.output.byteOffset + bitmapLength);
+    const fired = [];
+    this.manifest.rules.forEach((rule, id) => {
+      if (rule.kind === "helper" || !isBitSet(answer.output, id)) return;
+      if (rule.kind !== "deny") return fired.push(rule);
+      const entry = entries.getInt32(id * 4, true);
+      if (entry === FIRED_DECIDED) return fired.push(rule);
+      const message = this.manifest.undecided[entry];
+      if (!Number.isInteger(entry) || entry < 0 || message === undefined) {
+        throw new WarrantError("inconsistent_verdict", `policy module returned verdict ${Number(answer.allowed)} inconsistent with its fired rules`);
+      }
+      fired.push({ ...rule, reason: undecidedReason(rule.reason, message) });
+    });
     const decision = decisionFromFired(fired, this.manifest);
     if (decision.allowed !== answer.allowed) {
       throw new WarrantError("inconsistent_verdict", `policy module returned verdict ${Number(answer.allowed)} inconsistent with its fired rules`);

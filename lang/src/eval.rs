@@ -2,6 +2,11 @@
 //! Rust. It is the oracle the Wasm backend is tested against, so it favours being obviously
 //! right over being fast: values are owned, sets are `BTreeSet`s, nothing is precomputed.
 //!
+//! Conditions are three-valued ([`Truth`]): a condition that reads a missing or ill-typed value
+//! (or whose arithmetic overflows) is *undecided*. An allow rule fires only when its body is
+//! true; a deny rule fires unless its body is false, so a value an attacker can leave out never
+//! disables a deny rule.
+//!
 //! It never panics and fails closed: anything malformed (an out-of-range id, a value of
 //! the wrong type, a cyclic helper rule) reads as *missing* or makes a condition false.
 use std::collections::BTreeSet;
@@ -12,25 +17,61 @@ use crate::ir::{
     ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Outcome, Program, RuleId, RuleKind, Source, Ty,
 };
 use crate::request::{Actor, Request};
+use crate::undecided;
 
 /// Evaluates every allow and deny rule of `program` on `request` with data document `data`.
 pub fn evaluate(program: &Program, request: &Request, data: &Json) -> Outcome {
     let evaluator = Evaluator::new(program, request, data);
-    let fired = program
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, rule)| !matches!(rule.kind, RuleKind::Helper))
-        .filter(|(_, rule)| evaluator.body_holds(&rule.body, None, 0))
-        .map(|(id, _)| id as RuleId)
-        .collect();
-    Outcome { fired }
+    let mut outcome = Outcome::default();
+    for (id, rule) in program.rules.iter().enumerate() {
+        let id = id as RuleId;
+        match (&rule.kind, evaluator.body(&rule.body, None, 0)) {
+            (RuleKind::Allow, Truth::True) | (RuleKind::Deny { .. }, Truth::True) => outcome.fired.push(id),
+            (RuleKind::Deny { .. }, Truth::Undecided(message)) => {
+                outcome.fired.push(id);
+                outcome.undecided.push((id, message));
+            }
+            _ => {}
+        }
+    }
+    outcome
 }
 
-/// Whether one condition holds (outside any quantifier). Used to fold conditions that read
+/// The truth of one condition (outside any quantifier). Used to fold conditions that read
 /// no input at compile time.
-pub fn condition_holds(program: &Program, request: &Request, data: &Json, cond: &Cond) -> bool {
-    Evaluator::new(program, request, data).holds(cond, None)
+pub fn condition_truth(program: &Program, request: &Request, data: &Json, cond: &Cond) -> Truth {
+    Evaluator::new(program, request, data).truth(cond, None)
+}
+
+/// Kleene's three truth values, ordered `False < Undecided < True` so that a conjunction is the
+/// minimum and a disjunction the maximum. `Undecided` carries the message naming the value
+/// that could not be read ([`crate::undecided`]); among several, the order of the messages
+/// decides which one a conjunction or disjunction keeps, exactly as the Wasm backend does with
+/// its sorted message table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Truth {
+    False,
+    Undecided(String),
+    True,
+}
+
+impl Truth {
+    fn from_bool(value: bool) -> Truth {
+        if value {
+            Truth::True
+        } else {
+            Truth::False
+        }
+    }
+
+    /// `not`: swaps true and false; undecided stays undecided.
+    fn negate(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            undecided => undecided,
+        }
+    }
 }
 
 /// A value of one [`Ty`]. `None` stands for *missing* throughout.
@@ -53,6 +94,9 @@ impl Value {
     }
 }
 
+/// A value, or the message saying why it cannot be read.
+type Read = Result<Value, String>;
+
 /// One program, request and data document: the single code path that decides whether a
 /// condition holds and what an expression's value is. [`evaluate`] and the explainer
 /// (`crate::explain`) both go through it, so an explanation can never disagree with a decision.
@@ -67,106 +111,152 @@ impl<'a> Evaluator<'a> {
         Evaluator { program, request, data }
     }
 
-    /// Whether `cond` holds; `hop` is the actor of the enclosing quantifier, if any.
-    pub fn holds(&self, cond: &Cond, hop: Option<&Actor>) -> bool {
+    /// The truth of `cond`; `hop` is the actor of the enclosing quantifier, if any.
+    pub fn truth(&self, cond: &Cond, hop: Option<&Actor>) -> Truth {
         self.cond(cond, hop, 0)
     }
 
-    /// The value of `expr`, or `None` when it is missing.
+    /// The value of `expr`, or `None` when it is missing (or overflows).
     pub fn value(&self, expr: &Expr, hop: Option<&Actor>) -> Option<Value> {
-        self.expr(expr, hop)
+        self.expr(expr, hop).ok()
     }
 
     /// The literal numbered `id`, if the program has it.
     pub fn literal(&self, id: LitId) -> Option<&'a str> {
         self.program.literals.get(id as usize).map(String::as_str)
     }
-    /// A conjunction; `hop` is the actor of the enclosing quantifier, if any. `depth` counts
-    /// helper-rule calls so that a (malformed) cyclic program stops instead of overflowing.
-    fn body_holds(&self, body: &[Cond], hop: Option<&Actor>, depth: usize) -> bool {
-        body.iter().all(|c| self.cond(c, hop, depth))
+    /// A conjunction (the minimum; false as soon as one condition is false); `hop` is the
+    /// actor of the enclosing quantifier, if any. `depth` counts helper-rule calls so that a
+    /// (malformed) cyclic program stops instead of overflowing.
+    fn body(&self, body: &[Cond], hop: Option<&Actor>, depth: usize) -> Truth {
+        let mut result = Truth::True;
+        for cond in body {
+            let truth = self.cond(cond, hop, depth);
+            if truth == Truth::False {
+                return Truth::False;
+            }
+            result = result.min(truth);
+        }
+        result
     }
 
-    fn cond(&self, cond: &Cond, hop: Option<&Actor>, depth: usize) -> bool {
+    fn cond(&self, cond: &Cond, hop: Option<&Actor>, depth: usize) -> Truth {
+        let atomic = |read: Result<bool, String>| match read {
+            Ok(holds) => Truth::from_bool(holds),
+            Err(message) => Truth::Undecided(message),
+        };
         match cond {
-            Cond::Cmp(op, l, r) => match (self.expr(l, hop), self.expr(r, hop)) {
-                (Some(l), Some(r)) => compare(*op, &l, &r),
+            Cond::Cmp(op, l, r) => atomic(self.pair(l, r, hop).map(|(l, r)| compare(*op, &l, &r))),
+            Cond::In(elem, set) => atomic(self.pair(elem, set, hop).map(|pair| match pair {
+                (Value::Str(e), Value::StrSet(s)) => s.contains(&e),
                 _ => false,
-            },
-            Cond::In(elem, set) => match (self.expr(elem, hop), self.expr(set, hop)) {
-                (Some(Value::Str(e)), Some(Value::StrSet(s))) => s.contains(&e),
+            })),
+            Cond::Subset(a, b) => atomic(self.pair(a, b, hop).map(|pair| match pair {
+                (Value::StrSet(a), Value::StrSet(b)) => a.is_subset(&b),
                 _ => false,
-            },
-            Cond::Subset(a, b) => match (self.expr(a, hop), self.expr(b, hop)) {
-                (Some(Value::StrSet(a)), Some(Value::StrSet(b))) => a.is_subset(&b),
-                _ => false,
-            },
-            Cond::StartsWith(s, lit) => self.string_test(s, *lit, hop, |s, p| s.starts_with(p)),
-            Cond::EndsWith(s, lit) => self.string_test(s, *lit, hop, |s, p| s.ends_with(p)),
-            Cond::Matches(s, lit) => self.string_test(s, *lit, hop, glob_matches),
-            Cond::Truthy(e) => self.expr(e, hop) == Some(Value::Bool(true)),
-            Cond::Not(inner) => !self.cond(inner, hop, depth),
-            Cond::Rule(id) => self.helper_holds(*id, depth),
-            Cond::Every(body) => self.request.chain.iter().all(|a| self.body_holds(body, Some(a), depth)),
-            Cond::Some(body) => self.request.chain.iter().any(|a| self.body_holds(body, Some(a), depth)),
+            })),
+            Cond::StartsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.starts_with(p))),
+            Cond::EndsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.ends_with(p))),
+            Cond::Matches(s, lit) => atomic(self.string_test(s, *lit, hop, glob_matches)),
+            Cond::Truthy(e) => atomic(self.expr(e, hop).map(|v| v == Value::Bool(true))),
+            Cond::Not(inner) => self.cond(inner, hop, depth).negate(),
+            Cond::Rule(id) => self.helper(*id, depth),
+            Cond::Every(body) => {
+                let mut result = Truth::True;
+                for actor in &self.request.chain {
+                    let truth = self.body(body, Some(actor), depth);
+                    if truth == Truth::False {
+                        return Truth::False;
+                    }
+                    result = result.min(truth);
+                }
+                result
+            }
+            Cond::Some(body) => {
+                let mut result = Truth::False;
+                for actor in &self.request.chain {
+                    let truth = self.body(body, Some(actor), depth);
+                    if truth == Truth::True {
+                        return Truth::True;
+                    }
+                    result = result.max(truth);
+                }
+                result
+            }
         }
+    }
+
+    /// Both operands, the left one read first (its message wins when both are missing).
+    fn pair(&self, left: &Expr, right: &Expr, hop: Option<&Actor>) -> Result<(Value, Value), String> {
+        let left = self.expr(left, hop)?;
+        Ok((left, self.expr(right, hop)?))
     }
 
     /// A helper rule, evaluated on its own (outside any quantifier of the caller).
-    fn helper_holds(&self, id: RuleId, depth: usize) -> bool {
+    fn helper(&self, id: RuleId, depth: usize) -> Truth {
         if depth > self.program.rules.len() {
-            return false;
+            return Truth::False;
         }
         match self.program.rules.get(id as usize) {
-            Some(rule) if rule.kind == RuleKind::Helper => self.body_holds(&rule.body, None, depth + 1),
-            _ => false,
+            Some(rule) if rule.kind == RuleKind::Helper => self.body(&rule.body, None, depth + 1),
+            _ => Truth::False,
         }
     }
 
-    /// A byte-wise test of a string against a literal; false if either is missing.
-    fn string_test(&self, subject: &Expr, lit: LitId, hop: Option<&Actor>, test: fn(&[u8], &[u8]) -> bool) -> bool {
-        match (self.expr(subject, hop), self.literal(lit)) {
-            (Some(Value::Str(s)), Some(p)) => test(s.as_bytes(), p.as_bytes()),
+    /// A byte-wise test of a string against a literal.
+    fn string_test(
+        &self,
+        subject: &Expr,
+        lit: LitId,
+        hop: Option<&Actor>,
+        test: fn(&[u8], &[u8]) -> bool,
+    ) -> Result<bool, String> {
+        let subject = self.expr(subject, hop)?;
+        Ok(match (subject, self.literal(lit)) {
+            (Value::Str(s), Some(p)) => test(s.as_bytes(), p.as_bytes()),
             _ => false,
-        }
+        })
     }
 
-    fn expr(&self, expr: &Expr, hop: Option<&Actor>) -> Option<Value> {
+    fn expr(&self, expr: &Expr, hop: Option<&Actor>) -> Read {
+        let missing = || undecided::missing(self.program, expr);
         match expr {
-            Expr::Str(id) => self.literal(*id).map(|s| Value::Str(s.to_string())),
-            Expr::Int(i) => Some(Value::Int(*i)),
-            Expr::Bool(b) => Some(Value::Bool(*b)),
+            Expr::Str(id) => self.literal(*id).map(|s| Value::Str(s.to_string())).ok_or_else(missing),
+            Expr::Int(i) => Ok(Value::Int(*i)),
+            Expr::Bool(b) => Ok(Value::Bool(*b)),
             Expr::StrSet(ids) => {
                 let items: Option<BTreeSet<String>> =
                     ids.iter().map(|id| self.literal(*id).map(str::to_string)).collect();
-                items.map(Value::StrSet)
+                items.map(Value::StrSet).ok_or_else(missing)
             }
-            Expr::Slot(id) => self.read_slot(*id),
+            Expr::Slot(id) => self.read_slot(*id).ok_or_else(missing),
             Expr::Lookup { slot, key } => match self.expr(key, hop)? {
-                Value::Str(key) => self.lookup(*slot, &key),
-                _ => None,
+                Value::Str(key) => self.lookup(*slot, &key).ok_or_else(missing),
+                _ => Err(missing()),
             },
             Expr::Actor(which, field) => {
                 let actor = match which {
                     ActorRef::Current => self.request.chain.last(),
                     ActorRef::First => self.request.chain.first(),
                     ActorRef::Hop => hop,
-                }?;
-                let value = match field {
-                    ActorField::Sub => &actor.sub,
-                    ActorField::ClientId => &actor.client_id,
-                    ActorField::Instance => &actor.instance,
                 };
-                value.clone().map(Value::Str)
+                let value = actor.and_then(|actor| match field {
+                    ActorField::Sub => actor.sub.clone(),
+                    ActorField::ClientId => actor.client_id.clone(),
+                    ActorField::Instance => actor.instance.clone(),
+                });
+                value.map(Value::Str).ok_or_else(missing)
             }
-            Expr::ChainDepth => i64::try_from(self.request.chain.len()).ok().map(Value::Int),
-            Expr::Arith(op, a, b) => match (self.expr(a, hop)?, self.expr(b, hop)?) {
-                (Value::Int(a), Value::Int(b)) => Some(Value::Int(match op {
-                    ArithOp::Add => a.wrapping_add(b),
-                    ArithOp::Sub => a.wrapping_sub(b),
-                })),
-                _ => None,
-            },
+            Expr::ChainDepth => i64::try_from(self.request.chain.len()).map(Value::Int).map_err(|_| missing()),
+            Expr::Arith(op, a, b) => {
+                let (a, b) = self.pair(a, b, hop)?;
+                let (Value::Int(a), Value::Int(b)) = (a, b) else { return Err(missing()) };
+                let result = match op {
+                    ArithOp::Add => a.checked_add(b),
+                    ArithOp::Sub => a.checked_sub(b),
+                };
+                result.map(Value::Int).ok_or_else(|| undecided::overflow(self.program, expr))
+            }
         }
     }
 
@@ -344,14 +434,24 @@ mod tests {
         let eq = Cond::Cmp(CmpOp::Eq, Expr::Slot(0), Expr::Str(0));
         assert!(holds(eq.clone(), &["alice"], vec![field(Field::Sub)], &request()));
         assert!(!holds(eq, &["bob"], vec![field(Field::Sub)], &request()));
-        // `iss` is missing: both == and != are false, and `not` flips the false.
+        // `iss` is missing: ==, != and their negations are all undecided, so no allow fires...
         let ne = Cond::Cmp(CmpOp::Ne, Expr::Slot(0), Expr::Str(0));
         assert!(!holds(ne.clone(), &["x"], vec![field(Field::Iss)], &request()));
-        assert!(holds(Cond::Not(Box::new(ne)), &["x"], vec![field(Field::Iss)], &request()));
+        assert!(!holds(Cond::Not(Box::new(ne.clone())), &["x"], vec![field(Field::Iss)], &request()));
+        // ...and a deny rule fires, naming the value.
+        let mut deny = program(&["x"], vec![field(Field::Iss)], vec![Cond::Not(Box::new(ne))]);
+        deny.rules[0].kind = RuleKind::Deny { reason: "wrong issuer".into() };
+        let outcome = evaluate(&deny, &request(), &Json::Null);
+        assert_eq!(outcome.fired, [0]);
+        assert_eq!(outcome.undecided, [(0, "iss is missing or not a string".to_string())]);
+        assert_eq!(
+            deny.deny_reasons(&outcome).collect::<Vec<_>>(),
+            ["wrong issuer (cannot be decided: iss is missing or not a string)"]
+        );
     }
 
     #[test]
-    fn integer_comparisons_and_wrapping_arithmetic() {
+    fn integer_comparisons_and_checked_arithmetic() {
         let slots = vec![field(Field::Exp), field(Field::Iat)];
         let age = Expr::Arith(ArithOp::Sub, Box::new(Expr::Slot(0)), Box::new(Expr::Slot(1)));
         let cases = [
@@ -369,8 +469,19 @@ mod tests {
                 "{op:?} {bound}"
             );
         }
-        let wrapped = Expr::Arith(ArithOp::Add, Box::new(Expr::Int(i64::MAX)), Box::new(Expr::Int(1)));
-        assert!(holds(Cond::Cmp(CmpOp::Eq, wrapped, Expr::Int(i64::MIN)), &[], vec![], &request()));
+        // Overflow never wraps: the comparison is undecided, whichever way it is asked.
+        let overflow = Expr::Arith(ArithOp::Add, Box::new(Expr::Int(i64::MAX)), Box::new(Expr::Int(1)));
+        for op in [CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Ge] {
+            let cond = Cond::Cmp(op, overflow.clone(), Expr::Int(i64::MIN));
+            assert!(!holds(cond.clone(), &[], vec![], &request()), "{op:?}");
+            assert!(!holds(Cond::Not(Box::new(cond)), &[], vec![], &request()), "not {op:?}");
+        }
+        let empty = program(&[], vec![], vec![]);
+        let cond = Cond::Cmp(CmpOp::Le, overflow, Expr::Int(0));
+        assert_eq!(
+            condition_truth(&empty, &request(), &Json::Null, &cond),
+            Truth::Undecided("9223372036854775807 + 1 overflows a 64-bit integer".into())
+        );
         // A missing operand makes the arithmetic missing.
         let missing = Expr::Arith(ArithOp::Sub, Box::new(Expr::Slot(0)), Box::new(Expr::Int(1)));
         assert!(!holds(Cond::Cmp(CmpOp::Ne, missing, Expr::Int(0)), &[], vec![field(Field::Nbf)], &request()));
@@ -587,7 +698,13 @@ mod tests {
         let outcome = evaluate(&p, &request(), &Json::Null);
         assert_eq!(outcome.fired, [1, 2], "helpers never fire; a reference to a non-helper is false");
         assert!(!p.is_allowed(&outcome));
+        // Without `sub` the helper is undecided, so the deny rule using it fires.
         let outcome = evaluate(&p, &Request::default(), &Json::Null);
+        assert_eq!(outcome.fired, [1, 2]);
+        assert_eq!(outcome.undecided, [(1, "sub is missing or not a string".to_string())]);
+        assert!(!p.is_allowed(&outcome));
+        let alice_free = Request { sub: Some("bob".into()), ..Request::default() };
+        let outcome = evaluate(&p, &alice_free, &Json::Null);
         assert_eq!(outcome.fired, [2]);
         assert!(p.is_allowed(&outcome));
     }

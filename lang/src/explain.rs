@@ -9,9 +9,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::eval::{Evaluator, Value};
+use crate::eval::{Evaluator, Truth, Value};
 use crate::fmt::string_literal as quoted;
-use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Program, RuleId, RuleKind, Source};
+use crate::ir::{Cond, Expr, Program, RuleKind};
+use crate::text;
 use crate::request::{Actor, Request};
 
 /// Sets longer than this are cut in explanations: a revocation list can hold millions.
@@ -31,8 +32,10 @@ pub struct RuleReport {
     pub kind: RuleKind,
     /// 1-based line of the rule head.
     pub line: u32,
+    /// Whether the rule fired: an allow rule's body was true, a deny rule's body was not false.
     pub held: bool,
-    /// The first condition of the body that did not hold (absent when the rule held).
+    /// The condition that decided the body: the first false one, else the first undecided one
+    /// (absent when the body was true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<ConditionReport>,
 }
@@ -44,6 +47,9 @@ pub struct ConditionReport {
     /// quantifier, where the loop variable is shown as `hop`).
     pub condition: String,
     pub values: Vec<Observed>,
+    /// Why the condition could not be decided (absent when it was false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
     /// Where a composite condition (helper rule, quantifier) failed inside.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub because: Option<Because>,
@@ -93,13 +99,12 @@ pub fn explain(program: &Program, request: &Request, data: &Json) -> Explanation
         .filter(|rule| !matches!(rule.kind, RuleKind::Helper))
         .map(|rule| {
             let failed = explainer.first_failure(&rule.body, Some(&rule.body_text), None, 0);
-            RuleReport {
-                name: rule.name.clone(),
-                kind: rule.kind.clone(),
-                line: rule.line,
-                held: failed.is_none(),
-                failed,
-            }
+            let held = match (&rule.kind, &failed) {
+                (_, None) => true,
+                (RuleKind::Deny { .. }, Some(report)) => report.undecided.is_some(),
+                _ => false,
+            };
+            RuleReport { name: rule.name.clone(), kind: rule.kind.clone(), line: rule.line, held, failed }
         })
         .collect();
     Explanation { rules }
@@ -131,7 +136,14 @@ impl Explanation {
 
 fn render_failure(out: &mut String, report: &ConditionReport, depth: usize) {
     let indent = "  ".repeat(depth);
-    let _ = write!(out, "{indent}`{}` was false", report.condition);
+    match &report.undecided {
+        None => {
+            let _ = write!(out, "{indent}`{}` was false", report.condition);
+        }
+        Some(message) => {
+            let _ = write!(out, "{indent}`{}` cannot be decided ({message})", report.condition);
+        }
+    }
     let values: Vec<String> = report.values.iter().map(render_observed).collect();
     if !values.is_empty() {
         let _ = write!(out, ": {}", values.join(", "));
@@ -174,8 +186,9 @@ struct Explainer<'a> {
 }
 
 impl Explainer<'_> {
-    /// The first condition of `body` that does not hold, reported. `texts` are the conditions
-    /// as written, when known. `depth` counts helper rules entered, bounded like the evaluator's.
+    /// The condition that decides `body` when it is not true: the first false one, else the
+    /// first undecided one. `texts` are the conditions as written, when known. `depth` counts
+    /// helper rules entered, bounded like the evaluator's.
     fn first_failure(
         &self,
         body: &[Cond],
@@ -183,16 +196,21 @@ impl Explainer<'_> {
         hop: Option<&Actor>,
         depth: usize,
     ) -> Option<ConditionReport> {
-        let (index, cond) = body.iter().enumerate().find(|(_, cond)| !self.evaluator.holds(cond, hop))?;
+        let truths: Vec<Truth> = body.iter().map(|cond| self.evaluator.truth(cond, hop)).collect();
+        let index = truths
+            .iter()
+            .position(|truth| *truth == Truth::False)
+            .or_else(|| truths.iter().position(|truth| *truth != Truth::True))?;
+        let (cond, truth) = (body.get(index)?, truths.get(index)?);
         let written = texts.and_then(|texts| texts.get(index)).filter(|t| !t.is_empty());
         let condition = written.cloned().unwrap_or_else(|| self.cond_text(cond));
-        Some(self.report(cond, condition, hop, depth))
-    }
-
-    fn report(&self, cond: &Cond, condition: String, hop: Option<&Actor>, depth: usize) -> ConditionReport {
+        let undecided = match truth {
+            Truth::Undecided(message) => Some(message.clone()),
+            _ => None,
+        };
         let mut values = Vec::new();
         self.observe_cond(cond, hop, &mut values);
-        ConditionReport { condition, values, because: self.because(cond, depth) }
+        Some(ConditionReport { condition, values, undecided, because: self.because(cond, depth) })
     }
 
     /// Where a failed helper or quantifier failed inside; `None` for atomic conditions and
@@ -266,105 +284,12 @@ impl Explainer<'_> {
         }
     }
 
-    /// A condition rebuilt from the IR in the language's syntax.
     fn cond_text(&self, cond: &Cond) -> String {
-        match cond {
-            Cond::Cmp(op, a, b) => format!("{} {} {}", self.expr_text(a), cmp_text(*op), self.expr_text(b)),
-            Cond::In(a, b) => format!("{} in {}", self.expr_text(a), self.expr_text(b)),
-            Cond::Subset(a, b) => format!("{} subset {}", self.expr_text(a), self.expr_text(b)),
-            Cond::StartsWith(e, lit) => {
-                format!("startswith({}, {})", self.expr_text(e), self.lit_text(*lit))
-            }
-            Cond::EndsWith(e, lit) => {
-                format!("endswith({}, {})", self.expr_text(e), self.lit_text(*lit))
-            }
-            Cond::Matches(e, lit) => {
-                format!("{} matches {}", self.expr_text(e), self.lit_text(*lit))
-            }
-            Cond::Truthy(e) => self.expr_text(e),
-            Cond::Not(inner) => format!("not {}", self.cond_text(inner)),
-            Cond::Rule(id) => self.rule_name(*id),
-            Cond::Every(body) => format!("every hop in chain {{ {} }}", self.body_text(body)),
-            Cond::Some(body) => format!("some hop in chain {{ {} }}", self.body_text(body)),
-        }
+        text::cond_text(self.program, cond)
     }
 
-    fn body_text(&self, body: &[Cond]) -> String {
-        let conds: Vec<String> = body.iter().map(|c| self.cond_text(c)).collect();
-        conds.join("; ")
-    }
-
-    fn rule_name(&self, id: RuleId) -> String {
-        self.program.rules.get(id as usize).map_or_else(|| format!("<rule {id}>"), |rule| rule.name.clone())
-    }
-
-    /// An expression in the language's syntax; malformed ids are shown, never a panic.
     fn expr_text(&self, expr: &Expr) -> String {
-        match expr {
-            Expr::Str(id) => self.lit_text(*id),
-            Expr::Int(i) => i.to_string(),
-            Expr::Bool(b) => b.to_string(),
-            Expr::StrSet(ids) => {
-                let items: Vec<String> = ids.iter().map(|id| self.lit_text(*id)).collect();
-                format!("{{{}}}", items.join(", "))
-            }
-            Expr::Slot(id) => match self.program.slots.get(*id as usize).map(|s| &s.source) {
-                Some(Source::Field(field)) => field.name().to_string(),
-                Some(Source::Claim(path)) => format!("claims.{}", path.join(".")),
-                Some(Source::Data(path)) => format!("data.{}", path.join(".")),
-                Some(Source::DataTable { table, .. }) => format!("data.{}", table.join(".")),
-                None => format!("<slot {id}>"),
-            },
-            Expr::Lookup { slot, key } => match self.program.slots.get(*slot as usize).map(|s| &s.source) {
-                Some(Source::DataTable { table, field }) => {
-                    let mut text = format!("data.{}[{}]", table.join("."), self.expr_text(key));
-                    for part in field {
-                        text.push('.');
-                        text.push_str(part);
-                    }
-                    text
-                }
-                _ => format!("<slot {slot}>[{}]", self.expr_text(key)),
-            },
-            Expr::Actor(which, field) => {
-                let actor = match which {
-                    ActorRef::Current => "act",
-                    ActorRef::First => "chain.first",
-                    ActorRef::Hop => "hop",
-                };
-                let field = match field {
-                    ActorField::Sub => "sub",
-                    ActorField::ClientId => "client_id",
-                    ActorField::Instance => "instance",
-                };
-                format!("{actor}.{field}")
-            }
-            Expr::ChainDepth => "chain.depth".to_string(),
-            Expr::Arith(op, a, b) => {
-                let op = match op {
-                    ArithOp::Add => "+",
-                    ArithOp::Sub => "-",
-                };
-                let right = self.expr_text(b);
-                let right = if matches!(**b, Expr::Arith(..)) { format!("({right})") } else { right };
-                format!("{} {op} {right}", self.expr_text(a))
-            }
-        }
-    }
-
-    fn lit_text(&self, id: crate::ir::LitId) -> String {
-        self.evaluator.literal(id).map_or_else(|| format!("<literal {id}>"), quoted)
-    }
-}
-
-fn cmp_text(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "==",
-        CmpOp::Ne => "!=",
-        CmpOp::Lt => "<",
-        CmpOp::Le => "<=",
-        CmpOp::Gt => ">",
-        CmpOp::Ge => ">=",
+        text::expr_text(self.program, expr)
     }
 }
 
@@ -475,9 +400,14 @@ deny outsider "an actor outside acme" if {
     #[test]
     fn arithmetic_lookups_and_missing_values_name_every_input() {
         let program = program();
-        let req = request(&["spiffe://acme.com/a"], json!({"sub": "bob", "exp": 3600}));
-        let failed = rule(&explain(&program, &req, &data()), "read").failed.clone().unwrap();
+        let req = request(&["spiffe://acme.com/a"], json!({"sub": "alice", "exp": 3600}));
+        let explanation = explain(&program, &req, &data());
+        let failed = rule(&explanation, "read").failed.clone().unwrap();
         assert_eq!(failed.condition, "exp - iat <= 1h");
+        assert_eq!(failed.undecided.as_deref(), Some("iat is missing or not an integer"));
+        assert!(explanation.render().contains("`exp - iat <= 1h` cannot be decided (iat is missing or not an integer)"));
+        let revoked = rule(&explanation, "revoked");
+        assert!(revoked.held, "a deny rule whose body is undecided fires");
         let names: Vec<(&str, Option<&Json>)> =
             failed.values.iter().map(|o| (o.name.as_str(), o.value.as_ref())).collect();
         assert_eq!(names, [("exp - iat", None), ("exp", Some(&json!(3600))), ("iat", None)]);

@@ -220,11 +220,13 @@ pub enum Expr {
     Actor(ActorRef, ActorField),
     /// Number of actors in the delegation chain (0 when there is no `act` claim). Never missing.
     ChainDepth,
-    /// Integer arithmetic (wrapping on i64 overflow); missing if either side is missing.
+    /// Integer arithmetic; missing if either side is missing, undecided on i64 overflow.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
 }
 
-/// A condition. Every atomic condition with a missing operand is **false**; `Not` then negates.
+/// A condition, three-valued (`crate::eval::Truth`): an atomic condition with a missing
+/// operand (or an overflowing sum) is **undecided**; `Not` keeps it undecided; a conjunction
+/// is false if any part is false, else undecided if any part is, else true.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cond {
@@ -242,7 +244,7 @@ pub enum Cond {
     /// `s matches "glob"`: `*` matches any run of bytes (including `/`); every other byte
     /// matches itself.
     Matches(Expr, LitId),
-    /// A `Bool` expression used as a condition (missing is false).
+    /// A `Bool` expression used as a condition (missing is undecided).
     Truthy(Expr),
     Not(Box<Cond>),
     /// A helper rule holds.
@@ -280,8 +282,12 @@ pub struct Rule {
 /// The result of evaluating a program on one request: the contract both backends share.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Outcome {
-    /// Ids of every allow and deny rule whose body held, ascending (helper rules excluded).
+    /// Ids of every allow rule whose body was true and every deny rule whose body was not
+    /// false, ascending (helper rules excluded).
     pub fired: Vec<RuleId>,
+    /// The deny rules of `fired` whose body was undecided, ascending, each with the message
+    /// naming the value that could not be read (`crate::undecided`).
+    pub undecided: Vec<(RuleId, String)>,
 }
 
 impl Program {
@@ -289,19 +295,23 @@ impl Program {
     pub fn is_allowed(&self, outcome: &Outcome) -> bool {
         let mut allowed = false;
         for &id in &outcome.fired {
-            match self.rules[id as usize].kind {
-                RuleKind::Deny { .. } => return false,
-                RuleKind::Allow => allowed = true,
-                RuleKind::Helper => {}
+            match self.rules.get(id as usize).map(|rule| &rule.kind) {
+                Some(RuleKind::Deny { .. }) | None => return false,
+                Some(RuleKind::Allow) => allowed = true,
+                Some(RuleKind::Helper) => {}
             }
         }
         allowed
     }
 
-    /// Reasons of the deny rules that fired, in rule order.
-    pub fn deny_reasons<'a>(&'a self, outcome: &'a Outcome) -> impl Iterator<Item = &'a str> + 'a {
-        outcome.fired.iter().filter_map(|&id| match &self.rules[id as usize].kind {
-            RuleKind::Deny { reason } => Some(reason.as_str()),
+    /// Reasons of the deny rules that fired, in rule order; an undecided one names the value
+    /// it could not read ([`crate::undecided::undecided_reason`]).
+    pub fn deny_reasons<'a>(&'a self, outcome: &'a Outcome) -> impl Iterator<Item = String> + 'a {
+        outcome.fired.iter().filter_map(|&id| match &self.rules.get(id as usize)?.kind {
+            RuleKind::Deny { reason } => Some(match outcome.undecided.iter().find(|(rule, _)| *rule == id) {
+                Some((_, message)) => crate::undecided::undecided_reason(reason, message),
+                None => reason.clone(),
+            }),
             _ => None,
         })
     }

@@ -4,6 +4,7 @@
 //! explainer, tests) that need one stage.
 pub mod ast;
 pub mod check;
+pub mod data_shape;
 pub mod diagnostics;
 pub mod eval;
 pub mod explain;
@@ -14,6 +15,8 @@ pub mod parser;
 pub mod request;
 mod satisfiable;
 mod suggest;
+pub mod text;
+pub mod undecided;
 mod types;
 
 pub use diagnostics::Diagnostics;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::ast::Span;
 use crate::check::{CheckedCond, CheckedCondKind, CheckedPolicy};
 use crate::diagnostics::{Error, ErrorKind};
-use crate::eval::condition_holds;
+use crate::eval::{condition_truth, Truth};
 use crate::ir::{CmpOp, Cond, Expr, LitId, Program};
 use crate::request::Request;
 
@@ -33,7 +33,7 @@ fn conjunction(
 ) {
     let mut required: HashMap<&Expr, (LitId, Span)> = HashMap::new();
     for (cond, checked) in body.iter().zip(spans) {
-        if is_constant(cond) && !condition_holds(program, &Request::default(), &Value::Null, cond) {
+        if is_constant(cond) && condition_truth(program, &Request::default(), &Value::Null, cond) == Truth::False {
             errors.push(
                 Error::new(ErrorKind::Unsatisfiable, checked.span, "this condition is always false", "never holds")
                     .with_help(format!("rule `{rule}` can never fire; fix or remove the condition")),

@@ -17,7 +17,7 @@ pub use manifest::{read_manifest, AbiVersion, Manifest, RuleInfo};
 pub use request_image::RequestEncoder;
 
 /// Major ABI version: bumped on any incompatible layout change; hosts refuse other majors.
-pub const ABI_VERSION_MAJOR: u16 = 1;
+pub const ABI_VERSION_MAJOR: u16 = 2;
 /// Minor ABI version: bumped on backward-compatible additions.
 pub const ABI_VERSION_MINOR: u16 = 0;
 /// What `warrant_abi_version()` returns: `(major << 16) | minor`.
@@ -49,6 +49,15 @@ pub const ERR_REQUEST_IMAGE_OUT_OF_BOUNDS: i32 = -3;
 pub const ERR_VALUE_OUT_OF_BOUNDS: i32 = -4;
 /// `warrant_decide` error: a string id is neither a literal, a data string nor a request string.
 pub const ERR_BAD_STRING_ID: i32 = -5;
+
+/// A rule function's result when its body is false.
+pub const TRUTH_FALSE: i32 = 0;
+/// A rule function's result when its body is true. Undecided is `1 + k`, `k` indexing
+/// [`Manifest::undecided`]: the order `false < undecided(k) < true` makes a conjunction the
+/// unsigned minimum and a disjunction the maximum.
+pub const TRUTH_TRUE: i32 = i32::MAX;
+/// Output entry of a deny rule that fired with a true body (else the message index `k`).
+pub const FIRED_DECIDED: i32 = -1;
 
 /// The id of a missing string (and the "missing" marker of every i32 id field).
 pub const MISSING_ID: i32 = -1;
@@ -127,6 +136,8 @@ pub enum AbiError {
     IncompatibleAbi { found: u16 },
     #[error("request image exceeds {MAX_REQUEST_IMAGE_BYTES} bytes")]
     RequestTooLarge,
+    #[error("data does not fit the policy: {0}")]
+    DataShape(#[from] warrant_lang::data_shape::DataShapeError),
     #[error("data image exceeds {MAX_DATA_IMAGE_BYTES} bytes")]
     DataTooLarge,
     #[error("image does not fit in 32-bit linear memory")]
@@ -142,6 +153,32 @@ pub enum AbiError {
 /// Number of little-endian u32 words of the fired bitmap for `rule_count` rules.
 pub fn output_words(rule_count: usize) -> usize {
     rule_count.div_ceil(32)
+}
+
+/// Bytes of the output area: the fired bitmap, then one i32 per rule that the guest writes for
+/// each fired deny rule ([`FIRED_DECIDED`], or the index of its [`Manifest::undecided`] message).
+pub fn output_bytes(rule_count: usize) -> usize {
+    (output_words(rule_count) + rule_count) * 4
+}
+
+/// The undecided deny rules among `fired`, with their messages, read from the output area.
+/// An entry that is neither [`FIRED_DECIDED`] nor a valid index is an error: the guest broke
+/// the contract, so nothing it reported can be trusted.
+pub fn decode_undecided(output: &[u8], manifest: &Manifest, fired: &[RuleId]) -> Option<Vec<(RuleId, String)>> {
+    let entries = output.get(output_words(manifest.rules.len()) * 4..)?;
+    let mut undecided = Vec::new();
+    for &id in fired {
+        if !matches!(manifest.rules.get(id as usize)?.kind, RuleKind::Deny { .. }) {
+            continue;
+        }
+        let at = id as usize * 4;
+        let entry = i32::from_le_bytes(entries.get(at..at + 4)?.try_into().ok()?);
+        if entry != FIRED_DECIDED {
+            let message = manifest.undecided.get(usize::try_from(entry).ok()?)?;
+            undecided.push((id, message.clone()));
+        }
+    }
+    Some(undecided)
 }
 
 /// Ids of the allow and deny rules whose bit is set in the output area, ascending.

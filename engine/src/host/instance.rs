@@ -14,10 +14,12 @@ use crate::error::EngineError;
 /// Size of a Wasm page: memory grows by whole pages.
 const WASM_PAGE_BYTES: u64 = 65_536;
 
-/// What the guest answered: its verdict and the rules it reports as fired.
+/// What the guest answered: its verdict, the rules it reports as fired, and the deny rules
+/// among them that fired undecided, with their messages.
 pub(crate) struct GuestAnswer {
     pub(crate) allowed: bool,
     pub(crate) fired: Vec<RuleId>,
+    pub(crate) undecided: Vec<(RuleId, String)>,
 }
 
 pub(crate) struct ReadyInstance {
@@ -84,8 +86,8 @@ impl ReadyInstance {
         let image = self.encoder.encode(manifest, &data.image, request, request_base).map_err(EngineError::Encode)?;
         write_bytes(&mut self.store, self.memory, u64::from(request_base), image)?;
         let output_base = next_image(u64::from(request_base) + image.len() as u64)?;
-        let output_len = abi::output_words(manifest.rules.len()) * 4;
-        write_zeroes(&mut self.store, self.memory, u64::from(output_base), output_len)?;
+        let output_len = abi::output_bytes(manifest.rules.len());
+        write_zeroes(&mut self.store, self.memory, u64::from(output_base), abi::output_words(manifest.rules.len()) * 4)?;
 
         let arguments = (wasm_address(data_base), wasm_address(request_base), wasm_address(output_base));
         self.store.set_epoch_deadline(CALL_DEADLINE_TICKS);
@@ -97,7 +99,10 @@ impl ReadyInstance {
             other => return Err(EngineError::InconsistentVerdict { verdict: other }),
         };
         let output = reserve(&mut self.store, self.memory, u64::from(output_base), output_len)?;
-        Ok(GuestAnswer { allowed, fired: abi::decode_fired(output, manifest) })
+        let fired = abi::decode_fired(output, manifest);
+        let undecided = abi::decode_undecided(output, manifest, &fired)
+            .ok_or(EngineError::InconsistentVerdict { verdict: code })?;
+        Ok(GuestAnswer { allowed, fired, undecided })
     }
 }
 

@@ -5,6 +5,7 @@ use wasmtime::{Linker, Module};
 
 use warrant_lang::ir::{RuleId, RuleKind};
 use warrant_lang::request::Request;
+use warrant_lang::undecided::undecided_reason;
 use warrant_wasm::abi::{self, AbiError, Manifest};
 
 use super::instance::{GuestAnswer, ReadyInstance};
@@ -81,8 +82,15 @@ impl Policy {
 
     /// Decides `request`. Errors mean no decision was made; treat them as a deny (or use
     /// [`Policy::decide_or_deny`]).
+    ///
+    /// Revocations the data lists (`revoked_instances`, `revoked_client_ids`, `revoked_jtis`)
+    /// are enforced first, on every hop of the chain: a revoked request is denied without
+    /// running the policy, whatever its rules say.
     pub fn decide(&self, request: &Request) -> Result<Decision, EngineError> {
         let data = self.shared.data.current();
+        if let Some(reason) = data.revocations.refusal(request) {
+            return Ok(self.deny(reason));
+        }
         let mut instance = self.shared.pool.take()?;
         let answer = instance.decide(&self.shared.manifest, &data, request);
         // A trapped instance may hold half-written state: drop it rather than reuse it.
@@ -130,7 +138,10 @@ impl Policy {
         let fired = answer
             .fired
             .iter()
-            .map(|&id| self.fired_rule(id).ok_or(EngineError::InconsistentVerdict { verdict }))
+            .map(|&id| {
+                let undecided = answer.undecided.iter().find(|(rule, _)| *rule == id).map(|(_, message)| message);
+                self.fired_rule(id, undecided).ok_or(EngineError::InconsistentVerdict { verdict })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let decision = Decision::from_fired(fired, self.shared.version.clone());
         if decision.allowed != answer.allowed {
@@ -139,13 +150,16 @@ impl Policy {
         Ok(decision)
     }
 
-    /// The allow or deny rule `id`, with its deny reason; `None` for helper or unknown ids.
-    fn fired_rule(&self, id: RuleId) -> Option<(FiredRule, Option<String>)> {
+    /// The allow or deny rule `id`, with its deny reason (naming the value it could not read,
+    /// when it fired `undecided`); `None` for helper or unknown ids.
+    fn fired_rule(&self, id: RuleId, undecided: Option<&String>) -> Option<(FiredRule, Option<String>)> {
         let rule = self.shared.manifest.rules.get(usize::try_from(id).ok()?)?;
-        let (kind, reason) = match &rule.kind {
-            RuleKind::Allow => (Effect::Allow, None),
-            RuleKind::Deny { reason } => (Effect::Deny, Some(reason.clone())),
-            RuleKind::Helper => return None,
+        let (kind, reason) = match (&rule.kind, undecided) {
+            (RuleKind::Allow, None) => (Effect::Allow, None),
+            (RuleKind::Deny { reason }, None) => (Effect::Deny, Some(reason.clone())),
+            (RuleKind::Deny { reason }, Some(message)) => (Effect::Deny, Some(undecided_reason(reason, message))),
+            (RuleKind::Allow, Some(_)) => return None,
+            (RuleKind::Helper, _) => return None,
         };
         Some((FiredRule { name: rule.name.clone(), kind }, reason))
     }

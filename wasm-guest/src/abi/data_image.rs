@@ -82,7 +82,10 @@ impl<'v> Intern<'v> for DataInterner<'v> {
 impl DataImage {
     /// Lays out the data slots of `manifest` read from `data`, for placement at `base`
     /// (16-aligned; normally the module's `warrant_heap_base`).
+    /// A document whose shape contradicts the types the policy reads is refused
+    /// ([`AbiError::DataShape`]).
     pub fn build(manifest: &Manifest, data: &Value, base: u32) -> Result<DataImage, AbiError> {
+        warrant_lang::data_shape::check_data_shape(&manifest.slots, data)?;
         let literal_count = manifest.literals.len();
         let mut ids = StringIds::default();
         for (id, literal) in manifest.literals.iter().enumerate() {

@@ -36,6 +36,9 @@ pub struct Manifest {
     /// Slot `i` is cell `i` of both images' slot tables.
     pub slots: Vec<Slot>,
     pub rules: Vec<RuleInfo>,
+    /// Why a condition could not be decided, sorted: a deny rule that fired because its body
+    /// was undecided reports index `k` of this table in the output area (ABI.md §7).
+    pub undecided: Vec<String>,
 }
 
 impl Manifest {
@@ -52,6 +55,7 @@ impl Manifest {
                 .iter()
                 .map(|r| RuleInfo { name: r.name.clone(), kind: r.kind.clone(), line: r.line })
                 .collect(),
+            undecided: warrant_lang::undecided::messages(program),
         }
     }
 
@@ -101,6 +105,7 @@ mod tests {
             literals: vec!["read".into()],
             slots: vec![],
             rules: vec![RuleInfo { name: "no".into(), kind: RuleKind::Deny { reason: "because".into() }, line: 3 }],
+            undecided: vec!["sub is missing or not a string".into()],
         }
     }
 

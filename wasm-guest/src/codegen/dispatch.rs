@@ -1,7 +1,10 @@
-//! `warrant_decide`: checks the host's images, runs the rules and records the fired bitmap.
+//! `warrant_decide`: checks the host's images, runs the rules and records the fired bitmap and,
+//! for each fired deny rule, whether it fired undecided (and why).
 //! Allow/deny rules that require `action == "lit"` or `action in {lits}` are indexed by the
 //! interned action id and reached through one `br_table`, so a decision only runs the rules
-//! that can match its action. Rule order never changes the outcome.
+//! that can match its action. When the action is missing, that condition is undecided: the
+//! indexed deny rules then run with their truth capped at undecided. Rule order never changes
+//! the outcome.
 use std::collections::BTreeMap;
 
 use warrant_lang::ir::{CmpOp, Cond, Expr, Field, LitId, Program, RuleId, RuleKind, Source, Ty};
@@ -12,7 +15,7 @@ use super::rules::{cell_offset, PARAM_DATA, PARAM_REQUEST};
 use super::runtime::FN_CHECK_BOUNDS;
 use super::{rule_function, CodegenError, GLOBAL_ERROR, GLOBAL_MEMORY_END};
 use crate::abi::{
-    ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
+    FIRED_DECIDED, TRUTH_TRUE, ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
     ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
     REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
 };
@@ -57,6 +60,11 @@ impl DispatchPlan {
         DispatchPlan { action_slot: Some(slot), by_action }
     }
 
+    /// The action expression the dispatch reads, when it indexes any rule.
+    pub(super) fn action_expr(&self) -> Option<Expr> {
+        self.action_slot.filter(|_| !self.by_action.is_empty()).map(Expr::Slot)
+    }
+
     /// The body condition of `rule` the dispatch already decides.
     pub(super) fn decided_condition(&self, rule: RuleId) -> Option<usize> {
         self.by_action.get(&rule).map(|(index, _)| *index)
@@ -83,10 +91,12 @@ pub(super) fn decide_function(
     program: &Program,
     plan: &DispatchPlan,
     memo_globals: &[Option<u32>],
+    action_missing: Option<i32>,
 ) -> Result<Function, CodegenError> {
     let mut code = Code::new(3);
     let allowed = code.local(ValType::I32);
     let denied = code.local(ValType::I32);
+    let truth = code.local(ValType::I32);
     code.op(I::MemorySize(0)).op(I::I64ExtendI32U).op(I::I64Const(16)).op(I::I64Shl);
     code.op(I::GlobalSet(GLOBAL_MEMORY_END));
     code.i32(0).op(I::GlobalSet(GLOBAL_ERROR));
@@ -94,17 +104,21 @@ pub(super) fn decide_function(
         code.i32(-1).op(I::GlobalSet(*memo));
     }
     let words = u32::try_from(crate::abi::output_words(program.rules.len())).map_err(|_| CodegenError::TooLarge)?;
-    check_images(&mut code, program, words)?;
+    let output_len = u32::try_from(crate::abi::output_bytes(program.rules.len()) / 4).map_err(|_| CodegenError::TooLarge)?;
+    check_images(&mut code, program, output_len)?;
     for word in 0..words {
         code.get(PARAM_OUT).i32(0).store32(word * 4);
     }
-    let record = Recorder { program, allowed, denied };
+    let record = Recorder { program, allowed, denied, truth, entries: words * 4 };
     for id in 0..program.rules.len() as RuleId {
         if program.rules[id as usize].kind != RuleKind::Helper && !plan.by_action.contains_key(&id) {
-            record.run(&mut code, id);
+            record.run(&mut code, id, None);
         }
     }
     if let Some(action_slot) = plan.action_slot {
+        if let Some(undecided) = action_missing {
+            run_deny_rules_without_action(&mut code, plan, action_slot, &record, undecided)?;
+        }
         dispatch_on_action(&mut code, plan, action_slot, &record)?;
     }
     code.op(I::GlobalGet(GLOBAL_ERROR)).if_(BlockType::Empty);
@@ -142,27 +156,64 @@ fn fail_unless_in_bounds(code: &mut Code, size: u32, error: i32) {
     code.i32(error).op(I::Return).end();
 }
 
-/// Emits "run a rule, set its output bit and the allowed/denied flag if it fired".
+/// Emits "run a rule, set its output bit and the allowed/denied flag if it fired": an allow
+/// rule fires when its body is true, a deny rule unless its body is false; a fired deny rule's
+/// output entry says whether it was decided or names its undecided message.
 struct Recorder<'p> {
     program: &'p Program,
     allowed: u32,
     denied: u32,
+    /// Scratch local for the rule's truth.
+    truth: u32,
+    /// Offset of the per-rule entries in the output area.
+    entries: u32,
 }
 
 impl Recorder<'_> {
-    fn run(&self, code: &mut Code, id: RuleId) {
+    /// `cap`: an undecided truth the result may not exceed (a condition the dispatch decided).
+    fn run(&self, code: &mut Code, id: RuleId, cap: Option<i32>) {
         let word_offset = (id / 32) * 4;
-        let flag = match self.program.rules[id as usize].kind {
-            RuleKind::Deny { .. } => self.denied,
-            _ => self.allowed,
-        };
-        code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(rule_function(id)));
+        let is_deny = matches!(self.program.rules[id as usize].kind, RuleKind::Deny { .. });
+        code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(rule_function(id))).set(self.truth);
+        if let Some(cap) = cap {
+            code.get(self.truth).i32(cap).get(self.truth).i32(cap).op(I::I32LtU).op(I::Select).set(self.truth);
+        }
+        code.get(self.truth);
+        if !is_deny {
+            code.i32(TRUTH_TRUE).op(I::I32Eq);
+        }
         code.if_(BlockType::Empty);
         code.get(PARAM_OUT).get(PARAM_OUT).load32(word_offset);
         code.u32(1 << (id % 32)).op(I::I32Or).store32(word_offset);
-        code.i32(1).set(flag);
+        if is_deny {
+            code.get(PARAM_OUT).i32(FIRED_DECIDED).get(self.truth).i32(1).op(I::I32Sub);
+            code.get(self.truth).i32(TRUTH_TRUE).op(I::I32Eq).op(I::Select).store32(self.entries + id * 4);
+            code.i32(1).set(self.denied);
+        } else {
+            code.i32(1).set(self.allowed);
+        }
         code.end();
     }
+}
+
+/// With the action missing, `action == lit` is undecided: every deny rule the dispatch indexes
+/// runs, its truth capped at that undecided value.
+fn run_deny_rules_without_action(
+    code: &mut Code,
+    plan: &DispatchPlan,
+    action_slot: u32,
+    record: &Recorder<'_>,
+    undecided: i32,
+) -> Result<(), CodegenError> {
+    code.get(PARAM_REQUEST).load32(cell_offset(REQ_SLOTS, action_slot)? + CELL_STR_ID);
+    code.i32(0).op(I::I32LtS).if_(BlockType::Empty);
+    for &rule in plan.by_action.keys() {
+        if matches!(record.program.rules[rule as usize].kind, RuleKind::Deny { .. }) {
+            record.run(code, rule, Some(undecided));
+        }
+    }
+    code.end();
+    Ok(())
 }
 
 /// One `br_table` on `action_id - min_action`: each admitted action runs its rules; any other
@@ -201,7 +252,7 @@ fn dispatch_on_action(
     for (_, rules) in &cases {
         code.end();
         for rule in rules {
-            record.run(code, *rule);
+            record.run(code, *rule, None);
         }
         code.br(done);
     }

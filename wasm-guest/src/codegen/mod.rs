@@ -8,6 +8,8 @@ mod layout;
 mod rules;
 mod runtime;
 
+use std::collections::BTreeMap;
+
 use warrant_lang::ir::{Program, RuleId, RuleKind};
 use wasm_encoder::{
     CodeSection, ConstExpr, CustomSection, DataSection, ExportKind, ExportSection, Function, FunctionSection,
@@ -63,12 +65,23 @@ pub fn compile(program: &Program) -> Result<Vec<u8>, CodegenError> {
         }));
     }
     let plan = DispatchPlan::new(program);
+    let manifest = Manifest::from_program(program);
+    let messages: BTreeMap<String, u32> = manifest
+        .undecided
+        .iter()
+        .enumerate()
+        .map(|(index, message)| Ok((message.clone(), u32::try_from(index).map_err(|_| CodegenError::TooLarge)?)))
+        .collect::<Result<_, CodegenError>>()?;
     let mut rule_functions = Vec::with_capacity(program.rules.len());
-    let mut context = RuleContext { program, layout: &mut layout, memo_globals: &memo_globals };
+    let mut context = RuleContext { program, layout: &mut layout, memo_globals: &memo_globals, messages: &messages };
     for id in 0..rule_count {
         rule_functions.push(compile_rule(&mut context, id, plan.decided_condition(id))?);
     }
-    let decide = decide_function(program, &plan, &memo_globals)?;
+    let action_missing = match plan.action_expr() {
+        Some(action) => Some(context.undecided(&warrant_lang::undecided::missing(program, &action))?),
+        None => None,
+    };
+    let decide = decide_function(program, &plan, &memo_globals, action_missing)?;
 
     // Every function takes only i32 parameters and returns one i32: type `n` has `n` params.
     let mut types = TypeSection::new();
@@ -119,7 +132,7 @@ pub fn compile(program: &Program) -> Result<Vec<u8>, CodegenError> {
     let mut data = DataSection::new();
     let (segment_at, segment) = layout.segment();
     data.active(0, &ConstExpr::i32_const(segment_at as i32), segment.iter().copied());
-    let manifest = Manifest::from_program(program).to_json();
+    let manifest = manifest.to_json();
 
     let mut module = Module::new();
     module

@@ -1,6 +1,10 @@
-//! One Wasm function per rule: `(data_ptr, req_ptr) -> i32` (1 when the body holds). Conditions
-//! compile to straight-line integer code; an operand that reads as missing branches to the exit
-//! of its atomic condition, which then yields false (ir.rs semantics), before `Not` negates.
+//! One Wasm function per rule: `(data_ptr, req_ptr) -> i32`, the body's three-valued truth
+//! ([`TRUTH_FALSE`], `1 + k` for undecided with message `k`, [`TRUTH_TRUE`]). Conditions compile
+//! to straight-line integer code; an operand that reads as missing (or a sum that overflows)
+//! records its message and branches to the exit of its atomic condition, which then yields
+//! undecided (ir.rs semantics). A conjunction is the unsigned minimum, a disjunction the maximum.
+use std::collections::BTreeMap;
+
 use warrant_lang::ir::{
     ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind, SlotId, Source, Ty,
 };
@@ -15,7 +19,7 @@ use super::runtime::{
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
-    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
+    TRUTH_FALSE, TRUTH_TRUE, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
     CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
     REQ_CHAIN_PTR, REQ_SLOTS,
 };
@@ -34,6 +38,19 @@ pub(super) struct RuleContext<'p> {
     pub(super) layout: &'p mut StaticLayout,
     /// The memo global of each helper rule (`None` for allow/deny rules).
     pub(super) memo_globals: &'p [Option<u32>],
+    /// Every undecided message, by its index in the manifest's table.
+    pub(super) messages: &'p BTreeMap<String, u32>,
+}
+
+impl RuleContext<'_> {
+    /// The truth value "undecided because of `message`".
+    pub(super) fn undecided(&self, message: &str) -> Result<i32, CodegenError> {
+        let index = self.messages.get(message).ok_or_else(|| CodegenError::InvalidIr {
+            rule: String::new(),
+            reason: format!("no undecided message `{message}` in the table"),
+        })?;
+        index.checked_add(1).and_then(|v| i32::try_from(v).ok()).filter(|&v| v < TRUTH_TRUE).ok_or(CodegenError::TooLarge)
+    }
 }
 
 /// Compiles rule `id`, leaving out body condition `skip` (already decided by the dispatch).
@@ -45,7 +62,7 @@ pub(super) fn compile_rule(
     let program = ctx.program;
     let rule = &program.rules[id as usize];
     let memo = ctx.memo_globals.get(id as usize).copied().flatten();
-    let mut emitter = Emitter { ctx, rule, code: Code::new(2), hop: None, miss: None };
+    let mut emitter = Emitter { ctx, rule, code: Code::new(2), hop: None, miss: None, missing: None };
     if let Some(memo) = memo {
         // Helpers may be used by many rules: evaluate each at most once per decision.
         emitter.code.op(I::GlobalGet(memo)).i32(0).op(I::I32GeS).if_(BlockType::Empty);
@@ -56,11 +73,13 @@ pub(super) fn compile_rule(
         .filter(|(index, _)| Some(*index) != skip)
         .map(|(_, cond)| cond)
         .collect();
-    let holds = emitter.code.block(BlockType::Result(ValType::I32));
-    emitter.conjunction(&body, |code| {
-        code.i32(0).br(holds);
+    let truth = emitter.code.block(BlockType::Result(ValType::I32));
+    let acc = emitter.code.local(ValType::I32);
+    emitter.code.i32(TRUTH_TRUE).set(acc);
+    emitter.conjunction(&body, acc, |code| {
+        code.i32(TRUTH_FALSE).br(truth);
     })?;
-    emitter.code.i32(1).end();
+    emitter.code.get(acc).end();
     if let Some(memo) = memo {
         let result = emitter.code.local(ValType::I32);
         emitter.code.tee(result).op(I::GlobalSet(memo)).get(result);
@@ -80,8 +99,10 @@ struct Emitter<'a, 'p> {
     code: Code,
     /// Local holding the current hop's actor record address, inside a quantifier.
     hop: Option<u32>,
-    /// Exit of the atomic condition being compiled (missing operand => false).
+    /// Exit of the atomic condition being compiled (missing operand => undecided).
     miss: Option<Label>,
+    /// Local holding the undecided truth the miss exit yields (allocated on first use).
+    missing: Option<u32>,
 }
 
 impl Emitter<'_, '_> {
@@ -89,24 +110,30 @@ impl Emitter<'_, '_> {
         CodegenError::InvalidIr { rule: self.rule.name.clone(), reason: reason.to_string() }
     }
 
-    /// Evaluates `conds` in order; after the first false one runs `on_false`, which must
-    /// branch away.
-    fn conjunction(&mut self, conds: &[&Cond], on_false: impl Fn(&mut Code)) -> Result<(), CodegenError> {
+    /// Evaluates `conds` in order into `acc` (the minimum of their truths, so undecided
+    /// unless one is false); after the first false one runs `on_false`, which must branch away.
+    fn conjunction(&mut self, conds: &[&Cond], acc: u32, on_false: impl Fn(&mut Code)) -> Result<(), CodegenError> {
+        let truth = self.code.local(ValType::I32);
         for cond in conds {
             self.cond(cond)?;
-            self.code.op(I::I32Eqz).if_(BlockType::Empty);
+            self.code.tee(truth).op(I::I32Eqz).if_(BlockType::Empty);
             on_false(&mut self.code);
             self.code.end();
+            self.code.get(truth).get(acc).get(truth).get(acc).op(I::I32LtU).op(I::Select).set(acc);
         }
         Ok(())
     }
 
-    /// Pushes the condition's truth value (i32 0/1).
+    /// Pushes the condition's truth value.
     fn cond(&mut self, cond: &Cond) -> Result<(), CodegenError> {
         match cond {
             Cond::Not(inner) => {
+                // false <-> true; undecided stays.
+                let truth = self.code.local(ValType::I32);
                 self.cond(inner)?;
-                self.code.op(I::I32Eqz);
+                self.code.set(truth).i32(TRUTH_TRUE).i32(TRUTH_FALSE).get(truth);
+                self.code.get(truth).i32(TRUTH_TRUE).op(I::I32Eq).op(I::Select);
+                self.code.get(truth).op(I::I32Eqz).op(I::Select);
             }
             Cond::Rule(target) => {
                 let is_helper =
@@ -124,12 +151,27 @@ impl Emitter<'_, '_> {
                 let outer = self.miss.replace(miss);
                 self.atomic(atomic)?;
                 self.miss = outer;
-                self.code.br(done).end().i32(0).end();
+                self.code.i32(TRUTH_TRUE).op(I::I32Mul).br(done).end();
+                let missing = self.missing_local();
+                self.code.get(missing).end();
             }
         }
         Ok(())
     }
 
+    fn missing_local(&mut self) -> u32 {
+        match self.missing {
+            Some(local) => local,
+            None => {
+                let local = self.code.local(ValType::I32);
+                self.missing = Some(local);
+                local
+            }
+        }
+    }
+
+    /// `every` is the minimum over the actors (true for an empty chain), `some` the maximum
+    /// (false for an empty chain); both stop early once the answer cannot change.
     fn quantifier(&mut self, body: &[Cond], every: bool) -> Result<(), CodegenError> {
         if self.hop.is_some() {
             return Err(self.invalid("nested quantifier"));
@@ -137,30 +179,53 @@ impl Emitter<'_, '_> {
         let hop = self.code.local(ValType::I32);
         let index = self.code.local(ValType::I32);
         let count = self.code.local(ValType::I32);
+        let acc = self.code.local(ValType::I32);
         self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).set(count).i32(0).set(index);
+        self.code.i32(if every { TRUTH_TRUE } else { TRUTH_FALSE }).set(acc);
         let result = self.code.block(BlockType::Result(ValType::I32));
         let next_actor = self.code.loop_();
         self.code.get(index).get(count).op(I::I32GeU).if_(BlockType::Empty);
-        self.code.i32(i32::from(every)).br(result).end();
+        self.code.get(acc).br(result).end();
         self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
         self.code.get(index).u32(ACTOR_RECORD_SIZE).op(I::I32Mul).op(I::I32Add).set(hop);
         self.hop = Some(hop);
         let ordered: Vec<&Cond> = evaluation_order(body).into_iter().map(|(_, c)| c).collect();
         if every {
-            self.conjunction(&ordered, |code| {
-                code.i32(0).br(result);
+            self.conjunction(&ordered, acc, |code| {
+                code.i32(TRUTH_FALSE).br(result);
             })?;
         } else {
+            let actor = self.code.local(ValType::I32);
             let skip_actor = self.code.block(BlockType::Empty);
-            self.conjunction(&ordered, |code| {
+            self.code.i32(TRUTH_TRUE).set(actor);
+            self.conjunction(&ordered, actor, |code| {
                 code.br(skip_actor);
             })?;
-            self.code.i32(1).br(result).end();
+            self.code.get(actor).i32(TRUTH_TRUE).op(I::I32Eq).if_(BlockType::Empty);
+            self.code.i32(TRUTH_TRUE).br(result).end();
+            self.code.get(actor).get(acc).get(actor).get(acc).op(I::I32GtU).op(I::Select).set(acc);
+            self.code.end();
         }
         self.hop = None;
         self.code.increment(index, 1).br(next_actor).end();
         self.code.op(I::Unreachable).end();
         Ok(())
+    }
+
+    /// With a condition on the stack: when it is non-zero, `expr` is missing: record its
+    /// message and leave the atomic condition as undecided.
+    fn miss_if(&mut self, message: &str) -> Result<(), CodegenError> {
+        let miss = self.miss_label()?;
+        let truth = self.ctx.undecided(message).map_err(|_| self.invalid("undecided message not in the table"))?;
+        let missing = self.missing_local();
+        self.code.if_(BlockType::Empty);
+        self.code.i32(truth).set(missing).br(miss).end();
+        Ok(())
+    }
+
+    /// [`Emitter::miss_if`] for `expr` reading as missing.
+    fn miss_if_missing(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        self.miss_if(&warrant_lang::undecided::missing(self.ctx.program, expr))
     }
 
     fn miss_label(&self) -> Result<Label, CodegenError> {
@@ -290,48 +355,52 @@ impl Emitter<'_, '_> {
                 Ok(())
             }
             Expr::Actor(actor, field) => {
-                self.actor_record(*actor)?;
+                self.actor_record(*actor, expr)?;
                 let offset = match field {
                     ActorField::Sub => ACTOR_SUB,
                     ActorField::ClientId => ACTOR_CLIENT_ID,
                     ActorField::Instance => ACTOR_INSTANCE,
                 };
                 self.code.load32(offset);
-                self.present_id()
+                self.present_id(expr)
             }
             Expr::Slot(_) | Expr::Lookup { .. } => {
                 let cell = self.cell(expr, Ty::Str)?;
                 self.code.get(cell.base).load32(cell.offset + CELL_STR_ID);
-                self.present_id()
+                self.present_id(expr)
             }
             _ => Err(self.invalid("expected a string expression")),
         }
     }
 
-    /// Branches to the miss label when the id on the stack is negative; else keeps it.
-    fn present_id(&mut self) -> Result<(), CodegenError> {
-        let miss = self.miss_label()?;
+    /// Leaves the atomic condition as undecided when the id of `expr` on the stack is
+    /// negative; else keeps it.
+    fn present_id(&mut self, expr: &Expr) -> Result<(), CodegenError> {
         let id = self.code.local(ValType::I32);
-        self.code.tee(id).i32(0).op(I::I32LtS).br_if(miss).get(id);
+        self.code.tee(id).i32(0).op(I::I32LtS);
+        self.miss_if_missing(expr)?;
+        self.code.get(id);
         Ok(())
     }
 
-    /// Pushes the address of the actor record, or branches to the miss label (empty chain).
-    fn actor_record(&mut self, actor: ActorRef) -> Result<(), CodegenError> {
-        let miss = self.miss_label()?;
+    /// Pushes the address of the actor record, or leaves the atomic condition as undecided
+    /// with the message of `expr` (empty chain).
+    fn actor_record(&mut self, actor: ActorRef, expr: &Expr) -> Result<(), CodegenError> {
         match actor {
             ActorRef::Hop => {
                 let hop = self.hop.ok_or_else(|| self.invalid("`hop` outside a quantifier"))?;
                 self.code.get(hop);
             }
             ActorRef::First => {
-                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I32Eqz).br_if(miss);
+                self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I32Eqz);
+                self.miss_if_missing(expr)?;
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
             }
             ActorRef::Current => {
                 let count = self.code.local(ValType::I32);
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).tee(count);
-                self.code.op(I::I32Eqz).br_if(miss);
+                self.code.op(I::I32Eqz);
+                self.miss_if_missing(expr)?;
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
                 self.code.get(count).i32(1).op(I::I32Sub).u32(ACTOR_RECORD_SIZE).op(I::I32Mul);
                 self.code.op(I::I32Add);
@@ -350,17 +419,32 @@ impl Emitter<'_, '_> {
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I64ExtendI32U);
             }
             Expr::Arith(op, left, right) => {
+                // Checked: a sum whose sign contradicts its operands' overflowed.
+                let (a, b, sum) =
+                    (self.code.local(ValType::I64), self.code.local(ValType::I64), self.code.local(ValType::I64));
                 self.int_value(left)?;
+                self.code.set(a);
                 self.int_value(right)?;
-                self.code.op(match op {
-                    ArithOp::Add => I::I64Add,
-                    ArithOp::Sub => I::I64Sub,
-                });
+                self.code.set(b);
+                self.code.get(a).get(b);
+                match op {
+                    ArithOp::Add => {
+                        self.code.op(I::I64Add).set(sum);
+                        self.code.get(a).get(sum).op(I::I64Xor).get(b).get(sum).op(I::I64Xor).op(I::I64And);
+                    }
+                    ArithOp::Sub => {
+                        self.code.op(I::I64Sub).set(sum);
+                        self.code.get(a).get(b).op(I::I64Xor).get(a).get(sum).op(I::I64Xor).op(I::I64And);
+                    }
+                }
+                self.code.op(I::I64Const(0)).op(I::I64LtS);
+                self.miss_if(&warrant_lang::undecided::overflow(self.ctx.program, expr))?;
+                self.code.get(sum);
             }
             Expr::Slot(_) | Expr::Lookup { .. } => {
-                let miss = self.miss_label()?;
                 let cell = self.cell(expr, Ty::Int)?;
-                self.code.get(cell.base).load32(cell.offset + CELL_INT_PRESENT).op(I::I32Eqz).br_if(miss);
+                self.code.get(cell.base).load32(cell.offset + CELL_INT_PRESENT).op(I::I32Eqz);
+                self.miss_if_missing(expr)?;
                 self.code.get(cell.base).load64(cell.offset + CELL_INT_VALUE);
             }
             _ => return Err(self.invalid("expected an integer expression")),
@@ -375,11 +459,12 @@ impl Emitter<'_, '_> {
                 self.code.i32(i32::from(*value));
             }
             Expr::Slot(_) | Expr::Lookup { .. } => {
-                let miss = self.miss_label()?;
                 let cell = self.cell(expr, Ty::Bool)?;
                 let value = self.code.local(ValType::I32);
                 self.code.get(cell.base).load32(cell.offset + CELL_BOOL).tee(value);
-                self.code.i32(1).op(I::I32GtU).br_if(miss).get(value);
+                self.code.i32(1).op(I::I32GtU);
+                self.miss_if_missing(expr)?;
+                self.code.get(value);
             }
             _ => return Err(self.invalid("expected a boolean expression")),
         }
@@ -398,13 +483,14 @@ impl Emitter<'_, '_> {
                 self.code.u32(address).set(ptr).u32(count).set(len);
             }
             Expr::Slot(_) | Expr::Lookup { .. } => {
-                let miss = self.miss_label()?;
                 let cell = self.cell(expr, Ty::StrSet)?;
                 self.code.get(cell.base).load32(cell.offset + CELL_SET_PTR).set(ptr);
                 self.code.get(cell.base).load32(cell.offset + CELL_SET_LEN).tee(len);
-                self.code.i32(0).op(I::I32LtS).br_if(miss);
+                self.code.i32(0).op(I::I32LtS);
+                self.miss_if_missing(expr)?;
                 self.code.get(ptr).get(len).u32(ID_SIZE).i32(ERR_VALUE_OUT_OF_BOUNDS);
-                self.code.op(I::Call(FN_CHECK_BOUNDS)).op(I::I32Eqz).br_if(miss);
+                self.code.op(I::Call(FN_CHECK_BOUNDS)).op(I::I32Eqz);
+                self.miss_if_missing(expr)?;
             }
             _ => return Err(self.invalid("expected a set expression")),
         }
@@ -447,8 +533,8 @@ impl Emitter<'_, '_> {
                 self.code.set(key_id);
                 self.code.get(PARAM_DATA).u32(table_offset).op(I::I32Add).get(key_id);
                 self.code.op(I::Call(FN_TABLE_FIND)).tee(found);
-                let miss = self.miss_label()?;
-                self.code.i32(0).op(I::I32LtS).br_if(miss);
+                self.code.i32(0).op(I::I32LtS);
+                self.miss_if_missing(expr)?;
                 Ok(CellRef { base: found, offset: 0 })
             }
             _ => Err(self.invalid("expected a slot")),
