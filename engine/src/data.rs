@@ -19,7 +19,8 @@ pub(crate) struct DataSnapshot {
 }
 
 impl DataSnapshot {
-    /// Lays out `data` at `base`, refusing a document whose revocation lists are malformed.
+    /// Lays out `data` at `base`, refusing a document whose shape contradicts the policy or
+    /// whose revocation lists are malformed.
     fn build(manifest: &Manifest, data: &serde_json::Value, base: u32, generation: u64) -> Result<Self, EngineError> {
         let revocations = RevocationSet::from_data(data).map_err(EngineError::Revocations)?;
         let image = DataImage::build(manifest, data, base).map_err(EngineError::Data)?;

@@ -19,6 +19,11 @@ export const DECIDE_DENY = 0;
 
 /** The i32 id of a missing string. */
 export const MISSING_ID = -1;
+/**
+ * Data keys of the host's revocation lists (lang/src/ir.rs `REVOCATION_LISTS`): enforced before
+ * the policy runs, and read by a policy as the empty set when the document has none.
+ */
+export const REVOCATION_LISTS = ["revoked_instances", "revoked_client_ids", "revoked_jtis"];
 /** Output entry of a deny rule that fired with a true body (else its undecided message index). */
 export const FIRED_DECIDED = -1;
 /** Images start 16-aligned and their lengths are multiples of 16. */

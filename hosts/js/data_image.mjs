@@ -1,6 +1,6 @@
 // The data image (ABI.md §5.3): the data document's slots laid out once per data version, plus
 // the string ids every later request is interned against. Mirrors wasm-guest/src/abi/data_image.rs.
-import { DATA_HEADER_SIZE, CELL_SIZE, MAX_DATA_IMAGE_BYTES } from "./abi.mjs";
+import { DATA_HEADER_SIZE, CELL_SIZE, MAX_DATA_IMAGE_BYTES, REVOCATION_LISTS } from "./abi.mjs";
 import { jsonCell, walk } from "./coerce.mjs";
 import { WarrantError } from "./errors.mjs";
 import { Cell, ImageWriter } from "./image.mjs";
@@ -15,7 +15,6 @@ const utf8 = new TextEncoder();
  * string to its id, `stringCount` (`L + D`) is the first id free for request strings.
  */
 export function buildDataImage(manifest, data, base) {
-  checkDataShape(manifest, data);
   const literalCount = manifest.literals.length;
   const ids = new Map(manifest.literals.map((literal, id) => [literal, id]));
   const strings = [];
@@ -35,7 +34,10 @@ export function buildDataImage(manifest, data, base) {
   manifest.slots.forEach((slot, index) => {
     const { source, ty } = slot;
     let cell;
-    if (source.data !== undefined) cell = jsonCell(image, intern, walk(data, source.data), ty, false);
+    if (source.data !== undefined) {
+      const value = walk(data, source.data) ?? (readsAsEmptySet(slot) ? [] : undefined);
+      cell = jsonCell(image, intern, value, ty, false);
+    }
     else if (source.data_table !== undefined) cell = tableCell(image, intern, data, source.data_table, ty);
     else cell = Cell.missing(ty);
     image.putCell(cells + index * CELL_SIZE, cell);
@@ -65,6 +67,11 @@ function tableCell(image, intern, data, { table, field }, ty) {
   const values = image.reserveCells(rows.length);
   rows.forEach(([, value], index) => image.putCell(values + index * CELL_SIZE, value));
   return Cell.table(keys, image.address(values), rows.length);
+}
+
+/** A revocation list read as a set: absent, it is the empty set (`Slot::absent_is_empty`). */
+function readsAsEmptySet({ source, ty }) {
+  return ty === "str_set" && source.data?.length === 1 && REVOCATION_LISTS.includes(source.data[0]);
 }
 
 function invalidData(detail) {

@@ -5,7 +5,9 @@
 import { WarrantError } from "./errors.mjs";
 import { isObject } from "./json.mjs";
 
-const DATA_KEYS = { instances: "revoked_instances", clientIds: "revoked_client_ids", jtis: "revoked_jtis" };
+import { REVOCATION_LISTS } from "./abi.mjs";
+
+const [INSTANCES, CLIENT_IDS, JTIS] = REVOCATION_LISTS;
 
 /** The revoked ids the data document (a `json.mjs` tree) lists; throws on a malformed list. */
 export function revocationsFromData(data) {
@@ -19,7 +21,7 @@ export function revocationsFromData(data) {
       `invalid policy data: \`${key}\` must be an array of strings or an object whose keys are the revoked ids`,
     );
   };
-  return { instances: read(DATA_KEYS.instances), clientIds: read(DATA_KEYS.clientIds), jtis: read(DATA_KEYS.jtis) };
+  return { instances: read(INSTANCES), clientIds: read(CLIENT_IDS), jtis: read(JTIS) };
 }
 
 /** The deny reason if `request` carries a revoked token, instance or client in any hop. */
@@ -33,3 +35,4 @@ export function revocationRefusal(revocations, request) {
   }
   return undefined;
 }
+

@@ -51,8 +51,8 @@ export class Policy {
     this.module = module;
     this.mapping = { instanceClaim, maxChainDepth };
     this.instance = new GuestInstance(module);
-    this.dataImage = buildDataImage(this.manifest, new Map(), this.instance.heapBase);
     this.revocations = revocationsFromData(new Map());
+    this.dataImage = buildDataImage(this.manifest, new Map(), this.instance.heapBase);
     /** Whether the instance's memory holds `dataImage`. */
     this.dataWritten = false;
     if (data !== undefined) this.setData(data);

@@ -269,6 +269,9 @@ impl<'a> Evaluator<'a> {
                 let (first, rest) = path.split_first()?;
                 coerce(walk(self.request.claims.get(first)?, rest)?, slot.ty, true)
             }
+            Source::Data(_) if slot.absent_is_empty() && walk_data(self.data, slot).is_none() => {
+                Some(Value::StrSet(BTreeSet::new()))
+            }
             Source::Data(path) => coerce(walk(self.data, path)?, slot.ty, false),
             Source::DataTable { .. } => None,
         }?;
@@ -307,6 +310,14 @@ impl<'a> Evaluator<'a> {
             Field::Nbf => int(&r.nbf),
             Field::Now => int(&r.now),
         }
+    }
+}
+
+/// The value of a `Source::Data` slot, if the document has it.
+fn walk_data<'v>(data: &'v Json, slot: &crate::ir::Slot) -> Option<&'v Json> {
+    match &slot.source {
+        Source::Data(path) => walk(data, path),
+        _ => None,
     }
 }
 

@@ -69,6 +69,20 @@ pub enum Source {
     DataTable { table: Vec<String>, field: Vec<String> },
 }
 
+/// Data keys of the host's revocation lists (`data.revoked_instances`, ...). Every host
+/// enforces them on every hop before the policy runs; a policy may read them too, and sees the
+/// empty set when the document has none (they are the host's, not the author's).
+pub const REVOCATION_LISTS: [&str; 3] = ["revoked_instances", "revoked_client_ids", "revoked_jtis"];
+
+impl Slot {
+    /// Whether an absent value reads as the empty set rather than as missing: a revocation
+    /// list read as a set.
+    pub fn absent_is_empty(&self) -> bool {
+        matches!(&self.source, Source::Data(path) if self.ty == Ty::StrSet
+            && matches!(path.as_slice(), [key] if REVOCATION_LISTS.contains(&key.as_str())))
+    }
+}
+
 impl Source {
     /// Data slots live in the data image (laid out once per data version); the others are
     /// encoded for every request.

@@ -54,7 +54,7 @@ fn data_slots() -> Vec<Slot> {
         Slot { source: Source::Data(path(&["n"])), ty: Ty::Int },
         Slot { source: Source::Data(path(&["set"])), ty: Ty::StrSet },
         Slot { source: Source::Data(path(&["obj"])), ty: Ty::StrSet },
-        Slot { source: Source::Data(path(&["n"])), ty: Ty::Bool },
+        Slot { source: Source::Data(path(&["flag"])), ty: Ty::Bool },
         Slot { source: Source::DataTable { table: path(&["t"]), field: path(&["level"]) }, ty: Ty::Int },
         Slot { source: Source::Field(Field::Sub), ty: Ty::Str },
     ]
@@ -66,7 +66,7 @@ fn data_doc() -> Value {
         "n": 42,
         "set": ["read", "bob", "zed", "bob"],
         "obj": {"carol": 1, "alice": 2},
-        "t": {"bob": {"level": 3}, "dave": {"level": "x"}, "carol": {"level": -7}}
+        "t": {"bob": {"level": 3}, "dave": {"rank": "x"}, "carol": {"level": -7}}
     })
 }
 
@@ -91,7 +91,7 @@ fn data_image_interns_after_literals_and_sorts_sets_and_tables() {
     };
     let mut sorted = strings.clone();
     sorted.sort();
-    assert_eq!(sorted, ["bob", "carol", "zed"], "each non-literal once; dave's entry is missing");
+    assert_eq!(sorted, ["bob", "carol", "zed"], "each non-literal once; dave's level is absent");
     let cell = |slot| cell(DATA_SLOTS, base, slot);
     assert_eq!(image.u32(cell(0) + CELL_STR_ID), id_of("zed"));
     assert_eq!((image.u32(cell(1) + CELL_INT_PRESENT), image.i64(cell(1) + CELL_INT_VALUE)), (1, 42));
@@ -102,7 +102,7 @@ fn data_image_interns_after_literals_and_sorts_sets_and_tables() {
     let mut expected = vec![id_of("carol"), id_of("alice")];
     expected.sort();
     assert_eq!(set(3), expected);
-    assert_eq!(image.i32(cell(4) + CELL_BOOL), MISSING_ID, "an integer is not a bool");
+    assert_eq!(image.i32(cell(4) + CELL_BOOL), MISSING_ID, "an absent value is missing");
     let keys_ptr = image.u32(cell(5) + CELL_TABLE_KEYS);
     let vals_ptr = image.u32(cell(5) + CELL_TABLE_VALS);
     let len = image.u32(cell(5) + CELL_TABLE_LEN);
@@ -119,10 +119,9 @@ fn data_image_interns_after_literals_and_sorts_sets_and_tables() {
 }
 
 #[test]
-fn absent_and_mistyped_data_read_as_missing() {
+fn absent_data_reads_as_missing_and_mistyped_data_is_refused() {
     let manifest = manifest(data_slots());
-    let doc = json!({"s": 1, "n": 1.5, "set": ["a", 2], "obj": "x", "t": [1]});
-    let data = DataImage::build(&manifest, &doc, 0).unwrap();
+    let data = DataImage::build(&manifest, &json!({"t": {}}), 0).unwrap();
     let image = Image { bytes: data.bytes(), base: 0 };
     let cell = |slot| cell(DATA_SLOTS, 0, slot);
     assert_eq!(image.i32(cell(0) + CELL_STR_ID), MISSING_ID);
@@ -131,6 +130,20 @@ fn absent_and_mistyped_data_read_as_missing() {
     assert_eq!(image.i32(cell(3) + CELL_SET_LEN), MISSING_ID);
     assert_eq!(image.u32(cell(5) + CELL_TABLE_LEN), 0);
     assert_eq!(image.u32(DATA_STRING_COUNT), 0);
+    for (doc, path) in [
+        (json!({"s": 1}), "data.s"),
+        (json!({"n": 1.5}), "data.n"),
+        (json!({"set": ["a", 2]}), "data.set"),
+        (json!({"obj": "x"}), "data.obj"),
+        (json!({"t": [1]}), "data.t"),
+        (json!({"t": {"dave": {"level": "x"}}}), "data.t[\"dave\"].level"),
+        (json!([]), "data"),
+    ] {
+        match DataImage::build(&manifest, &doc, 0) {
+            Err(AbiError::DataShape(error)) => assert_eq!(error.path, path, "{doc}"),
+            other => panic!("{doc}: {other:?}"),
+        }
+    }
 }
 
 fn request_slots() -> Vec<Slot> {

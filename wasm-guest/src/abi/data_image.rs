@@ -12,6 +12,9 @@ use super::image::{Cell, ImageBuf};
 use super::MAX_DATA_IMAGE_BYTES;
 use super::{AbiError, Manifest, CELL_SIZE, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE};
 
+/// What a revocation list the document lacks reads as ([`warrant_lang::ir::Slot::absent_is_empty`]).
+static EMPTY_LIST: Value = Value::Array(Vec::new());
+
 /// A data image ready to be copied to guest memory at [`DataImage::base`].
 #[derive(Debug, Clone)]
 pub struct DataImage {
@@ -105,7 +108,8 @@ impl DataImage {
         for (index, slot) in manifest.slots.iter().enumerate() {
             let cell = match &slot.source {
                 Source::Data(path) => {
-                    json_cell(&mut image, &mut interner, &mut scratch, walk(data, path), slot.ty, false)?
+                    let value = walk(data, path).or_else(|| slot.absent_is_empty().then_some(&EMPTY_LIST));
+                    json_cell(&mut image, &mut interner, &mut scratch, value, slot.ty, false)?
                 }
                 Source::DataTable { table, field } => {
                     table_cell(&mut image, &mut interner, &mut scratch, walk(data, table), field, slot.ty)?

@@ -8,7 +8,7 @@ use serde_json::Value;
 use warrant_lang::ir::RuleId;
 use warrant_lang::request::Request;
 use warrant_wasm::abi::{
-    decode_fired, output_words, read_manifest, AbiError, DataImage, Manifest, RequestEncoder, ABI_VERSION_WORD,
+    decode_fired, decode_undecided, output_bytes, output_words, read_manifest, AbiError, DataImage, Manifest, RequestEncoder, ABI_VERSION_WORD,
     EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
 };
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc, Val};
@@ -34,6 +34,8 @@ pub struct WasmPolicy {
 pub struct Verdict {
     pub code: i32,
     pub fired: Vec<RuleId>,
+    /// Deny rules that fired undecided, with their messages.
+    pub undecided: Vec<(RuleId, String)>,
 }
 
 impl WasmPolicy {
@@ -82,7 +84,10 @@ impl WasmPolicy {
     pub fn decide(&mut self, request: &Request) -> Result<Verdict, AbiError> {
         let (request_base, out) = self.place(request)?;
         let code = self.call(self.data.base(), request_base, out);
-        Ok(Verdict { code, fired: self.fired(out) })
+        let fired = self.fired(out);
+        let output = &self.memory.data(&self.store)[out as usize..out as usize + output_bytes(self.manifest.rules.len())];
+        let undecided = decode_undecided(output, &self.manifest, &fired).expect("valid undecided entries");
+        Ok(Verdict { code, fired, undecided })
     }
 
     /// Encodes `request` after the data image and poisons the output area; returns
@@ -92,7 +97,7 @@ impl WasmPolicy {
         let image = self.encoder.encode(&self.manifest, &self.data, request, request_base)?.to_vec();
         let out = request_base + image.len() as u32;
         self.write(request_base, &image);
-        self.write(out, &vec![0xAA; output_words(self.manifest.rules.len()) * 4]);
+        self.write(out, &vec![0xAA; output_bytes(self.manifest.rules.len())]);
         Ok((request_base, out))
     }
 
