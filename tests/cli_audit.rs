@@ -129,10 +129,10 @@ fn check_with_a_schema_names_paths_the_data_does_not_declare() {
     std::fs::write(&schema, declared.to_string()).unwrap();
     let args = ["check", "--schema", schema.to_str().unwrap(), "policies/revocation/policy.warrant"];
     stdout(&warrant(&args));
-    declared["properties"].as_object_mut().unwrap().remove("revoked_instances");
+    declared["properties"].as_object_mut().unwrap().remove("agents");
     std::fs::write(&schema, declared.to_string()).unwrap();
     let output = warrant(&args);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`data.revoked_instances` is not in the data schema"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`data.agents` is not in the data schema"));
     std::fs::remove_dir_all(&directory).unwrap();
 }

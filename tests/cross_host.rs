@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use warrant::{ClaimMapping, Engine, EngineError, Policy, Request, RequestError};
 
 use corpus::{Case, Expect, Subject};
-use handmade::{manifest_v1, patch_manifest, DecideBody, Handmade};
+use handmade::{manifest_v2, patch_manifest, DecideBody, Handmade};
 use node::{run_batch, BatchEntry};
 
 /// The JS batch runner's verdict on a guest that changed memory outside its output area.
@@ -153,7 +153,7 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
     let example = corpus::conformance().remove(0);
     let bump = |field: &'static str, to: u64| move |manifest: &mut Value| manifest["abi_version"][field] = json!(to);
     let handmade = |abi_version_word, decide, max_pages| {
-        Handmade { abi_version_word, decide, max_pages, manifest: manifest_v1() }.encode()
+        Handmade { abi_version_word, decide, max_pages, manifest: manifest_v2() }.encode()
     };
     let small = r#"{"claims": {"blob": "x"}}"#.to_string();
     let blob = json!({"claims": {"blob": "b".repeat(100_000)}}).to_string();
@@ -165,37 +165,37 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
         expected_error,
     };
     let scenarios = [
-        scenario("manifest says ABI 2.0", patch_manifest(&example.wasm, bump("major", 2)), &[], Some("abi_mismatch")),
-        scenario("code says ABI 2.0", handmade(0x0002_0000, DecideBody::Returns(0), None), &[], Some("abi_mismatch")),
-        scenario("ABI 1.7 is compatible", patch_manifest(&example.wasm, bump("minor", 7)), &[&example_request], None),
-        scenario("guest traps", handmade(0x0001_0000, DecideBody::Traps, None), &[&small, &small], Some("trap")),
+        scenario("manifest says ABI 3.0", patch_manifest(&example.wasm, bump("major", 3)), &[], Some("abi_mismatch")),
+        scenario("code says ABI 3.0", handmade(0x0003_0000, DecideBody::Returns(0), None), &[], Some("abi_mismatch")),
+        scenario("ABI 2.7 is compatible", patch_manifest(&example.wasm, bump("minor", 7)), &[&example_request], None),
+        scenario("guest traps", handmade(0x0002_0000, DecideBody::Traps, None), &[&small, &small], Some("trap")),
         scenario(
             "guest rejects images",
-            handmade(0x0001_0000, DecideBody::Returns(-3), None),
+            handmade(0x0002_0000, DecideBody::Returns(-3), None),
             &[&small],
             Some("guest_rejected"),
         ),
         scenario(
             "verdict without fired rule",
-            handmade(0x0001_0000, DecideBody::Returns(1), None),
+            handmade(0x0002_0000, DecideBody::Returns(1), None),
             &[&small],
             Some("inconsistent_verdict"),
         ),
         scenario(
             "verdict out of range",
-            handmade(0x0001_0000, DecideBody::Returns(7), None),
+            handmade(0x0002_0000, DecideBody::Returns(7), None),
             &[&small],
             Some("inconsistent_verdict"),
         ),
         scenario(
             "guest writes outside its output",
-            handmade(0x0001_0000, DecideBody::WritesAt(8), None),
+            handmade(0x0002_0000, DecideBody::WritesAt(8), None),
             &[&small],
             Some(STRAY_WRITE),
         ),
         scenario(
             "memory capped at one page",
-            handmade(0x0001_0000, DecideBody::Returns(0), Some(1)),
+            handmade(0x0002_0000, DecideBody::Returns(0), Some(1)),
             &[&blob, &small],
             None,
         ),
@@ -233,7 +233,7 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
         }
     }
     let abi_refusal = js[0]["load_error"]["message"].as_str().unwrap_or_default();
-    assert!(abi_refusal.contains("ABI 2.x") && abi_refusal.contains("supports ABI 1.x"), "{abi_refusal}");
+    assert!(abi_refusal.contains("ABI 3.x") && abi_refusal.contains("supports ABI 2.x"), "{abi_refusal}");
     let capped = &js[8];
     assert_eq!(capped[0]["error"]["code"], json!("input_too_large"), "{capped}");
     assert_eq!(capped[1]["decision"]["deny_reasons"], json!(["no allow rule matched"]), "{capped}");

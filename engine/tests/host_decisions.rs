@@ -1,6 +1,7 @@
 //! End to end: policy text -> Wasm -> wasmtime -> Decision, on real compiled policies.
 use serde_json::{json, Value};
 
+use warrant_engine::revocation::RevocationSet;
 use warrant_engine::{ClaimMapping, Decision, Effect, Engine, EngineError, Policy, Request, NO_ALLOW_RULE_MATCHED};
 
 const BILLING: &str = r#"package test.billing
@@ -183,8 +184,14 @@ fn decisions_agree_with_the_reference_evaluator() {
     for data in [json!({}), json!({"revoked_instances": ["task-1"]}), json!({"revoked_instances": {"task-2": true}})] {
         policy.set_data(&data).unwrap();
         for request in &requests {
-            let outcome = warrant_lang::eval::evaluate(&program, request, &data);
             let decision = policy.decide(request).unwrap();
+            // The host refuses revoked requests before the policy runs.
+            if let Some(reason) = RevocationSet::from_data(&data).unwrap().refusal(request) {
+                assert!(!decision.allowed && decision.fired.is_empty(), "{request:?} with {data}");
+                assert_eq!(decision.deny_reasons, [reason]);
+                continue;
+            }
+            let outcome = warrant_lang::eval::evaluate(&program, request, &data);
             let expected: Vec<&str> =
                 outcome.fired.iter().map(|&id| program.rules[id as usize].name.as_str()).collect();
             let actual: Vec<&str> = decision.fired.iter().map(|rule| rule.name.as_str()).collect();

@@ -29,15 +29,16 @@ pub struct Handmade {
     pub manifest: Value,
 }
 
-/// A manifest of ABI 1.0 with one allow rule reading the claim `blob` as a string.
-pub fn manifest_v1() -> Value {
+/// A manifest of ABI 2.0 with one allow rule reading the claim `blob` as a string.
+pub fn manifest_v2() -> Value {
     json!({
-        "abi_version": {"major": 1, "minor": 0},
+        "abi_version": {"major": 2, "minor": 0},
         "package": "handmade",
         "source_hash": "00",
         "literals": [],
         "slots": [{"source": {"claim": ["blob"]}, "ty": "str"}],
         "rules": [{"name": "anything", "kind": "allow", "line": 1}],
+        "undecided": [],
     })
 }
 
