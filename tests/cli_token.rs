@@ -8,8 +8,12 @@ use serde_json::Value;
 mod support;
 use support::warrant;
 
-const JWKS: &str = "engine/tests/vectors/keys/rsa.jwks.json";
-const ISSUER: &str = "https://rsa.example";
+/// The issuer flags of `eval --token`: JWKS file, `iss`, algorithm.
+type Issuer = [&'static str; 3];
+/// RS256 keys of the vectors' main issuer.
+const RSA: Issuer = ["engine/tests/vectors/keys/rsa.jwks.json", "https://rsa.example", "RS256"];
+/// The HMAC key that signs the vectors' "claims" group (an `oct` key in this JWKS).
+const MIXED: Issuer = ["engine/tests/vectors/keys/mixed.jwks.json", "https://mixed.example", "HS256"];
 const AUDIENCE: &str = "https://api.example";
 const NOW: &str = "1800000000";
 /// Allows user-1 with `read`, through at most two agents.
@@ -36,18 +40,24 @@ fn eval_token(test: &str, token: &str, resource: &str) -> Value {
 
 /// `warrant eval --token … EXTRA…` on the test policy; the command must succeed.
 fn eval_token_with(test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
+    eval_issued_by(RSA, test, token, resource, extra)
+}
+
+/// [`eval_token_with`] trusting `issuer`.
+fn eval_issued_by(issuer: Issuer, test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
     let policy = policy_file(test);
+    let [jwks, iss, alg] = issuer;
     let mut args = vec![
         "eval",
         &policy,
         "--token",
         token,
         "--jwks",
-        JWKS,
+        jwks,
         "--issuer",
-        ISSUER,
+        iss,
         "--alg",
-        "RS256",
+        alg,
         "--resource",
         resource,
         "--action",
@@ -101,6 +111,71 @@ fn refused_tokens_are_denies_that_say_why() {
     }
 }
 
+/// Issue #10: a signed token without a subject, or with an unnamed actor, used to be allowed.
+#[test]
+fn tokens_without_subjects_are_denies_naming_the_missing_subject() {
+    let allowed = eval_issued_by(MIXED, "subject-ok", &vector("missing_jti_by_default"), AUDIENCE, &[]);
+    assert_eq!(allowed["fired"][0]["name"], "read_for_user", "the claims group's issuer is usable: {allowed}");
+    for (name, words) in [
+        ("missing_sub", "token has no subject"),
+        ("sub_not_string", "token subject (`sub`) must be a non-empty string"),
+        ("act_depth_1_without_sub", "actor at `act` depth 1 has no subject"),
+        ("act_depth_3_innermost_without_sub", "actor at `act` depth 3 has no subject"),
+    ] {
+        let decision = eval_issued_by(MIXED, name, &vector(name), AUDIENCE, &[]);
+        assert_eq!(decision["allowed"], false, "{name} must be denied");
+        assert!(decision["fired"].as_array().unwrap().is_empty(), "{name}: the policy must not run");
+        assert!(reasons(&decision).contains(words), "{name}: {decision}");
+    }
+}
+
+/// Every verifier option is a flag: each one turns a verified token into a deny, or back.
+#[test]
+fn verifier_options_are_switchable_from_the_command_line() {
+    let run = |test: &str, name: &str, issuer: Issuer, flags: &[&str]| {
+        let mut extra = vec!["--audience", AUDIENCE];
+        extra.extend_from_slice(flags);
+        eval_issued_by(issuer, test, &vector(name), AUDIENCE, &extra)
+    };
+    let cases: [(&str, Issuer, &str, &str); 4] = [
+        ("rs256", RSA, "--require-typ-at-jwt", "at+jwt"),
+        ("missing_jti_by_default", MIXED, "--require-jti", "`jti` is missing"),
+        ("missing_client_id_by_default", MIXED, "--require-client-id", "`client_id` is missing"),
+        ("claims_rfc9068_profile_all_checks_on", MIXED, "--require-typ-at-jwt", ""),
+    ];
+    for (name, issuer, flag, refusal) in cases {
+        let test = format!("flag{}", flag.replace('-', "_"));
+        assert_eq!(run(&test, name, issuer, &[])["allowed"], true, "{name} without {flag}");
+        let with_flag = run(&test, name, issuer, &[flag]);
+        if refusal.is_empty() {
+            assert_eq!(with_flag["allowed"], true, "{name} with {flag}: {with_flag}");
+        } else {
+            assert_eq!(with_flag["allowed"], false, "{name} with {flag}");
+            assert!(reasons(&with_flag).contains(refusal), "{name} with {flag}: {with_flag}");
+        }
+    }
+    // `iat` is required by default; the flag relaxes it.
+    let strict = run("iat", "missing_iat_allowed_by_option", MIXED, &[]);
+    assert!(reasons(&strict).contains("`iat` is missing"), "{strict}");
+    assert_eq!(run("iat", "missing_iat_allowed_by_option", MIXED, &["--allow-missing-iat"])["allowed"], true);
+}
+
+/// Issue #10: a token file over the file cap was an exit-1 error while the same token inline was
+/// a deny. Both are now the `too_large` deny, with the same reason.
+#[test]
+fn an_oversized_token_is_the_same_deny_inline_or_from_a_file() {
+    let token = format!("{}.{}.{}", "e".repeat(100), "x".repeat(70 * 1024), "s".repeat(100));
+    let token_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oversized.jwt");
+    std::fs::write(&token_file, &token).unwrap();
+    let inline = eval_token("oversized-inline", &token, AUDIENCE);
+    let from_file = eval_token("oversized-file", &format!("@{}", token_file.display()), AUDIENCE);
+    for decision in [&inline, &from_file] {
+        assert_eq!(decision["allowed"], false);
+        assert!(reasons(decision).contains("more than the accepted maximum of 16384"), "{decision}");
+    }
+    assert_eq!(reasons(&inline), reasons(&from_file));
+}
+
 #[test]
 fn audience_defaults_to_the_resource_so_a_token_for_another_api_is_refused() {
     let run = |resource: &str| eval_token_with("audience", &vector("rs256"), resource, &[]);
@@ -116,6 +191,9 @@ fn token_options_are_validated_by_the_command_line() {
     // A token without its issuer's keys cannot be verified: refuse to run at all.
     let output = warrant(&["eval", &policy, "--token", &vector("rs256")]);
     assert_eq!(output.status.code(), Some(2), "clap usage error expected");
+    // Token checks without a token.
+    let output = warrant(&["eval", &policy, "--input", "policies/hr/allow.json", "--require-jti"]);
+    assert_eq!(output.status.code(), Some(2));
     // Neither a request nor a token.
     let output = warrant(&["eval", &policy]);
     assert_eq!(output.status.code(), Some(2));
