@@ -3,7 +3,7 @@
 //! is a deny naming why, and inspection draws the chain in the documented order.
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod support;
 use support::warrant;
@@ -28,8 +28,12 @@ fn vector(name: &str) -> String {
 
 /// Writes the policy under a name of its own per test (tests run in parallel).
 fn policy_file(test: &str) -> String {
+    write_policy(test, POLICY)
+}
+
+fn write_policy(test: &str, text: &str) -> String {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("vectors-{test}.warrant"));
-    std::fs::write(&path, POLICY).unwrap();
+    std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
@@ -45,11 +49,15 @@ fn eval_token_with(test: &str, token: &str, resource: &str, extra: &[&str]) -> V
 
 /// [`eval_token_with`] trusting `issuer`.
 fn eval_issued_by(issuer: Issuer, test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
-    let policy = policy_file(test);
+    eval_policy(&policy_file(test), issuer, token, resource, extra)
+}
+
+/// `warrant eval POLICY --token …` trusting `issuer`; the command must succeed.
+fn eval_policy(policy: &str, issuer: Issuer, token: &str, resource: &str, extra: &[&str]) -> Value {
     let [jwks, iss, alg] = issuer;
     let mut args = vec![
         "eval",
-        &policy,
+        policy,
         "--token",
         token,
         "--jwks",
@@ -129,6 +137,24 @@ fn tokens_without_subjects_are_denies_naming_the_missing_subject() {
     }
 }
 
+/// Issue #10: a signed `iat` of i64::MIN made the policy's `exp - iat` wrap to a negative
+/// lifetime, so the lifetime deny rule did not fire and the token was allowed.
+#[test]
+fn times_that_would_wrap_policy_arithmetic_are_refused() {
+    let policy = write_policy(
+        "lifetime",
+        "package vectors\nallow read_for_user if {\n    sub == \"user-1\"\n}\n\
+         deny long_lived \"token lives longer than an hour\" if {\n    not exp - iat <= 3600\n}\n",
+    );
+    let fair = eval_policy(&policy, MIXED, &vector("missing_jti_by_default"), AUDIENCE, &[]);
+    assert_eq!(fair["allowed"], true, "{fair}");
+    for name in ["iat_i64_min", "exp_i64_max"] {
+        let decision = eval_policy(&policy, MIXED, &vector(name), AUDIENCE, &[]);
+        assert_eq!(decision["allowed"], false, "{name}: {decision}");
+        assert!(reasons(&decision).contains("from 0 to 253402300799"), "{name}: {decision}");
+    }
+}
+
 /// Every verifier option is a flag: each one turns a verified token into a deny, or back.
 #[test]
 fn verifier_options_are_switchable_from_the_command_line() {
@@ -158,6 +184,30 @@ fn verifier_options_are_switchable_from_the_command_line() {
     let strict = run("iat", "missing_iat_allowed_by_option", MIXED, &[]);
     assert!(reasons(&strict).contains("`iat` is missing"), "{strict}");
     assert_eq!(run("iat", "missing_iat_allowed_by_option", MIXED, &["--allow-missing-iat"])["allowed"], true);
+}
+
+/// The same options in a test file's `issuer`, for `warrant test`.
+#[test]
+fn test_files_can_switch_the_same_checks() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("checks-test-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.warrant"), POLICY).unwrap();
+    let jwks = Path::new(env!("CARGO_MANIFEST_DIR")).join(MIXED[0]);
+    let call =
+        json!({"jwt": vector("missing_jti_by_default"), "resource": AUDIENCE, "action": "read", "now": 1800000000});
+    let spec = |checks: Value, expect: &str| {
+        let issuer = json!({"issuer": MIXED[1], "audiences": [AUDIENCE], "algorithms": [MIXED[2]],
+                            "jwks": jwks, "checks": checks});
+        json!({"policy": "policy.warrant", "issuer": issuer,
+               "cases": [{"name": "token without jti", "token": call, "expect": expect}]})
+    };
+    for (checks, expect) in [(json!({}), "allow"), (json!({"require_jti": true}), "deny")] {
+        std::fs::write(dir.join("checks.test.json"), spec(checks, expect).to_string()).unwrap();
+        let output = warrant(&["test", &dir.display().to_string()]);
+        assert_eq!(output.status.code(), Some(0), "{expect}: {}", String::from_utf8_lossy(&output.stdout));
+    }
+    std::fs::write(dir.join("checks.test.json"), spec(json!({"require_jit": true}), "deny").to_string()).unwrap();
+    assert_eq!(warrant(&["test", &dir.display().to_string()]).status.code(), Some(1), "a misspelt check is an error");
 }
 
 /// Issue #10: a token file over the file cap was an exit-1 error while the same token inline was
