@@ -3,13 +3,17 @@
 //! is a deny naming why, and inspection draws the chain in the documented order.
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod support;
 use support::warrant;
 
-const JWKS: &str = "engine/tests/vectors/keys/rsa.jwks.json";
-const ISSUER: &str = "https://rsa.example";
+/// The issuer flags of `eval --token`: JWKS file, `iss`, algorithm.
+type Issuer = [&'static str; 3];
+/// RS256 keys of the vectors' main issuer.
+const RSA: Issuer = ["engine/tests/vectors/keys/rsa.jwks.json", "https://rsa.example", "RS256"];
+/// The HMAC key that signs the vectors' "claims" group (an `oct` key in this JWKS).
+const MIXED: Issuer = ["engine/tests/vectors/keys/mixed.jwks.json", "https://mixed.example", "HS256"];
 const AUDIENCE: &str = "https://api.example";
 const NOW: &str = "1800000000";
 /// Allows user-1 with `read`, through at most two agents.
@@ -24,8 +28,12 @@ fn vector(name: &str) -> String {
 
 /// Writes the policy under a name of its own per test (tests run in parallel).
 fn policy_file(test: &str) -> String {
+    write_policy(test, POLICY)
+}
+
+fn write_policy(test: &str, text: &str) -> String {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("vectors-{test}.warrant"));
-    std::fs::write(&path, POLICY).unwrap();
+    std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
@@ -36,18 +44,28 @@ fn eval_token(test: &str, token: &str, resource: &str) -> Value {
 
 /// `warrant eval --token … EXTRA…` on the test policy; the command must succeed.
 fn eval_token_with(test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
-    let policy = policy_file(test);
+    eval_issued_by(RSA, test, token, resource, extra)
+}
+
+/// [`eval_token_with`] trusting `issuer`.
+fn eval_issued_by(issuer: Issuer, test: &str, token: &str, resource: &str, extra: &[&str]) -> Value {
+    eval_policy(&policy_file(test), issuer, token, resource, extra)
+}
+
+/// `warrant eval POLICY --token …` trusting `issuer`; the command must succeed.
+fn eval_policy(policy: &str, issuer: Issuer, token: &str, resource: &str, extra: &[&str]) -> Value {
+    let [jwks, iss, alg] = issuer;
     let mut args = vec![
         "eval",
-        &policy,
+        policy,
         "--token",
         token,
         "--jwks",
-        JWKS,
+        jwks,
         "--issuer",
-        ISSUER,
+        iss,
         "--alg",
-        "RS256",
+        alg,
         "--resource",
         resource,
         "--action",
@@ -101,6 +119,113 @@ fn refused_tokens_are_denies_that_say_why() {
     }
 }
 
+/// Issue #10: a signed token without a subject, or with an unnamed actor, used to be allowed.
+#[test]
+fn tokens_without_subjects_are_denies_naming_the_missing_subject() {
+    let allowed = eval_issued_by(MIXED, "subject-ok", &vector("missing_jti_by_default"), AUDIENCE, &[]);
+    assert_eq!(allowed["fired"][0]["name"], "read_for_user", "the claims group's issuer is usable: {allowed}");
+    for (name, words) in [
+        ("missing_sub", "token has no subject"),
+        ("sub_not_string", "token subject (`sub`) must be a non-empty string"),
+        ("act_depth_1_without_sub", "actor at `act` depth 1 has no subject"),
+        ("act_depth_3_innermost_without_sub", "actor at `act` depth 3 has no subject"),
+    ] {
+        let decision = eval_issued_by(MIXED, name, &vector(name), AUDIENCE, &[]);
+        assert_eq!(decision["allowed"], false, "{name} must be denied");
+        assert!(decision["fired"].as_array().unwrap().is_empty(), "{name}: the policy must not run");
+        assert!(reasons(&decision).contains(words), "{name}: {decision}");
+    }
+}
+
+/// Issue #10: a signed `iat` of i64::MIN made the policy's `exp - iat` wrap to a negative
+/// lifetime, so the lifetime deny rule did not fire and the token was allowed.
+#[test]
+fn times_that_would_wrap_policy_arithmetic_are_refused() {
+    let policy = write_policy(
+        "lifetime",
+        "package vectors\nallow read_for_user if {\n    sub == \"user-1\"\n}\n\
+         deny long_lived \"token lives longer than an hour\" if {\n    not exp - iat <= 3600\n}\n",
+    );
+    let fair = eval_policy(&policy, MIXED, &vector("missing_jti_by_default"), AUDIENCE, &[]);
+    assert_eq!(fair["allowed"], true, "{fair}");
+    for name in ["iat_i64_min", "exp_i64_max"] {
+        let decision = eval_policy(&policy, MIXED, &vector(name), AUDIENCE, &[]);
+        assert_eq!(decision["allowed"], false, "{name}: {decision}");
+        assert!(reasons(&decision).contains("from 0 to 253402300799"), "{name}: {decision}");
+    }
+}
+
+/// Every verifier option is a flag: each one turns a verified token into a deny, or back.
+#[test]
+fn verifier_options_are_switchable_from_the_command_line() {
+    let run = |test: &str, name: &str, issuer: Issuer, flags: &[&str]| {
+        let mut extra = vec!["--audience", AUDIENCE];
+        extra.extend_from_slice(flags);
+        eval_issued_by(issuer, test, &vector(name), AUDIENCE, &extra)
+    };
+    let cases: [(&str, Issuer, &str, &str); 4] = [
+        ("rs256", RSA, "--require-typ-at-jwt", "at+jwt"),
+        ("missing_jti_by_default", MIXED, "--require-jti", "`jti` is missing"),
+        ("missing_client_id_by_default", MIXED, "--require-client-id", "`client_id` is missing"),
+        ("claims_rfc9068_profile_all_checks_on", MIXED, "--require-typ-at-jwt", ""),
+    ];
+    for (name, issuer, flag, refusal) in cases {
+        let test = format!("flag{}", flag.replace('-', "_"));
+        assert_eq!(run(&test, name, issuer, &[])["allowed"], true, "{name} without {flag}");
+        let with_flag = run(&test, name, issuer, &[flag]);
+        if refusal.is_empty() {
+            assert_eq!(with_flag["allowed"], true, "{name} with {flag}: {with_flag}");
+        } else {
+            assert_eq!(with_flag["allowed"], false, "{name} with {flag}");
+            assert!(reasons(&with_flag).contains(refusal), "{name} with {flag}: {with_flag}");
+        }
+    }
+    // `iat` is required by default; the flag relaxes it.
+    let strict = run("iat", "missing_iat_allowed_by_option", MIXED, &[]);
+    assert!(reasons(&strict).contains("`iat` is missing"), "{strict}");
+    assert_eq!(run("iat", "missing_iat_allowed_by_option", MIXED, &["--allow-missing-iat"])["allowed"], true);
+}
+
+/// The same options in a test file's `issuer`, for `warrant test`.
+#[test]
+fn test_files_can_switch_the_same_checks() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("checks-test-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.warrant"), POLICY).unwrap();
+    let jwks = Path::new(env!("CARGO_MANIFEST_DIR")).join(MIXED[0]);
+    let call =
+        json!({"jwt": vector("missing_jti_by_default"), "resource": AUDIENCE, "action": "read", "now": 1800000000});
+    let spec = |checks: Value, expect: &str| {
+        let issuer = json!({"issuer": MIXED[1], "audiences": [AUDIENCE], "algorithms": [MIXED[2]],
+                            "jwks": jwks, "checks": checks});
+        json!({"policy": "policy.warrant", "issuer": issuer,
+               "cases": [{"name": "token without jti", "token": call, "expect": expect}]})
+    };
+    for (checks, expect) in [(json!({}), "allow"), (json!({"require_jti": true}), "deny")] {
+        std::fs::write(dir.join("checks.test.json"), spec(checks, expect).to_string()).unwrap();
+        let output = warrant(&["test", &dir.display().to_string()]);
+        assert_eq!(output.status.code(), Some(0), "{expect}: {}", String::from_utf8_lossy(&output.stdout));
+    }
+    std::fs::write(dir.join("checks.test.json"), spec(json!({"require_jit": true}), "deny").to_string()).unwrap();
+    assert_eq!(warrant(&["test", &dir.display().to_string()]).status.code(), Some(1), "a misspelt check is an error");
+}
+
+/// Issue #10: a token file over the file cap was an exit-1 error while the same token inline was
+/// a deny. Both are now the `too_large` deny, with the same reason.
+#[test]
+fn an_oversized_token_is_the_same_deny_inline_or_from_a_file() {
+    let token = format!("{}.{}.{}", "e".repeat(100), "x".repeat(70 * 1024), "s".repeat(100));
+    let token_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oversized.jwt");
+    std::fs::write(&token_file, &token).unwrap();
+    let inline = eval_token("oversized-inline", &token, AUDIENCE);
+    let from_file = eval_token("oversized-file", &format!("@{}", token_file.display()), AUDIENCE);
+    for decision in [&inline, &from_file] {
+        assert_eq!(decision["allowed"], false);
+        assert!(reasons(decision).contains("more than the accepted maximum of 16384"), "{decision}");
+    }
+    assert_eq!(reasons(&inline), reasons(&from_file));
+}
+
 #[test]
 fn audience_defaults_to_the_resource_so_a_token_for_another_api_is_refused() {
     let run = |resource: &str| eval_token_with("audience", &vector("rs256"), resource, &[]);
@@ -116,6 +241,9 @@ fn token_options_are_validated_by_the_command_line() {
     // A token without its issuer's keys cannot be verified: refuse to run at all.
     let output = warrant(&["eval", &policy, "--token", &vector("rs256")]);
     assert_eq!(output.status.code(), Some(2), "clap usage error expected");
+    // Token checks without a token.
+    let output = warrant(&["eval", &policy, "--input", "policies/hr/allow.json", "--require-jti"]);
+    assert_eq!(output.status.code(), Some(2));
     // Neither a request nor a token.
     let output = warrant(&["eval", &policy]);
     assert_eq!(output.status.code(), Some(2));

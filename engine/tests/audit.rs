@@ -192,8 +192,8 @@ fn tokens_are_verified_and_never_logged() {
     };
     let verifier = TokenVerifier::new(vec![issuer], VerifyOptions::default()).unwrap();
     let now = 1_800_000_000;
-    let claims = json!({"iss": "https://idp", "aud": "https://t", "exp": now + 60, "sub": "user:alice", "jti": "j-1",
-        "act": {"sub": "spiffe://a", "client_id": "helpdesk-alice", "instance_id": "run-1"}});
+    let claims = json!({"iss": "https://idp", "aud": "https://t", "iat": now, "exp": now + 60, "sub": "user:alice",
+        "jti": "j-1", "act": {"sub": "spiffe://a", "client_id": "helpdesk-alice", "instance_id": "run-1"}});
     let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(&secret)).unwrap();
     let (gateway, sink) = gateway_with_memory_log(&compile(TICKETS), registry());
 

@@ -48,7 +48,7 @@ fn hs256_token(kid: Option<&str>, secret: &[u8], claims: serde_json::Value) -> S
 }
 
 fn claims() -> serde_json::Value {
-    json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "user", "exp": NOW + 600})
+    json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "user", "iat": NOW - 10, "exp": NOW + 600})
 }
 
 #[test]

@@ -3,7 +3,7 @@
 mod token_support;
 
 use serde_json::Value;
-use token_support::{case, load_vectors, str_field, verifier};
+use token_support::{case, case_options, load_vectors, str_field, verifier, verifier_with};
 use warrant_engine::token::TokenVerifier;
 
 fn optional_strings(value: &Value) -> Option<Vec<String>> {
@@ -13,14 +13,16 @@ fn optional_strings(value: &Value) -> Option<Vec<String>> {
 #[test]
 fn every_vector_verifies_or_fails_with_its_expected_error() {
     let vectors = load_vectors();
-    let verifier = verifier(&vectors);
+    let default_verifier = verifier(&vectors);
     let cases = vectors["cases"].as_array().expect("cases");
-    assert!(cases.len() > 50, "the vector file lost its cases");
+    assert!(cases.len() > 80, "the vector file lost its cases");
     let mut failures = Vec::new();
     for case in cases {
         let name = str_field(case, "name");
         let now = case["now"].as_i64().expect("now");
         let expected = str_field(case, "expect");
+        let own_verifier = case["options"].is_object().then(|| verifier_with(&vectors, case_options(case)));
+        let verifier = own_verifier.as_ref().unwrap_or(&default_verifier);
         let outcome = verifier.request(str_field(case, "token"), Some("doc:1".into()), Some("read".into()), now);
         match (expected, outcome) {
             ("ok", Ok(request)) => {
@@ -66,12 +68,15 @@ fn nested_act_levels_keep_client_and_instance_per_actor() {
     assert_eq!(request.current_actor().and_then(|a| a.sub.as_deref()), Some("agent-2"));
 }
 
-/// RFC 8693 §4.1: the example's outermost `act` is the current actor.
+/// RFC 8693 §4.1: the example's outermost `act` is the current actor. The example has no `iat`,
+/// so it verifies only with `require_iat` off (its vector says so).
 #[test]
 fn rfc8693_example_decodes_into_documented_chain_order() {
     let vectors = load_vectors();
-    let verifier = verifier(&vectors);
     let rfc = case(&vectors, "rfc8693_4_1_nested_act");
+    let default = verifier(&vectors).request(str_field(rfc, "token"), None, None, 1443904100);
+    assert_eq!(default.map(|_| ()), Err(warrant_engine::token::TokenError::MissingClaim("iat".into())));
+    let verifier = verifier_with(&vectors, case_options(rfc));
     let request = verifier.request(str_field(rfc, "token"), None, None, 1443904100).expect("RFC example verifies");
     let subs: Vec<&str> = request.chain.iter().filter_map(|a| a.sub.as_deref()).collect();
     assert_eq!(subs, ["admin@example.com", "consumer.example.com-web-application"]);
@@ -112,6 +117,23 @@ fn refused_tokens_are_not_cached() {
         assert_eq!(outcome.map(|_| ()).map_err(|e| e.code()), Err("bad_signature"));
     }
     assert_eq!(verifier.cached_token_count(), 0);
+}
+
+/// The new refusal classes each have vectors, at the top level and at act depths 1, 2 and 3.
+#[test]
+fn subject_refusals_are_covered_by_vectors() {
+    let vectors = load_vectors();
+    let expected = |name: &str| str_field(case(&vectors, name), "expect").to_string();
+    for (name, code) in [
+        ("missing_sub", "missing_subject"),
+        ("sub_not_string", "invalid_subject"),
+        ("act_depth_1_without_sub", "actor_without_subject"),
+        ("act_depth_2_sub_not_string", "invalid_subject"),
+        ("act_depth_3_innermost_without_sub", "actor_without_subject"),
+        ("iat_i64_min", "invalid_claim"),
+    ] {
+        assert_eq!(expected(name), code, "{name}");
+    }
 }
 
 #[test]

@@ -1,18 +1,18 @@
 //! `warrant eval POLICY (--input REQUEST | --token JWT --jwks JWKS --issuer ISS --alg ALG
-//! --resource URI --action NAME) [--data DATA] [--format json|text|both] [--explain]`.
+//! --resource URI --action NAME [token checks]) [--data DATA] [--format json|text|both] [--explain]`.
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{ArgGroup, Args, ValueEnum};
 
-use warrant::token::Algorithm;
+use warrant::token::{Algorithm, TokenError};
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
 
 use super::explain::{explain_request, with_explanation};
 use super::input::{
     read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES,
 };
-use super::trust::{rejected_token_reason, TrustedIssuer};
+use super::trust::{rejected_token_reason, TokenChecks, TrustedIssuer};
 use super::CliError;
 
 /// First bytes of every Wasm module: how a built policy is told from policy text.
@@ -51,6 +51,8 @@ pub struct EvalArgs {
     /// Decision and verification time in seconds since the epoch (default: the clock).
     #[arg(long, requires = "token")]
     now: Option<i64>,
+    #[command(flatten)]
+    checks: TokenChecks,
     /// Data document JSON (registries, revocation lists) the policy reads as `data.*`.
     #[arg(short, long)]
     data: Option<PathBuf>,
@@ -103,21 +105,36 @@ fn read_request(args: &EvalArgs) -> Result<Result<Request, String>, CliError> {
     };
     let audiences =
         if args.audiences.is_empty() { args.resource.iter().cloned().collect() } else { args.audiences.clone() };
-    let trusted =
-        TrustedIssuer { issuer: issuer.clone(), audiences, algorithms: args.algorithms.clone(), jwks: jwks.clone() };
+    let trusted = TrustedIssuer {
+        issuer: issuer.clone(),
+        audiences,
+        algorithms: args.algorithms.clone(),
+        jwks: jwks.clone(),
+        checks: args.checks.clone(),
+    };
     let verifier = trusted.verifier(Path::new("."))?;
-    let token = read_token(token)?;
     let now = args.now.unwrap_or_else(unix_now);
-    Ok(verifier
-        .request(&token, args.resource.clone(), args.action.clone(), now)
-        .map_err(|error| rejected_token_reason(&error)))
+    let request = read_token(token, verifier.options().max_token_bytes)?
+        .and_then(|token| verifier.request(&token, args.resource.clone(), args.action.clone(), now));
+    Ok(request.map_err(|error| rejected_token_reason(&error)))
 }
 
-/// A token given inline, or `@FILE`.
-pub(super) fn read_token(arg: &str) -> Result<String, CliError> {
-    match arg.strip_prefix('@') {
-        Some(path) => Ok(read_text(Path::new(path), "tokens", MAX_TOKEN_FILE_BYTES)?.trim().to_string()),
-        None => Ok(arg.trim().to_string()),
+/// A token given inline, or `@FILE`. A file longer than [`MAX_TOKEN_FILE_BYTES`] is refused as
+/// an inline token over `max_token_bytes` is (`too_large`), not as an unreadable file: the size
+/// of a token is the sender's doing, whichever way it arrives. The inner `Err` is that refusal.
+pub(super) fn read_token(arg: &str, max_token_bytes: usize) -> Result<Result<String, TokenError>, CliError> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(Ok(arg.trim().to_string()));
+    };
+    match read_text(Path::new(path), "tokens", MAX_TOKEN_FILE_BYTES) {
+        Ok(text) => Ok(Ok(text.trim().to_string())),
+        Err(CliError::TooLarge { .. }) => {
+            // The exact length when the file says it, else the most that was read.
+            let length = std::fs::metadata(path).map_or(0, |m| m.len()).max(MAX_TOKEN_FILE_BYTES + 1);
+            let size = usize::try_from(length).unwrap_or(usize::MAX);
+            Ok(Err(TokenError::TooLarge { size, max: max_token_bytes }))
+        }
+        Err(other) => Err(other),
     }
 }
 

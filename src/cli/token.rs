@@ -31,8 +31,13 @@ enum TokenCommand {
 
 pub fn run(args: &TokenArgs) -> Result<(), CliError> {
     let TokenCommand::Inspect { token, json } = &args.command;
-    let token = if token == "-" { read_stdin_token()? } else { read_token(token)? };
-    let inspection = inspect_unverified(&token, &VerifyOptions::default()).map_err(CliError::Token)?;
+    let options = VerifyOptions::default();
+    let token = if token == "-" {
+        read_stdin_token()?
+    } else {
+        read_token(token, options.max_token_bytes)?.map_err(CliError::Token)?
+    };
+    let inspection = inspect_unverified(&token, &options).map_err(CliError::Token)?;
     let delegation = render_chain(inspection.claims.get("sub").and_then(|s| s.as_str()), &inspection.chain);
     if *json {
         let mut value = serde_json::to_value(&inspection).unwrap_or_default();

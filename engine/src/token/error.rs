@@ -21,13 +21,13 @@ pub enum TokenError {
     NotAnAccessToken,
     #[error("token issuer is not configured")]
     UnknownIssuer,
-    #[error("algorithm {alg:?} is not allowed for this issuer")]
+    #[error("algorithm `{alg:?}` is not allowed for this issuer")]
     AlgorithmNotAllowed { alg: Algorithm },
     #[error("token `kid` names no key of this issuer")]
     UnknownKeyId,
     #[error("token has no `kid` and the issuer has several keys for its algorithm")]
     KeyIdRequired,
-    #[error("algorithm {alg:?} does not match the type or declared algorithm of the selected key")]
+    #[error("algorithm `{alg:?}` does not match the type or declared algorithm of the selected key")]
     KeyAlgorithmMismatch { alg: Algorithm },
     #[error("signature does not verify")]
     BadSignature,
@@ -35,6 +35,17 @@ pub enum TokenError {
     WrongAudience,
     #[error("required claim `{0}` is missing")]
     MissingClaim(String),
+    /// No `sub` (or `sub: null`): RFC 9068 §2.2 requires it, and a request without a user must
+    /// not reach a policy.
+    #[error("token has no subject (`sub`)")]
+    MissingSubject,
+    /// An `act` level without `sub`: an actor nobody can name is not an actor. `act_depth` 1 is
+    /// the outermost `act` (the current actor), deeper levels came earlier in the delegation.
+    #[error("actor at `act` depth {act_depth} has no subject (`sub`)")]
+    ActorWithoutSubject { act_depth: usize },
+    /// A `sub` that is not a non-empty string; `act_depth` 0 is the token's own `sub`.
+    #[error("{} must be a non-empty string", subject_name(*act_depth))]
+    InvalidSubject { act_depth: usize },
     #[error("claim `{claim}` must be {expected}")]
     InvalidClaim { claim: &'static str, expected: &'static str },
     #[error("token expired at {exp} (now {now}, leeway included)")]
@@ -43,6 +54,10 @@ pub enum TokenError {
     NotYetValid { nbf: i64, now: i64 },
     #[error("token issued in the future at {iat} (now {now}, leeway included)")]
     IssuedInFuture { iat: i64, now: i64 },
+    /// The caller's clock is outside the NumericDate range every time claim must lie in, so no
+    /// validity window can be judged (and no policy arithmetic on `now` could be trusted).
+    #[error("verification time {now} is outside 0..={max} (Unix seconds up to year 9999)")]
+    ClockOutOfRange { now: i64, max: i64 },
     #[error("delegation chain deeper than the accepted maximum of {max} actors")]
     ChainTooDeep { max: usize },
     #[error("claims do not fit the request model: {0}")]
@@ -71,15 +86,27 @@ impl TokenError {
             TokenError::BadSignature => "bad_signature",
             TokenError::WrongAudience => "wrong_audience",
             TokenError::MissingClaim(_) => "missing_claim",
+            TokenError::MissingSubject => "missing_subject",
+            TokenError::ActorWithoutSubject { .. } => "actor_without_subject",
+            TokenError::InvalidSubject { .. } => "invalid_subject",
             TokenError::InvalidClaim { .. } => "invalid_claim",
             TokenError::Expired { .. } => "expired",
             TokenError::NotYetValid { .. } => "not_yet_valid",
             TokenError::IssuedInFuture { .. } => "issued_in_future",
+            TokenError::ClockOutOfRange { .. } => "clock_out_of_range",
             TokenError::ChainTooDeep { .. } => "chain_too_deep",
             TokenError::ClaimShape(_) => "claim_shape",
             TokenError::KeyUnusable => "key_unusable",
             TokenError::VerificationFailed(_) => "verification_failed",
         }
+    }
+}
+
+/// Where a `sub` sits, for messages: the token's own, or an actor's.
+fn subject_name(act_depth: usize) -> String {
+    match act_depth {
+        0 => "token subject (`sub`)".to_string(),
+        depth => format!("subject (`sub`) of the actor at `act` depth {depth}"),
     }
 }
 
@@ -124,7 +151,7 @@ pub enum ConfigError {
     NoAudiences(String),
     #[error("issuer `{0}` allows no signature algorithm")]
     NoAlgorithms(String),
-    #[error("issuer `{issuer}` allows {alg:?} but has no key able to verify it")]
+    #[error("issuer `{issuer}` allows `{alg:?}` but has no key able to verify it")]
     AlgorithmWithoutKey { issuer: String, alg: Algorithm },
     #[error("issuer `{issuer}` has two keys with kid `{kid}`")]
     DuplicateKeyId { issuer: String, kid: String },
@@ -132,10 +159,54 @@ pub enum ConfigError {
     NoKeys(String),
     #[error("JWKS is not valid JSON of the JWK Set shape ({category} at line {line}, column {column})")]
     InvalidJwks { category: &'static str, line: usize, column: usize },
-    #[error("key {kid:?} is invalid: {reason}")]
+    #[error("{} is invalid: {reason}", key_name(kid.as_deref()))]
     InvalidKey { kid: Option<String>, reason: &'static str },
-    #[error("key {kid:?} is too weak: {reason}")]
+    #[error("{} is too weak: {reason}", key_name(kid.as_deref()))]
     WeakKey { kid: Option<String>, reason: &'static str },
     #[error("cannot read key file `{path}`: {source}")]
     KeyFile { path: String, source: std::io::Error },
+}
+
+/// Names a key in messages: "key `rsa-1`", or "key without kid".
+fn key_name(kid: Option<&str>) -> String {
+    match kid {
+        Some(kid) => format!("key `{kid}`"),
+        None => "key without kid".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_errors_name_the_key_readably() {
+        let named = ConfigError::InvalidKey { kid: Some("rsa-1".into()), reason: "bad RSA components" };
+        assert_eq!(named.to_string(), "key `rsa-1` is invalid: bad RSA components");
+        let unnamed = ConfigError::WeakKey { kid: None, reason: "HMAC secret shorter than 32 bytes" };
+        assert_eq!(unnamed.to_string(), "key without kid is too weak: HMAC secret shorter than 32 bytes");
+        let alg = ConfigError::AlgorithmWithoutKey { issuer: "https://idp".into(), alg: Algorithm::HS256 };
+        assert_eq!(alg.to_string(), "issuer `https://idp` allows `HS256` but has no key able to verify it");
+    }
+
+    #[test]
+    fn subject_errors_say_which_subject() {
+        assert_eq!(TokenError::MissingSubject.to_string(), "token has no subject (`sub`)");
+        assert_eq!(
+            TokenError::ActorWithoutSubject { act_depth: 3 }.to_string(),
+            "actor at `act` depth 3 has no subject (`sub`)"
+        );
+        assert_eq!(
+            TokenError::InvalidSubject { act_depth: 0 }.to_string(),
+            "token subject (`sub`) must be a non-empty string"
+        );
+        assert_eq!(
+            TokenError::InvalidSubject { act_depth: 2 }.to_string(),
+            "subject (`sub`) of the actor at `act` depth 2 must be a non-empty string"
+        );
+        assert_eq!(
+            TokenError::AlgorithmNotAllowed { alg: Algorithm::RS256 }.to_string(),
+            "algorithm `RS256` is not allowed for this issuer"
+        );
+    }
 }

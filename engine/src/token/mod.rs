@@ -17,15 +17,39 @@
 //!   [`ClaimMapping::max_chain_depth`] (default 16).
 //! - `may_act` and every other claim stay reachable as `claims.NAME`.
 //!
-//! Verification requires `iss` (a configured issuer), `aud` (one of its audiences) and `exp`;
-//! `nbf` and `iat` are checked when present. [`inspect_unverified`] decodes without verifying,
-//! for display only.
+//! # Required claims
+//! RFC 9068 §2.2 makes `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` REQUIRED. The
+//! verifier always requires the ones a decision cannot do without, and makes the others options
+//! (fields of [`VerifyOptions`]), because an issuer that omits them cannot be made to add them
+//! and an attacker cannot remove them (they are signed):
+//!
+//! | claim | required | refused as | why |
+//! |---|---|---|---|
+//! | `iss` | always | `missing_claim`, `unknown_issuer` | selects the keys |
+//! | `aud` | always | `missing_claim`, `wrong_audience` | RFC 8707: not a token for another API |
+//! | `exp` | always | `missing_claim`, `expired` | a token must stop working by itself |
+//! | `sub` | always | `missing_subject`, `invalid_subject` | the user a decision is for |
+//! | `act.sub` | always, every level | `actor_without_subject`, `invalid_subject` | names the actor |
+//! | `iat` | by default (`require_iat`) | `missing_claim` | sent in practice; token-age rules need it |
+//! | `jti` | if `require_jti` | `missing_claim` | often omitted; revoking by `jti` needs it |
+//! | `client_id` | if `require_client_id` | `missing_claim` | often `azp`/`cid`; revoking clients needs it |
+//!
+//! RFC 8693 §4.1 does not itself require `sub` in `act` (its members are "claims that identify
+//! the actor"); Warrant does, because policies identify actors by `sub`. Every `sub` must be a
+//! non-empty string; `jti` and `client_id`, when present, strings. `typ: at+jwt` (RFC 9068 §4)
+//! is enforced with [`VerifyOptions::require_access_token_type`].
+//!
+//! Times (`exp`, `nbf`, `iat`) are integer seconds in `0..=`[`MAX_NUMERIC_DATE`] (`invalid_claim`
+//! otherwise), and so must the caller's `now` be (`clock_out_of_range`): no arithmetic on the
+//! times of a verified token can overflow. `nbf` and `iat` are checked against `now` (with
+//! leeway) when present. [`inspect_unverified`] decodes without verifying, for display only.
 //!
 //! [`Request`]: warrant_lang::request::Request
 //! [`Request::from_claims`]: warrant_lang::request::Request::from_claims
 //! [`ClaimMapping::instance_claim`]: warrant_lang::request::ClaimMapping::instance_claim
 //! [`ClaimMapping::max_chain_depth`]: warrant_lang::request::ClaimMapping::max_chain_depth
 mod cache;
+mod claims;
 mod error;
 mod inspect;
 mod keys;
@@ -37,6 +61,7 @@ pub use error::{ConfigError, TokenError};
 pub use inspect::{inspect_unverified, render_chain, UnverifiedTokenInspection};
 pub use jsonwebtoken::Algorithm;
 pub use keys::KeySource;
+pub use time::MAX_NUMERIC_DATE;
 pub use verify::{
     IssuerConfig, TokenVerifier, VerifiedClaims, VerifyOptions, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS,
     DEFAULT_MAX_TOKEN_BYTES,

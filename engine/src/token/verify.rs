@@ -3,8 +3,10 @@
 //! Order of checks, cheapest and most dangerous first: size cap, three segments, header
 //! (`alg: none`, unknown `alg`, `crit`, optionally `typ`), issuer (from the still-unverified
 //! `iss`), the issuer's algorithm allow-list, key selection by `kid` with key-type/algorithm
-//! match, then jsonwebtoken verifies the signature, `iss` and `aud`, and finally the validity window is
-//! checked against the caller's `now`. Any failure is a typed [`TokenError`] and a deny.
+//! match, then jsonwebtoken verifies the signature, `iss` and `aud`, then the required claims
+//! (`sub` at every level, `iat`/`jti`/`client_id` as [`VerifyOptions`] says), and finally the
+//! validity window is checked against the caller's `now`. Any failure is a typed [`TokenError`]
+//! and a deny.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,8 +15,9 @@ use serde_json::{Map, Value};
 use warrant_lang::request::{ClaimMapping, Request};
 
 use super::cache::{self, VerifiedTokenCache};
+use super::claims;
 use super::error::{ConfigError, TokenError};
-use super::keys::{IssuerKeys, KeySource};
+use super::keys::{IssuerKeys, KeySource, VerificationKey};
 use super::parse;
 use super::time;
 
@@ -54,6 +57,17 @@ pub struct VerifyOptions {
     /// JWT from the same issuer cannot be replayed as an access token. Off by default because
     /// many issuers still send `typ: JWT`; turn it on for issuers that comply.
     pub require_access_token_type: bool,
+    /// Refuse tokens without `iat` (RFC 9068 §2.2). On by default: issuers send it in practice,
+    /// and token-age rules (`now - iat`, `exp - iat`) need it. Off only for issuers that omit it.
+    pub require_iat: bool,
+    /// Refuse tokens without `jti` (RFC 9068 §2.2). Off by default because common issuers omit
+    /// it or use another name; turn it on when revoking tokens by `jti` (`revoked_jtis`) must
+    /// cover every token.
+    pub require_jti: bool,
+    /// Refuse tokens without `client_id` (RFC 9068 §2.2). Off by default because common issuers
+    /// name the client otherwise (`azp`, `cid`, `appid`); turn it on when revoking clients
+    /// (`revoked_client_ids`) must cover every token.
+    pub require_client_id: bool,
 }
 
 impl Default for VerifyOptions {
@@ -64,6 +78,9 @@ impl Default for VerifyOptions {
             mapping: ClaimMapping::default(),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             require_access_token_type: false,
+            require_iat: true,
+            require_jti: false,
+            require_client_id: false,
         }
     }
 }
@@ -146,8 +163,18 @@ impl TokenVerifier {
         let validation =
             issuer.validations.get(&header.alg).ok_or(TokenError::AlgorithmNotAllowed { alg: header.alg })?;
         let key = issuer.keys.select(header.kid.as_deref(), header.alg)?;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation)?;
-        let expires_at = time::check_validity_window(&data.claims, now, self.options.leeway_seconds)?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation).map_err(|error| {
+                match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::Json(_) if signature_verifies(token, key, header.alg) => {
+                        // A signed payload we parsed, with a registered claim jsonwebtoken reads into
+                        // a fixed type (`sub` or a time as an object, say): name that claim.
+                        self.check_claims(&unverified_claims, now).err().unwrap_or_else(|| error.into())
+                    }
+                    _ => error.into(),
+                }
+            })?;
+        let expires_at = self.check_claims(&data.claims, now)?;
         let verified = Arc::new(VerifiedClaims {
             issuer: issuer_name.clone(),
             algorithm: header.alg,
@@ -174,6 +201,12 @@ impl TokenVerifier {
     /// Number of verified tokens currently cached (for metrics).
     pub fn cached_token_count(&self) -> usize {
         self.cache.len()
+    }
+
+    /// Required claims, then the validity window; returns when the token expires for good.
+    fn check_claims(&self, claims: &Map<String, Value>, now: i64) -> Result<i64, TokenError> {
+        claims::check_required_claims(claims, &self.options)?;
+        time::check_validity_window(claims, now, self.options.leeway_seconds)
     }
 
     fn issuer_of(&self, claims: &Map<String, Value>) -> Result<(&String, &TrustedIssuer), TokenError> {
@@ -203,6 +236,14 @@ impl TrustedIssuer {
         }
         Ok(TrustedIssuer { keys, validations })
     }
+}
+
+/// Whether the signature of `token` is good, for explaining an error jsonwebtoken reported after
+/// (or instead of) checking it.
+fn signature_verifies(token: &str, key: &VerificationKey, alg: Algorithm) -> bool {
+    token.rsplit_once('.').is_some_and(|(message, signature)| {
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), key.decoding_key(), alg).unwrap_or(false)
+    })
 }
 
 /// jsonwebtoken checks signature, `iss` and `aud` (both required); time is ours, because

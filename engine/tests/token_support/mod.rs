@@ -65,3 +65,20 @@ pub fn verifier_with(vectors: &Value, base: VerifyOptions) -> TokenVerifier {
 pub fn verifier(vectors: &Value) -> TokenVerifier {
     verifier_with(vectors, VerifyOptions::default())
 }
+
+/// The verifier options a case asks for: the defaults, with its `options` object's fields set.
+pub fn case_options(case: &Value) -> VerifyOptions {
+    let mut options = VerifyOptions::default();
+    let Some(fields) = case["options"].as_object() else { return options };
+    for (name, value) in fields {
+        let value = value.as_bool().expect("vector options are booleans");
+        match name.as_str() {
+            "require_iat" => options.require_iat = value,
+            "require_jti" => options.require_jti = value,
+            "require_client_id" => options.require_client_id = value,
+            "require_access_token_type" => options.require_access_token_type = value,
+            other => panic!("unknown vector option `{other}`"),
+        }
+    }
+    options
+}

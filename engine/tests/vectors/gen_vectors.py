@@ -8,12 +8,21 @@ interoperability as well as every rejection class. Regenerate with:
 
 Outputs (next to this script): keys/*.pem, keys/*.jwks.json and tokens.json. Keys are freshly
 generated on every run; only public keys (and the test HMAC secret) are written.
+
+The "claims" group (required claims, subjects, time ranges, verifier options) is signed with
+the test HMAC secret only, so it can be regenerated alone, keeping every other vector and key:
+
+    python3 engine/tests/vectors/gen_vectors.py --claims-only
+
+A case may carry "options": VerifyOptions fields (require_iat, require_jti, require_client_id,
+require_access_token_type) that differ from the defaults for that case.
 """
 import base64
 import hashlib
 import hmac
 import json
 import os
+import sys
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -25,6 +34,12 @@ KEYS = os.path.join(HERE, "keys")
 NOW = 1_800_000_000
 LEEWAY = 60
 AUD = "https://api.example"
+MIXED = "https://mixed.example"
+TOKENS = os.path.join(HERE, "tokens.json")
+I64_MIN = -(2 ** 63)
+I64_MAX = 2 ** 63 - 1
+# The RFC 8693 example is a token-exchange token, not an RFC 9068 access token: it has no `iat`.
+RFC8693_OPTIONS = {"require_iat": False}
 
 
 def b64url(data: bytes) -> str:
@@ -73,6 +88,118 @@ def nested_act(subjects):
     return act
 
 
+def claims(iss="https://rsa.example", **extra):
+    """A compliant RFC 9068 claim set; `name=None` drops a claim."""
+    base = {"iss": iss, "sub": "user-1", "aud": AUD, "exp": NOW + 600, "iat": NOW - 10,
+            "jti": "jti-1", "client_id": "gateway", "scope": "read write"}
+    base.update(extra)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+class Cases(list):
+    def ok(self, name, token, chain=(), sub="user-1", scope=("read", "write"), now=NOW, options=None, group=None):
+        case = {"name": name, "token": token, "now": now, "expect": "ok",
+                "sub": sub, "scope": None if scope is None else list(scope), "chain": list(chain)}
+        self.append(with_extras(case, options, group))
+
+    def bad(self, name, token, error, now=NOW, options=None, group=None):
+        self.append(with_extras({"name": name, "token": token, "now": now, "expect": error}, options, group))
+
+
+def with_extras(case, options, group):
+    if options:
+        case["options"] = options
+    if group:
+        case["group"] = group
+    return case
+
+
+def claims_group(hmac_secret: bytes):
+    """Required claims, subjects at every `act` level, time ranges and verifier options: all
+    signed with the test HMAC secret (issuer https://mixed.example, kid hmac-m)."""
+    cases = Cases()
+
+    def sign(c, typ=None):
+        headers = {"kid": "hmac-m"} if typ is None else {"kid": "hmac-m", "typ": typ}
+        return jwt.encode(c, hmac_secret, algorithm="HS256", headers=headers)
+
+    def mixed(**extra):
+        return claims(MIXED, **extra)
+
+    def ok(name, c, typ=None, options=None, chain=()):
+        cases.ok(name, sign(c, typ), chain=chain, options=options, group="claims")
+
+    def bad(name, c, error, typ=None, options=None):
+        cases.bad(name, sign(c, typ), error, options=options, group="claims")
+
+    strict = {"require_iat": True, "require_jti": True, "require_client_id": True, "require_access_token_type": True}
+    ok("claims_rfc9068_profile_all_checks_on", mixed(), typ="at+jwt", options=strict)
+    ok("claims_rfc9068_profile_media_type", mixed(), typ="application/at+jwt", options=strict)
+    bad("claims_typ_jwt_when_at_jwt_required", mixed(), "not_an_access_token", typ="JWT", options=strict)
+
+    # Subjects: the token's own, and one per `act` level (RFC 8693 nesting, outermost = current).
+    bad("missing_sub", mixed(sub=None), "missing_subject")
+    bad("sub_null", {**mixed(), "sub": None}, "missing_subject")
+    bad("sub_not_string", mixed(sub=42), "invalid_subject")
+    bad("sub_empty", mixed(sub=""), "invalid_subject")
+    bad("sub_object", mixed(sub={"id": "user-1"}), "invalid_subject")
+    agents = ["agent-%d" % i for i in range(3)]
+    ok("act_depth_3_every_actor_named", mixed(act=nested_act(agents)), chain=agents)
+    current_unnamed = nested_act(agents[:1])
+    del current_unnamed["sub"]
+    bad("act_depth_1_without_sub", mixed(act=current_unnamed), "actor_without_subject")
+    innermost_unnamed = nested_act(agents)
+    del innermost_unnamed["act"]["act"]["sub"]
+    bad("act_depth_3_innermost_without_sub", mixed(act=innermost_unnamed), "actor_without_subject")
+    middle_null = nested_act(agents)
+    middle_null["act"]["sub"] = None
+    bad("act_depth_2_sub_null", mixed(act=middle_null), "actor_without_subject")
+    middle_number = nested_act(agents)
+    middle_number["act"]["sub"] = 7
+    bad("act_depth_2_sub_not_string", mixed(act=middle_number), "invalid_subject")
+    bad("act_not_object", mixed(act="agent-0"), "claim_shape")
+
+    # iat is required by default, jti and client_id on request; present ones must be strings.
+    bad("missing_iat", mixed(iat=None), "missing_claim")
+    ok("missing_iat_allowed_by_option", mixed(iat=None), options={"require_iat": False})
+    bad("iat_null", {**mixed(), "iat": None}, "invalid_claim")
+    ok("missing_jti_by_default", mixed(jti=None))
+    bad("missing_jti_when_required", mixed(jti=None), "missing_claim", options={"require_jti": True})
+    ok("missing_client_id_by_default", mixed(client_id=None))
+    bad("missing_client_id_when_required", mixed(client_id=None), "missing_claim",
+        options={"require_client_id": True})
+    bad("jti_not_string", mixed(jti=12), "invalid_claim")
+    bad("client_id_not_string", mixed(client_id=["gateway"]), "invalid_claim")
+
+    # Times must be NumericDates from 1970 to year 9999, so `exp - iat` cannot wrap in a policy.
+    bad("iat_i64_min", mixed(iat=I64_MIN), "invalid_claim")
+    bad("exp_i64_max", mixed(exp=I64_MAX), "invalid_claim")
+    bad("nbf_negative", mixed(nbf=-1), "invalid_claim")
+    bad("exp_after_year_9999", mixed(exp=253402300800), "invalid_claim")
+    ok("exp_at_end_of_year_9999", mixed(exp=253402300799))
+    return cases
+
+
+def claims_only():
+    """Replaces the claims group of the committed tokens.json, signing with its HMAC secret."""
+    with open(TOKENS) as file:
+        vectors = json.load(file)
+    [hmac_issuer] = [i for i in vectors["issuers"] if i["issuer"] == "https://hmac.example"]
+    secret = base64.urlsafe_b64decode(hmac_issuer["keys"][0]["hmac_secret_b64url"] + "==")
+    cases = [c for c in vectors["cases"] if c.get("group") != "claims"]
+    for case in cases:
+        if case["name"] == "rfc8693_4_1_nested_act":
+            case["options"] = RFC8693_OPTIONS
+    vectors["cases"] = cases + claims_group(secret)
+    write_vectors(vectors)
+
+
+def write_vectors(vectors):
+    with open(TOKENS, "w") as out:
+        json.dump(vectors, out, indent=1)
+        out.write("\n")
+
+
 def main():
     os.makedirs(KEYS, exist_ok=True)
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -108,23 +235,11 @@ def main():
          "algorithms": ["RS256"], "keys": [{"pem_file": write("rsa_public.pem", rsa_pem), "kid": "rfc"}]},
     ]
 
-    def claims(iss="https://rsa.example", **extra):
-        base = {"iss": iss, "sub": "user-1", "aud": AUD, "exp": NOW + 600, "iat": NOW - 10,
-                "jti": "jti-1", "client_id": "gateway", "scope": "read write"}
-        base.update(extra)
-        return {k: v for k, v in base.items() if v is not None}
-
     def rs256(c, kid="rsa-1", key=rsa_key, headers=None):
         return jwt.encode(c, key, algorithm="RS256", headers={"kid": kid, **(headers or {})})
 
-    cases = []
-
-    def ok(name, token, chain=(), sub="user-1", scope=("read", "write"), now=NOW):
-        cases.append({"name": name, "token": token, "now": now, "expect": "ok",
-                      "sub": sub, "scope": None if scope is None else list(scope), "chain": list(chain)})
-
-    def bad(name, token, error, now=NOW):
-        cases.append({"name": name, "token": token, "now": now, "expect": error})
+    cases = Cases()
+    ok, bad = cases.ok, cases.bad
 
     # Every algorithm family verifies.
     ok("rs256", rs256(claims()))
@@ -152,7 +267,7 @@ def main():
                    "act": {"sub": "admin@example.com"}}}
     ok("rfc8693_4_1_nested_act", jwt.encode(rfc, rsa_key, algorithm="RS256", headers={"kid": "rfc"}),
        chain=["admin@example.com", "consumer.example.com-web-application"], sub="user@example.com",
-       scope=None, now=1443904100)
+       scope=None, now=1443904100, options=RFC8693_OPTIONS)
 
     # Time: expiry, not-before and issued-at, with and without leeway.
     bad("expired", rs256(claims(exp=NOW - 3600)), "expired")
@@ -222,10 +337,9 @@ def main():
     bad("oversized", rs256(claims(padding="x" * 20000)), "too_large")
     bad("empty", "", "malformed")
 
-    with open(os.path.join(HERE, "tokens.json"), "w") as out:
-        json.dump({"generator": "PyJWT %s" % jwt.__version__, "leeway": LEEWAY, "max_token_bytes": 16384,
-                   "issuers": issuers, "cases": cases}, out, indent=1)
-        out.write("\n")
+    cases += claims_group(hmac_secret)
+    write_vectors({"generator": "PyJWT %s" % jwt.__version__, "leeway": LEEWAY, "max_token_bytes": 16384,
+                   "issuers": issuers, "cases": cases})
 
 
 def rs256_raw_payload(key, payload: bytes) -> str:
@@ -235,4 +349,4 @@ def rs256_raw_payload(key, payload: bytes) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    claims_only() if sys.argv[1:] == ["--claims-only"] else main()
