@@ -1,7 +1,7 @@
 //! `warrant revoke FILE [--instance ID]… [--client-id ID]… [--jti ID]… [--expires WHEN | --lift]`:
 //! adds revocations to a revocation file (or lifts them), creating it if needed, prunes the
 //! entries that have lapsed, and prints what it now holds. A gateway applies the file with
-//! `RevocationSet::from_json_str` and `Gateway::revoke_all`, without recompiling.
+//! `RevocationSet::from_json_str` and `Gateway::replace_revocations`, without recompiling.
 //!
 //! Concurrent writers do not lose each other's entries, and readers never see a partial file:
 //! the read-modify-write holds an exclusive advisory lock on `FILE.lock` (a file beside it that
@@ -49,6 +49,7 @@ pub struct RevokeArgs {
     lock_timeout: u64,
 }
 
+/// Updates the file under its lock; on any error the file is left as it was.
 pub fn run(args: &RevokeArgs) -> Result<(), CliError> {
     let _lock = lock_beside(&args.file, Duration::from_secs(args.lock_timeout))?;
     let mut set = match read_file(&args.file) {
