@@ -226,12 +226,12 @@ impl RevocationSet {
         }
     }
 
-    /// The file form, pretty-printed with a final newline.
-    pub fn to_json_string(&self) -> String {
-        // Serializing strings and integers cannot fail.
-        let mut text = serde_json::to_string_pretty(&self.file_form()).unwrap_or_default();
+    /// The file form, pretty-printed with a final newline. (Serializing strings and integers
+    /// does not fail; the error is passed on rather than ever writing an empty file.)
+    pub fn to_json_string(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(&self.file_form())?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// This set plus `revocation`, for good.
@@ -477,9 +477,9 @@ mod tests {
         let old = "{\n  \"instances\": [\n    \"i\"\n  ],\n  \"client_ids\": [],\n  \"jtis\": [\n    \"j\"\n  ]\n}\n";
         let set = RevocationSet::from_json_str(old).unwrap();
         assert!(set.instances.contains("i") && set.jtis.contains("j") && set.client_ids.is_empty());
-        assert_eq!(set.to_json_string(), old);
+        assert_eq!(set.to_json_string().unwrap(), old);
         let expiring = set.with_expiry(Revocation::Instance("k".into()), Expiry::At(1_767_225_600));
-        let text = expiring.to_json_string();
+        let text = expiring.to_json_string().unwrap();
         assert!(text.contains(r#""k": {"#) && text.contains(r#""expires": 1767225600"#), "{text}");
         assert_eq!(RevocationSet::from_json_str(&text).unwrap(), expiring);
         assert_eq!(serde_json::from_str::<RevocationSet>(&text).unwrap(), expiring);

@@ -63,7 +63,10 @@ pub fn run(args: &RevokeArgs) -> Result<(), CliError> {
     for revocation in revocations {
         set = if args.lift { set.without(revocation) } else { set.with_expiry(revocation, expiry) };
     }
-    write_atomically(&args.file, &set.to_json_string())?;
+    let text = set
+        .to_json_string()
+        .map_err(|e| CliError::Write { path: args.file.clone(), source: std::io::Error::other(e) })?;
+    write_atomically(&args.file, &text)?;
     println!(
         "{}: {} instance(s), {} client(s), {} token(s) revoked",
         args.file.display(),
