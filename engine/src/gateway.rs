@@ -134,6 +134,16 @@ impl Gateway {
         self.update(|current| Snapshot::new(&current.policy, Arc::clone(&current.data), current.revocations.union(set)))
     }
 
+    /// Replaces the revocations in force with `set` plus those the data lists: unlike
+    /// [`Gateway::revoke_all`], an id missing from `set` (lifted, or pruned once lapsed) is
+    /// refused no more. For a revocation file re-read after `warrant revoke`.
+    pub fn replace_revocations(&self, set: &RevocationSet) -> Result<(), GatewayError> {
+        self.update(|current| {
+            let listed = RevocationSet::from_data(&current.data)?;
+            Snapshot::new(&current.policy, Arc::clone(&current.data), set.union(&listed))
+        })
+    }
+
     /// Swaps in a new policy and data document together. Revocations stay in force, plus any
     /// the new data lists. On error nothing changes.
     pub fn reload(&self, policy: &Policy, data: Value) -> Result<(), GatewayError> {

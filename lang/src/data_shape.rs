@@ -56,7 +56,11 @@ fn check_path(value: &Value, prefix: String, path: &[String], ty: Ty) -> Result<
 
 /// Follows `path` through objects: `Ok(None)` when a key is absent, an error when a step is not
 /// an object, else the value and its written path.
-fn walk<'v>(mut value: &'v Value, mut at: String, path: &[String]) -> Result<Option<(String, &'v Value)>, DataShapeError> {
+fn walk<'v>(
+    mut value: &'v Value,
+    mut at: String,
+    path: &[String],
+) -> Result<Option<(String, &'v Value)>, DataShapeError> {
     for key in path {
         let Value::Object(map) = value else {
             return Err(contradiction(at, "an object", value));
@@ -149,7 +153,8 @@ mod tests {
     #[test]
     fn scalars_and_nested_paths() {
         let limit = [data(&["limits", "depth"], Ty::Int)];
-        assert!(error(&limit, json!({"limits": {"depth": 1.5}})).ends_with("found a number that is not a 64-bit signed integer"));
+        assert!(error(&limit, json!({"limits": {"depth": 1.5}}))
+            .ends_with("found a number that is not a 64-bit signed integer"));
         assert!(error(&limit, json!({"limits": {"depth": u64::MAX}})).ends_with("not a 64-bit signed integer"));
         assert_eq!(error(&limit, json!({"limits": "x"})), "data.limits: expected an object, found a string");
         assert!(check_data_shape(&limit, &json!({"limits": {"depth": -3}})).is_ok());

@@ -12,8 +12,8 @@ use serde_json::Value as Json;
 use crate::eval::{Evaluator, Truth, Value};
 use crate::fmt::string_literal as quoted;
 use crate::ir::{Cond, Expr, Program, RuleKind};
-use crate::text;
 use crate::request::{Actor, Request};
+use crate::text;
 
 /// Sets longer than this are cut in explanations: a revocation list can hold millions.
 pub const MAX_SHOWN_ELEMENTS: usize = 16;
@@ -405,7 +405,9 @@ deny outsider "an actor outside acme" if {
         let failed = rule(&explanation, "read").failed.clone().unwrap();
         assert_eq!(failed.condition, "exp - iat <= 1h");
         assert_eq!(failed.undecided.as_deref(), Some("iat is missing or not an integer"));
-        assert!(explanation.render().contains("`exp - iat <= 1h` cannot be decided (iat is missing or not an integer)"));
+        assert!(explanation
+            .render()
+            .contains("`exp - iat <= 1h` cannot be decided (iat is missing or not an integer)"));
         let revoked = rule(&explanation, "revoked");
         assert!(revoked.held, "a deny rule whose body is undecided fires");
         let names: Vec<(&str, Option<&Json>)> =

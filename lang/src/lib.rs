@@ -16,8 +16,8 @@ pub mod request;
 mod satisfiable;
 mod suggest;
 pub mod text;
-pub mod undecided;
 mod types;
+pub mod undecided;
 
 pub use diagnostics::Diagnostics;
 

@@ -68,10 +68,8 @@ fn expr_messages(program: &Program, expr: &Expr, out: &mut BTreeSet<String>) {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) | Expr::ChainDepth => {}
         Expr::Slot(slot) => {
-            let is_table = program
-                .slots
-                .get(*slot as usize)
-                .is_some_and(|s| matches!(s.source, Source::DataTable { .. }));
+            let is_table =
+                program.slots.get(*slot as usize).is_some_and(|s| matches!(s.source, Source::DataTable { .. }));
             if !is_table {
                 out.insert(missing(program, expr));
             }

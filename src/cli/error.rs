@@ -44,6 +44,9 @@ pub enum CliError {
     Schema { path: PathBuf, source: warrant::data_schema::SchemaError },
     #[error("{}: {source}", path.display())]
     Revocations { path: PathBuf, source: warrant::revocation::RevocationError },
+    /// `warrant revoke`: another writer held the file's lock for the whole wait.
+    #[error("{} is locked by another writer; gave up after {seconds} s (see --lock-timeout)", path.display())]
+    Locked { path: PathBuf, seconds: u64 },
     #[error("{}: --explain needs the policy source (.warrant), not a built module", path.display())]
     ExplainNeedsSource { path: PathBuf },
 }

@@ -1,10 +1,12 @@
 //! `warrant eval POLICY (--input REQUEST | --token JWT --jwks JWKS --issuer ISS --alg ALG
-//! --resource URI --action NAME [token checks]) [--data DATA] [--format json|text|both] [--explain]`.
+//! --resource URI --action NAME [token checks]) [--data DATA] [--revocations FILE] [--format json|text|both]
+//! [--explain]`.
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{ArgGroup, Args, ValueEnum};
 
+use warrant::revocation::RevocationSet;
 use warrant::token::{Algorithm, TokenError};
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
 
@@ -12,6 +14,7 @@ use super::explain::{explain_request, with_explanation};
 use super::input::{
     read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES,
 };
+use super::revoke::read_file as read_revocation_file;
 use super::trust::{rejected_token_reason, TokenChecks, TrustedIssuer};
 use super::CliError;
 
@@ -56,6 +59,10 @@ pub struct EvalArgs {
     /// Data document JSON (registries, revocation lists) the policy reads as `data.*`.
     #[arg(short, long)]
     data: Option<PathBuf>,
+    /// Revocation file (`warrant revoke`), enforced as a gateway does: a revoked request is
+    /// denied before the policy runs, and the policy reads the lists as `data.revoked_*`.
+    #[arg(long)]
+    revocations: Option<PathBuf>,
     /// What to print: the decision as JSON, the explanation for humans, or both (JSON first).
     #[arg(short, long, value_enum, default_value_t = Format::Both)]
     format: Format,
@@ -79,6 +86,8 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         data = read_json(path, "data documents", MAX_DATA_BYTES)?;
         policy.set_data(&data).map_err(|source| CliError::Engine { path: path.clone(), source })?;
     }
+    let revoked = args.revocations.as_deref().map(|path| with_revocation_file(args, path, &policy, &mut data));
+    let revoked = revoked.transpose()?;
     let request = match read_request(args)? {
         Ok(request) => request,
         Err(rejected) => {
@@ -86,10 +95,31 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
             return Ok(());
         }
     };
+    if let Some(reason) = revoked.as_ref().and_then(|set| set.refusal(&request)) {
+        print_decision(&policy.deny(reason), None, args.format);
+        return Ok(());
+    }
     let decision = policy.decide(&request).map_err(|source| CliError::Engine { path: args.policy.clone(), source })?;
     let explanation = if args.explain { Some(explain_request(&args.policy, &request, &data)?) } else { None };
     print_decision(&decision, explanation.as_ref(), args.format);
     Ok(())
+}
+
+/// Reads `--revocations` and, as a gateway does, adds the ids the data document already lists
+/// and gives the policy the result as `data.revoked_*`; returns the set to enforce.
+fn with_revocation_file(
+    args: &EvalArgs,
+    path: &Path,
+    policy: &Policy,
+    data: &mut serde_json::Value,
+) -> Result<RevocationSet, CliError> {
+    let data_path = args.data.clone().unwrap_or_else(|| path.to_path_buf());
+    let listed =
+        RevocationSet::from_data(data).map_err(|source| CliError::Revocations { path: data_path.clone(), source })?;
+    let set = read_revocation_file(path)?.union(&listed);
+    *data = set.merged_into(data);
+    policy.set_data(data).map_err(|source| CliError::Engine { path: data_path, source })?;
+    Ok(set)
 }
 
 /// The request of `--input`, or of a verified `--token`; the inner `Err` is the deny reason of a
@@ -138,7 +168,8 @@ pub(super) fn read_token(arg: &str, max_token_bytes: usize) -> Result<Result<Str
     }
 }
 
-fn unix_now() -> i64 {
+/// The clock, in Unix seconds (0 if it is before 1970).
+pub(super) fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 

@@ -44,7 +44,7 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Look inside a token (unverified): header, claims, delegation chain.
     Token(token::TokenArgs),
-    /// Add agent instances, clients or tokens to a revocation file.
+    /// Add agent instances, clients or tokens to a revocation file, with an optional expiry, or lift them.
     Revoke(revoke::RevokeArgs),
 }
 

@@ -87,7 +87,12 @@ impl ReadyInstance {
         write_bytes(&mut self.store, self.memory, u64::from(request_base), image)?;
         let output_base = next_image(u64::from(request_base) + image.len() as u64)?;
         let output_len = abi::output_bytes(manifest.rules.len());
-        write_zeroes(&mut self.store, self.memory, u64::from(output_base), abi::output_words(manifest.rules.len()) * 4)?;
+        write_zeroes(
+            &mut self.store,
+            self.memory,
+            u64::from(output_base),
+            abi::output_words(manifest.rules.len()) * 4,
+        )?;
 
         let arguments = (wasm_address(data_base), wasm_address(request_base), wasm_address(output_base));
         self.store.set_epoch_deadline(CALL_DEADLINE_TICKS);

@@ -15,9 +15,9 @@ use super::rules::{cell_offset, PARAM_DATA, PARAM_REQUEST};
 use super::runtime::FN_CHECK_BOUNDS;
 use super::{rule_function, CodegenError, GLOBAL_ERROR, GLOBAL_MEMORY_END};
 use crate::abi::{
-    FIRED_DECIDED, TRUTH_TRUE, ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
-    ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
-    REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE,
+    ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
+    ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, FIRED_DECIDED, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
+    REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE, TRUTH_TRUE,
 };
 
 /// Third parameter of `warrant_decide`: the output area.
@@ -104,7 +104,8 @@ pub(super) fn decide_function(
         code.i32(-1).op(I::GlobalSet(*memo));
     }
     let words = u32::try_from(crate::abi::output_words(program.rules.len())).map_err(|_| CodegenError::TooLarge)?;
-    let output_len = u32::try_from(crate::abi::output_bytes(program.rules.len()) / 4).map_err(|_| CodegenError::TooLarge)?;
+    let output_len =
+        u32::try_from(crate::abi::output_bytes(program.rules.len()) / 4).map_err(|_| CodegenError::TooLarge)?;
     check_images(&mut code, program, output_len)?;
     for word in 0..words {
         code.get(PARAM_OUT).i32(0).store32(word * 4);

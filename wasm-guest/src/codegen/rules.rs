@@ -19,9 +19,9 @@ use super::runtime::{
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
-    TRUTH_FALSE, TRUTH_TRUE, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
+    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
     CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
-    REQ_CHAIN_PTR, REQ_SLOTS,
+    REQ_CHAIN_PTR, REQ_SLOTS, TRUTH_FALSE, TRUTH_TRUE,
 };
 
 /// Parameter holding the data image address.
@@ -49,7 +49,11 @@ impl RuleContext<'_> {
             rule: String::new(),
             reason: format!("no undecided message `{message}` in the table"),
         })?;
-        index.checked_add(1).and_then(|v| i32::try_from(v).ok()).filter(|&v| v < TRUTH_TRUE).ok_or(CodegenError::TooLarge)
+        index
+            .checked_add(1)
+            .and_then(|v| i32::try_from(v).ok())
+            .filter(|&v| v < TRUTH_TRUE)
+            .ok_or(CodegenError::TooLarge)
     }
 }
 

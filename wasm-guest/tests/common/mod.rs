@@ -8,8 +8,8 @@ use serde_json::Value;
 use warrant_lang::ir::RuleId;
 use warrant_lang::request::Request;
 use warrant_wasm::abi::{
-    decode_fired, decode_undecided, output_bytes, output_words, read_manifest, AbiError, DataImage, Manifest, RequestEncoder, ABI_VERSION_WORD,
-    EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
+    decode_fired, decode_undecided, output_bytes, output_words, read_manifest, AbiError, DataImage, Manifest,
+    RequestEncoder, ABI_VERSION_WORD, EXPORT_ABI_VERSION, EXPORT_DECIDE, EXPORT_HEAP_BASE, EXPORT_MEMORY,
 };
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc, Val};
 
@@ -85,7 +85,8 @@ impl WasmPolicy {
         let (request_base, out) = self.place(request)?;
         let code = self.call(self.data.base(), request_base, out);
         let fired = self.fired(out);
-        let output = &self.memory.data(&self.store)[out as usize..out as usize + output_bytes(self.manifest.rules.len())];
+        let output =
+            &self.memory.data(&self.store)[out as usize..out as usize + output_bytes(self.manifest.rules.len())];
         let undecided = decode_undecided(output, &self.manifest, &fired).expect("valid undecided entries");
         Ok(Verdict { code, fired, undecided })
     }
