@@ -187,9 +187,10 @@ impl Gateway {
         let unavailable = |problem: String, decision: Decision| {
             Decision::deny_with_reason(format!("{AUDIT_UNAVAILABLE}: {problem}"), decision.policy)
         };
-        let decision = match log.unavailable() {
-            Some(problem) if required => unavailable(problem, decision),
-            _ => decision,
+        let problem = if required { log.unavailable() } else { None };
+        let decision = match problem {
+            Some(problem) => unavailable(problem, decision),
+            None => decision,
         };
         let queued = log.record(AuditRecord::new(decision_id.clone(), request, &decision, started, latency));
         let decision = match queued {
