@@ -18,7 +18,7 @@ use arc_swap::ArcSwap;
 use serde_json::Value;
 use warrant_lang::request::Request;
 
-use crate::audit::{AuditLog, AuditRecord};
+use crate::audit::{AuditLog, AuditMode, AuditRecord, AUDIT_UNAVAILABLE};
 use crate::decision::{Decision, PolicyVersion};
 use crate::error::EngineError;
 use crate::host::Policy;
@@ -63,6 +63,7 @@ pub struct Gateway {
     current: ArcSwap<Snapshot>,
     updates: Mutex<()>,
     audit: Option<AuditLog>,
+    audit_mode: AuditMode,
     ids: DecisionIds,
 }
 
@@ -76,13 +77,22 @@ impl Gateway {
             current: ArcSwap::from_pointee(snapshot),
             updates: Mutex::new(()),
             audit: None,
+            audit_mode: AuditMode::BestEffort,
             ids: DecisionIds::new(),
         })
     }
 
-    /// Logs every decision to `log`.
-    pub fn with_audit(mut self, log: AuditLog) -> Gateway {
+    /// Logs every decision to `log`, best effort: a failing audit trail is counted and
+    /// reported (`audit_log().health()`) but does not change decisions.
+    pub fn with_audit(self, log: AuditLog) -> Gateway {
+        self.with_audit_mode(log, AuditMode::BestEffort)
+    }
+
+    /// Logs every decision to `log`; under [`AuditMode::Required`], denies while the trail is
+    /// unhealthy and whenever a decision's record cannot be queued.
+    pub fn with_audit_mode(mut self, log: AuditLog, mode: AuditMode) -> Gateway {
         self.audit = Some(log);
+        self.audit_mode = mode;
         self
     }
 
@@ -161,6 +171,7 @@ impl Gateway {
         self.current.load().version.clone()
     }
 
+    /// The audit log, for `flush()`, `stats()` and `health()`.
     pub fn audit_log(&self) -> Option<&AuditLog> {
         self.audit.as_ref()
     }
@@ -181,9 +192,22 @@ impl Gateway {
         latency: std::time::Duration,
     ) -> GatewayDecision {
         let decision_id = self.ids.next();
-        if let Some(log) = &self.audit {
-            log.record(AuditRecord::new(decision_id.clone(), request, &decision, started, latency));
-        }
+        let Some(log) = &self.audit else { return GatewayDecision { decision_id, decision } };
+        let required = self.audit_mode == AuditMode::Required;
+        let unavailable = |problem: String, decision: Decision| {
+            Decision::deny_with_reason(format!("{AUDIT_UNAVAILABLE}: {problem}"), decision.policy)
+        };
+        let problem = if required { log.unavailable() } else { None };
+        let decision = match problem {
+            Some(problem) => unavailable(problem, decision),
+            None => decision,
+        };
+        let queued = log.record(AuditRecord::new(decision_id.clone(), request, &decision, started, latency));
+        let decision = match queued {
+            // An allow nobody could audit: answered as a deny, counted (and noted) as dropped.
+            Err(error) if required && decision.allowed => unavailable(error.to_string(), decision),
+            _ => decision,
+        };
         GatewayDecision { decision_id, decision }
     }
 }

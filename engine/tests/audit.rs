@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 use warrant_engine::audit::{
-    has_human_principal, read_events, report, AuditEvent, AuditFilter, AuditLog, AuditRecord, CallbackSink, FileSink,
-    MemorySink, ReportBy, Rotation, Verdict,
+    has_human_principal, read_events, report, AuditError, AuditEvent, AuditFilter, AuditLog, AuditRecord, CallbackSink,
+    FileSink, MemorySink, ReportBy, Rotation, Verdict,
 };
 use warrant_engine::revocation::{Revocation, RevocationSet};
 use warrant_engine::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
@@ -84,14 +84,18 @@ fn a_full_queue_drops_records_counts_them_and_says_so_in_the_log() {
         )
     };
 
-    log.record(record(1));
+    log.record(record(1)).unwrap();
     writer_is_busy.recv().unwrap(); // the writer holds d1; the queue (one slot) is empty
-    for n in 2..=5 {
-        log.record(record(n)); // d2 fills the queue, d3..d5 find it full
+    log.record(record(2)).unwrap(); // d2 fills the queue, d3..d5 find it full
+    for n in 3..=5 {
+        assert!(matches!(log.record(record(n)), Err(AuditError::QueueFull { capacity: 1 })));
     }
     assert_eq!(log.stats().dropped, 3);
+    assert!(!log.health().healthy, "a drop not yet noted in the log is unhealthy");
     open_gate.send(()).unwrap();
-    log.flush().unwrap();
+    let flushed = log.flush();
+    assert!(matches!(flushed, Err(AuditError::RecordsLost { failed: 0, dropped: 3, .. })), "{flushed:?}");
+    assert!(log.health().healthy, "the drop is noted in the log");
 
     let events = sink.events();
     let ids: Vec<String> = events

@@ -7,9 +7,13 @@ mod query;
 mod record;
 mod sink;
 mod time;
+mod writer;
 
 pub use file_sink::{FileSink, Rotation};
-pub use log::{AuditError, AuditLog, AuditStats, DEFAULT_QUEUE_CAPACITY};
+pub use log::{
+    AuditConfig, AuditError, AuditHealth, AuditLog, AuditMode, AuditStats, AUDIT_UNAVAILABLE, DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_QUEUE_CAPACITY,
+};
 pub use query::{has_human_principal, read_events, report, AuditFilter, AuditReadError, ReportBy, ReportRow, UNKNOWN};
 pub use record::{AuditEvent, AuditRecord, Verdict};
 pub use sink::{AuditSink, CallbackSink, MemorySink, StdoutSink};

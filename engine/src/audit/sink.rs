@@ -5,12 +5,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::record::AuditEvent;
 
-/// A destination for audit events.
+/// A destination for audit events. The log's bookkeeping relies on the contract below, so a
+/// sink that buffers must keep it.
 pub trait AuditSink: Send + 'static {
+    /// Takes one event. An error means this event was not taken (the log retries it once);
+    /// events taken before are unaffected until the next `flush` says otherwise.
     fn write(&mut self, event: &AuditEvent) -> io::Result<()>;
-    /// Makes everything written so far durable (or visible); called on flush and shutdown.
+    /// Makes everything written so far durable (or visible); called at least every flush
+    /// interval while anything is unflushed, on `AuditLog::flush` and at shutdown. An error
+    /// means none of the events written since the previous successful flush can be counted
+    /// on: the log counts them all as failed.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+    /// A problem the sink worked around without losing an event (e.g. a rotation that
+    /// failed, so the file grows past its limit), taken once: the log shows it as
+    /// `health().last_error` without marking itself unhealthy.
+    fn take_warning(&mut self) -> Option<String> {
+        None
     }
 }
 
