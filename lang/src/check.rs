@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Field, RuleId, RuleKind, Source, Ty};
+use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
 use crate::types::{check_types, Inference};
 
@@ -120,6 +121,7 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
         })
         .collect();
     let mut checker = Checker::new(source, &rules, errors);
+    let lines = LineIndex::new(source);
     let mut checked_rules = Vec::with_capacity(rules.len());
     for (id, rule) in rules.iter().enumerate() {
         checker.current_rule = id as RuleId;
@@ -133,7 +135,7 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
             },
             body,
             body_text: rule.body.iter().map(|c| c.span.text(source).to_string()).collect(),
-            line: line_of(source, rule.span.start),
+            line: lines.line(rule.span.start),
         });
     }
     checker.report_cycles(&rules);
@@ -144,6 +146,23 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     checked.dynamic_types = inferred.types;
     errors.extend(check_types(&checked, &inferred.conflicted, source));
     (checked, errors)
+}
+
+/// Line numbers of many offsets in one source: the newlines are found once, so numbering every
+/// rule of a large policy stays linear.
+struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(source: &str) -> LineIndex {
+        LineIndex { newlines: source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect() }
+    }
+
+    /// 1-based line number of a byte offset.
+    fn line(&self, offset: usize) -> u32 {
+        u32::try_from(self.newlines.partition_point(|&at| at < offset) + 1).unwrap_or(u32::MAX)
+    }
 }
 
 /// 1-based line number of a byte offset.
@@ -685,15 +704,25 @@ impl<'a> Checker<'a> {
         Some(CheckedExprKind::Lookup { source: Source::DataTable { table, field }, key: Box::new(key) })
     }
 
-    /// Reports each cycle of helper rules once, at one of its references.
+    /// Reports each cycle of helper rules once, at one of its references; for an acyclic
+    /// graph, a chain of helpers deeper than [`MAX_HELPER_DEPTH`]. Linear in the number of
+    /// references unless there is a cycle (then only the rules that may lie on one are searched).
     fn report_cycles(&mut self, rules: &[&ast::RuleDecl]) {
+        let graph = RuleGraph::new(self.helper_refs.iter().map(|&(from, to, _)| (from, to)));
+        let candidates = graph.cycle_candidates();
+        if candidates.is_empty() {
+            self.report_depth(&graph, rules);
+            return;
+        }
         let mut edges: HashMap<RuleId, Vec<RuleId>> = HashMap::new();
         for &(from, to, _) in &self.helper_refs {
-            edges.entry(from).or_default().push(to);
+            if candidates.contains(&from) && candidates.contains(&to) {
+                edges.entry(from).or_default().push(to);
+            }
         }
         let mut reported: HashSet<RuleId> = HashSet::new();
         for &(from, to, span) in &self.helper_refs {
-            if reported.contains(&from) {
+            if reported.contains(&from) || !edges.contains_key(&from) {
                 continue;
             }
             let Some(back) = path_between(&edges, to, from) else {
@@ -717,6 +746,28 @@ impl<'a> Checker<'a> {
                 )),
             );
         }
+    }
+}
+
+impl Checker<'_> {
+    /// Refuses a chain of helper rules deeper than [`MAX_HELPER_DEPTH`], at the reference that
+    /// starts it.
+    fn report_depth(&mut self, graph: &RuleGraph, rules: &[&ast::RuleDecl]) {
+        let Some(top) = graph.too_deep() else { return };
+        let Some(&(_, _, span)) = self.helper_refs.iter().find(|(from, _, _)| *from == top) else { return };
+        let name = rules.get(top as usize).map_or("?", |r| r.name.name.as_str());
+        self.errors.push(
+            Error::new(
+                ErrorKind::LimitExceeded,
+                span,
+                format!("helper rules nest deeper than {MAX_HELPER_DEPTH} below `{name}`"),
+                "this reference starts the chain",
+            )
+            .with_help(format!(
+                "a rule may reach at most {MAX_HELPER_DEPTH} helper rules one inside another; \
+                 flatten the chain (a helper may list several conditions)"
+            )),
+        );
     }
 }
 

@@ -31,11 +31,13 @@ pub enum ErrorKind {
     InvalidIndex,
     IntegerOverflow,
     Unsatisfiable,
+    /// A documented size or depth limit is exceeded (`lang/src/rule_graph.rs`, `parser.rs`).
+    LimitExceeded,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -51,6 +53,7 @@ impl ErrorKind {
         ErrorKind::InvalidIndex,
         ErrorKind::IntegerOverflow,
         ErrorKind::Unsatisfiable,
+        ErrorKind::LimitExceeded,
     ];
 
     /// The stable code users can search for.
@@ -71,6 +74,7 @@ impl ErrorKind {
             ErrorKind::InvalidIndex => "warrant::invalid-index",
             ErrorKind::IntegerOverflow => "warrant::integer-overflow",
             ErrorKind::Unsatisfiable => "warrant::unsatisfiable",
+            ErrorKind::LimitExceeded => "warrant::limit-exceeded",
         }
     }
 }

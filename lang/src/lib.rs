@@ -10,9 +10,11 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod ir;
+pub mod limits;
 pub mod lower;
 pub mod parser;
 pub mod request;
+pub mod rule_graph;
 mod satisfiable;
 mod suggest;
 pub mod text;
@@ -27,6 +29,10 @@ pub use diagnostics::Diagnostics;
 pub fn compile(source: &str, origin: &str) -> Result<ir::Program, Diagnostics> {
     let fail = |errors| Diagnostics::new(source, origin, errors);
     let policy = parser::parse(source).map_err(|e| fail(vec![e]))?;
+    let too_large = limits::check_limits(&policy);
+    if !too_large.is_empty() {
+        return Err(fail(too_large));
+    }
     let (checked, mut errors) = check::check_partial(&policy, source);
     let program = lower::lower(&checked, source);
     errors.extend(satisfiable::check(&program, &checked, source));

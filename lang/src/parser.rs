@@ -180,7 +180,14 @@ fn expr(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
     let mut inner = pair.into_inner();
     let first = inner.next().ok_or_else(|| malformed(at))?;
     let mut acc = operand(first, depth + 1)?;
+    // Each operator nests the sum one level deeper (it folds left): `a + b + … + z` counts as
+    // deep as its operator count, so every later pass can recurse over it safely.
+    let mut nesting = depth;
     while let Some(op) = inner.next() {
+        nesting += 1;
+        if nesting > MAX_NESTING {
+            return Err(too_deep(span(&op)));
+        }
         let op = match op.as_str() {
             "+" => ArithOp::Add,
             "-" => ArithOp::Sub,

@@ -11,18 +11,43 @@ pub(super) struct Code {
     instructions: Vec<Instruction<'static>>,
     params: u32,
     locals: Vec<ValType>,
+    /// Locals in use, innermost last ([`Code::mark`] / [`Code::release`]).
+    taken: Vec<(ValType, u32)>,
+    /// Locals released for reuse: a rule with 100 000 conditions needs as many locals as its
+    /// deepest condition, not as all of them (Wasm engines cap locals per function).
+    free: Vec<(ValType, u32)>,
     depth: u32,
 }
 
 impl Code {
     pub(super) fn new(params: u32) -> Code {
-        Code { instructions: Vec::new(), params, locals: Vec::new(), depth: 0 }
+        Code { instructions: Vec::new(), params, locals: Vec::new(), taken: Vec::new(), free: Vec::new(), depth: 0 }
     }
 
-    /// A fresh local of type `ty`.
+    /// A local of type `ty` no live code uses: a released one, or a new one.
     pub(super) fn local(&mut self, ty: ValType) -> u32 {
-        self.locals.push(ty);
-        self.params + self.locals.len() as u32 - 1
+        let index = match self.free.iter().rposition(|(free_ty, _)| *free_ty == ty) {
+            Some(position) => self.free.swap_remove(position).1,
+            None => {
+                self.locals.push(ty);
+                self.params + self.locals.len() as u32 - 1
+            }
+        };
+        self.taken.push((ty, index));
+        index
+    }
+
+    /// The locals taken so far; [`Code::release`] with it frees every local taken since.
+    pub(super) fn mark(&self) -> usize {
+        self.taken.len()
+    }
+
+    /// Frees the locals taken since `mark`: the code that used them is finished and no later
+    /// instruction reads them before writing them again.
+    pub(super) fn release(&mut self, mark: usize) {
+        if mark <= self.taken.len() {
+            self.free.extend(self.taken.drain(mark..));
+        }
     }
 
     /// Appends one instruction.

@@ -20,6 +20,13 @@ use crate::abi::{
     REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE, TRUTH_TRUE,
 };
 
+/// A rule admitting more actions than this is not indexed (it runs for every action).
+const MAX_ACTIONS_PER_RULE: usize = 64;
+/// Distinct actions the dispatch jumps to.
+const MAX_DISPATCH_CASES: usize = 1024;
+/// Entries of the dispatch `br_table` (the span of the admitted action ids).
+const MAX_DISPATCH_SPAN: usize = 16_384;
+
 /// Third parameter of `warrant_decide`: the output area.
 const PARAM_OUT: u32 = 2;
 
@@ -53,10 +60,29 @@ impl DispatchPlan {
                     admitted_actions(cond, slot, program.literals.len()).map(|lits| (index, lits))
                 })
                 .min_by_key(|(_, lits)| lits.len());
-            if let Some(constraint) = narrowest {
+            if let Some(constraint) = narrowest.filter(|(_, lits)| lits.len() <= MAX_ACTIONS_PER_RULE) {
                 by_action.insert(id as RuleId, constraint);
             }
         }
+        // Keep the `br_table` small enough for every Wasm engine (wasmtime refuses more than
+        // 65 520 targets; large ones compile slowly): rules beyond the budget simply run for
+        // every action, testing it like any other condition.
+        let mut cases: Vec<LitId> = Vec::new();
+        by_action.retain(|_, (_, lits)| {
+            let mut grown = cases.clone();
+            grown.extend(lits.iter().copied());
+            grown.sort_unstable();
+            grown.dedup();
+            let span = match (grown.first(), grown.last()) {
+                (Some(min), Some(max)) => (max - min) as usize + 1,
+                _ => 0,
+            };
+            let fits = grown.len() <= MAX_DISPATCH_CASES && span <= MAX_DISPATCH_SPAN;
+            if fits {
+                cases = grown;
+            }
+            fits
+        });
         DispatchPlan { action_slot: Some(slot), by_action }
     }
 

@@ -66,7 +66,9 @@ pub(super) fn compile_rule(
     let program = ctx.program;
     let rule = &program.rules[id as usize];
     let memo = ctx.memo_globals.get(id as usize).copied().flatten();
-    let mut emitter = Emitter { ctx, rule, code: Code::new(2), hop: None, miss: None, missing: None };
+    let mut code = Code::new(2);
+    let missing = code.local(ValType::I32);
+    let mut emitter = Emitter { ctx, rule, code, hop: None, miss: None, missing };
     if let Some(memo) = memo {
         // Helpers may be used by many rules: evaluate each at most once per decision.
         emitter.code.op(I::GlobalGet(memo)).i32(0).op(I::I32GeS).if_(BlockType::Empty);
@@ -105,8 +107,8 @@ struct Emitter<'a, 'p> {
     hop: Option<u32>,
     /// Exit of the atomic condition being compiled (missing operand => undecided).
     miss: Option<Label>,
-    /// Local holding the undecided truth the miss exit yields (allocated on first use).
-    missing: Option<u32>,
+    /// Local holding the undecided truth the miss exit yields.
+    missing: u32,
 }
 
 impl Emitter<'_, '_> {
@@ -117,6 +119,7 @@ impl Emitter<'_, '_> {
     /// Evaluates `conds` in order into `acc` (the minimum of their truths, so undecided
     /// unless one is false); after the first false one runs `on_false`, which must branch away.
     fn conjunction(&mut self, conds: &[&Cond], acc: u32, on_false: impl Fn(&mut Code)) -> Result<(), CodegenError> {
+        let mark = self.code.mark();
         let truth = self.code.local(ValType::I32);
         for cond in conds {
             self.cond(cond)?;
@@ -125,11 +128,19 @@ impl Emitter<'_, '_> {
             self.code.end();
             self.code.get(truth).get(acc).get(truth).get(acc).op(I::I32LtU).op(I::Select).set(acc);
         }
+        self.code.release(mark);
         Ok(())
     }
 
-    /// Pushes the condition's truth value.
+    /// Pushes the condition's truth value. The locals it uses are free again afterwards.
     fn cond(&mut self, cond: &Cond) -> Result<(), CodegenError> {
+        let mark = self.code.mark();
+        self.cond_locals(cond)?;
+        self.code.release(mark);
+        Ok(())
+    }
+
+    fn cond_locals(&mut self, cond: &Cond) -> Result<(), CodegenError> {
         match cond {
             Cond::Not(inner) => {
                 // false <-> true; undecided stays.
@@ -156,22 +167,10 @@ impl Emitter<'_, '_> {
                 self.atomic(atomic)?;
                 self.miss = outer;
                 self.code.i32(TRUTH_TRUE).op(I::I32Mul).br(done).end();
-                let missing = self.missing_local();
-                self.code.get(missing).end();
+                self.code.get(self.missing).end();
             }
         }
         Ok(())
-    }
-
-    fn missing_local(&mut self) -> u32 {
-        match self.missing {
-            Some(local) => local,
-            None => {
-                let local = self.code.local(ValType::I32);
-                self.missing = Some(local);
-                local
-            }
-        }
     }
 
     /// `every` is the minimum over the actors (true for an empty chain), `some` the maximum
@@ -221,9 +220,8 @@ impl Emitter<'_, '_> {
     fn miss_if(&mut self, message: &str) -> Result<(), CodegenError> {
         let miss = self.miss_label()?;
         let truth = self.ctx.undecided(message).map_err(|_| self.invalid("undecided message not in the table"))?;
-        let missing = self.missing_local();
         self.code.if_(BlockType::Empty);
-        self.code.i32(truth).set(missing).br(miss).end();
+        self.code.i32(truth).set(self.missing).br(miss).end();
         Ok(())
     }
 
