@@ -385,3 +385,31 @@ fn abbreviate(text: &str) -> String {
         None => text.to_string(),
     }
 }
+
+/// A pathological glob against a 900 KB subject (issue 10, item 9): the matching budget makes
+/// the test undecided in the guest itself, so both hosts answer the same deny at once instead
+/// of one running for seconds and then allowing.
+#[test]
+fn pathological_globs_are_undecided_in_both_hosts() {
+    let dir = node::scratch_dir("glob");
+    let pattern = format!("{}b", "*a".repeat(40));
+    let source = format!(
+        "package glob\nallow listed if {{ sub matches \"{pattern}\" }}\ndeny odd \"odd subject\" if {{ sub matches \"{pattern}\" }}\n"
+    );
+    let policy = Engine::new().expect("wasmtime starts").compile_policy(&source, "glob.warrant").expect("compiles");
+    let wasm = dir.join("glob.wasm");
+    std::fs::write(&wasm, policy.wasm_bytes()).expect("write the module");
+    let long = json!({"claims": {"sub": "a".repeat(900_000)}}).to_string();
+    let short = json!({"claims": {"sub": format!("{}b", "a".repeat(50))}}).to_string();
+    let rust: Vec<Value> = [&long, &short].iter().map(|r| rust_outcome(&policy, r)).collect();
+    let js = run_batch(&dir, &[BatchEntry { wasm, data: None, requests: vec![long, short] }]);
+    assert_eq!(js[0], Value::Array(rust.clone()), "hosts disagree");
+    let reason = format!(
+        "odd subject (cannot be decided: sub is too long to match against a {}-byte pattern \
+         (limit: 16777216 bytes × pattern bytes))",
+        pattern.len()
+    );
+    assert_eq!(rust[0]["decision"]["deny_reasons"], json!([reason]), "{}", rust[0]);
+    assert_eq!(rust[0]["decision"]["allowed"], json!(false));
+    assert_eq!(rust[1]["decision"]["deny_reasons"], json!(["odd subject"]), "a short subject is decided");
+}

@@ -157,7 +157,7 @@ impl<'a> Evaluator<'a> {
             })),
             Cond::StartsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.starts_with(p))),
             Cond::EndsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.ends_with(p))),
-            Cond::Matches(s, lit) => atomic(self.string_test(s, *lit, hop, glob_matches)),
+            Cond::Matches(s, lit) => atomic(self.glob_test(s, *lit, hop)),
             Cond::Truthy(e) => atomic(self.expr(e, hop).map(|v| v == Value::Bool(true))),
             Cond::Not(inner) => self.cond(inner, hop, depth).negate(),
             Cond::Rule(id) => self.helper(*id, depth),
@@ -216,6 +216,16 @@ impl<'a> Evaluator<'a> {
             (Value::Str(s), Some(p)) => test(s.as_bytes(), p.as_bytes()),
             _ => false,
         })
+    }
+
+    /// `subject matches "pattern"`, undecided beyond the matching budget.
+    fn glob_test(&self, subject: &Expr, lit: LitId, hop: Option<&Actor>) -> Result<bool, String> {
+        let text = self.expr(subject, hop)?;
+        let (Value::Str(text), Some(pattern)) = (text, self.literal(lit)) else { return Ok(false) };
+        if (text.len() as u64).saturating_mul(pattern.len() as u64) > crate::limits::MAX_GLOB_WORK {
+            return Err(undecided::glob_too_long(self.program, subject, lit));
+        }
+        Ok(glob_matches(text.as_bytes(), pattern.as_bytes()))
     }
 
     fn expr(&self, expr: &Expr, hop: Option<&Actor>) -> Read {

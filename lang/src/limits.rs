@@ -14,6 +14,11 @@ pub const MAX_CONDITIONS_PER_RULE: usize = 256;
 /// Conditions in the whole policy.
 pub const MAX_CONDITIONS: usize = 20_000;
 
+/// Work allowed for one `matches` test: subject bytes × pattern bytes. Above it the test is
+/// undecided (a deny rule using it fires, an allow rule does not), so no host needs an
+/// external deadline to stop a pathological match (at most ~16 M steps of the matcher).
+pub const MAX_GLOB_WORK: u64 = 1 << 24;
+
 /// Refuses a policy over [`MAX_CONDITIONS_PER_RULE`] or [`MAX_CONDITIONS`].
 pub fn check_limits(policy: &Policy) -> Vec<Error> {
     let mut errors = Vec::new();

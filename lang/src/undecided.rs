@@ -9,7 +9,7 @@
 //! several values are missing (see `crate::eval::Truth`): the table's order is the messages' order.
 use std::collections::BTreeSet;
 
-use crate::ir::{Cond, Expr, Program, Source, Ty};
+use crate::ir::{Cond, Expr, LitId, Program, Source, Ty};
 use crate::text::expr_text;
 
 /// The deny reason of a deny rule that fired because its body could not be decided.
@@ -38,6 +38,18 @@ pub fn overflow(program: &Program, expr: &Expr) -> String {
     format!("{} overflows a 64-bit integer", expr_text(program, expr))
 }
 
+/// The message for `expr matches "pattern"` whose subject is too long for the matching budget
+/// ([`crate::limits::MAX_GLOB_WORK`]).
+pub fn glob_too_long(program: &Program, expr: &Expr, pattern: LitId) -> String {
+    let pattern = program.literals.get(pattern as usize).map_or("?", String::as_str);
+    format!(
+        "{} is too long to match against a {}-byte pattern (limit: {} bytes × pattern bytes)",
+        expr_text(program, expr),
+        pattern.len(),
+        crate::limits::MAX_GLOB_WORK
+    )
+}
+
 /// Every message `program` can produce, sorted and unique: the table the Wasm backend indexes.
 pub fn messages(program: &Program) -> Vec<String> {
     let mut found = BTreeSet::new();
@@ -55,9 +67,11 @@ fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
             expr_messages(program, a, out);
             expr_messages(program, b, out);
         }
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) => {
-            expr_messages(program, e, out)
+        Cond::Matches(e, pattern) => {
+            expr_messages(program, e, out);
+            out.insert(glob_too_long(program, e, *pattern));
         }
+        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) => expr_messages(program, e, out),
         Cond::Not(inner) => cond_messages(program, inner, out),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| cond_messages(program, c, out)),
         Cond::Rule(_) => {}

@@ -96,7 +96,7 @@ impl ReadyInstance {
 
         let arguments = (wasm_address(data_base), wasm_address(request_base), wasm_address(output_base));
         self.store.set_epoch_deadline(CALL_DEADLINE_TICKS);
-        let code = self.decide.call(&mut self.store, arguments).map_err(|e| EngineError::Trap(format!("{e:#}")))?;
+        let code = self.decide.call(&mut self.store, arguments).map_err(|e| EngineError::Trap(trap_reason(&e)))?;
         let allowed = match code {
             abi::DECIDE_ALLOW => true,
             abi::DECIDE_DENY => false,
@@ -108,6 +108,15 @@ impl ReadyInstance {
         let undecided = abi::decode_undecided(output, manifest, &fired)
             .ok_or(EngineError::InconsistentVerdict { verdict: code })?;
         Ok(GuestAnswer { allowed, fired, undecided })
+    }
+}
+
+/// What stopped the guest, in one readable line (no Wasm backtrace in a deny reason).
+fn trap_reason(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => "the decision ran past its time limit".to_string(),
+        Some(trap) => trap.to_string(),
+        None => error.to_string().lines().next().unwrap_or("unknown failure").to_string(),
     }
 }
 

@@ -18,6 +18,7 @@ use super::runtime::{
     FN_SUBSET, FN_TABLE_FIND,
 };
 use super::{rule_function, CodegenError};
+use warrant_lang::limits::MAX_GLOB_WORK;
 use crate::abi::{
     ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
     CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
@@ -327,8 +328,16 @@ impl Emitter<'_, '_> {
         let (lit_ptr, lit_len) = self.ctx.layout.literal(lit).ok_or_else(|| self.invalid("unknown literal"))?;
         let entry = self.code.local(ValType::I32);
         self.str_value(expr)?;
-        self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).tee(entry);
-        self.code.load32(0).get(entry).load32(4).u32(lit_ptr).u32(lit_len).op(I::Call(helper));
+        self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).set(entry);
+        if helper == FN_GLOB_MATCH {
+            // Bounded work: a subject longer than the budget allows for this pattern is undecided.
+            let longest = MAX_GLOB_WORK.checked_div(u64::from(lit_len)).and_then(|n| u32::try_from(n).ok());
+            if let Some(longest) = longest {
+                self.code.get(entry).load32(4).u32(longest).op(I::I32GtU);
+                self.miss_if(&warrant_lang::undecided::glob_too_long(self.ctx.program, expr, lit))?;
+            }
+        }
+        self.code.get(entry).load32(0).get(entry).load32(4).u32(lit_ptr).u32(lit_len).op(I::Call(helper));
         Ok(())
     }
 
