@@ -2,6 +2,7 @@
 //! engine's decision. The explanation needs the policy source; the decision never depends on it.
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use warrant::{Decision, Request};
@@ -24,11 +25,17 @@ pub fn explain_request(path: &Path, request: &Request, data: &Value) -> Result<E
 }
 
 /// The decision as JSON, with an `explanation` member when there is one: the decision's own
-/// fields keep their shape, so consumers of plain `eval` output are unaffected.
-pub fn with_explanation(decision: &Decision, explanation: Option<&Explanation>) -> Value {
-    let mut json = serde_json::to_value(decision).unwrap_or_default();
-    if let (Some(explanation), Value::Object(members)) = (explanation, &mut json) {
-        members.insert("explanation".to_string(), serde_json::to_value(explanation).unwrap_or_default());
-    }
-    json
+/// fields keep their shape and their order (the order the JS host prints, so `--format json`
+/// output is byte-identical across hosts), so consumers of plain `eval` output are unaffected.
+#[derive(Serialize)]
+pub struct DecisionOutput<'a> {
+    #[serde(flatten)]
+    decision: &'a Decision,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a Explanation>,
+}
+
+/// The JSON form of `decision`, with its explanation if any.
+pub fn with_explanation<'a>(decision: &'a Decision, explanation: Option<&'a Explanation>) -> DecisionOutput<'a> {
+    DecisionOutput { decision, explanation }
 }
