@@ -175,3 +175,26 @@ fn a_non_policy_wasm_module_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("warrant.manifest"), "{}", stderr(&output));
 }
+
+/// A byte order mark and a lone surrogate are named as such, in policies and in JSON input,
+/// instead of a bare "syntax error" or "unexpected end of hex escape".
+#[test]
+fn boms_and_lone_surrogates_are_named() {
+    let policy = scratch("bom.warrant", b"\xef\xbb\xbfpackage p\nallow a if { }\n");
+    let output = warrant(&["check", policy.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("the file starts with a byte order mark"), "{}", stderr(&output));
+    let policy = scratch("surrogate.warrant", b"package p\nallow a if { sub == \"\\ud83d\" }\n");
+    let output = warrant(&["check", policy.to_str().unwrap()]);
+    assert!(stderr(&output).contains("`\\ud83d` is a lone surrogate"), "{}", stderr(&output));
+    let good = example("support", "policy.warrant");
+    for (name, contents, expected) in [
+        ("bom.json", &b"\xef\xbb\xbf{\"claims\": {}}"[..], "it starts with a UTF-8 byte order mark"),
+        ("surrogate.json", &b"{\"claims\": {\"sub\": \"\\ud83d\"}}"[..], "`\\ud83d` is a lone surrogate"),
+    ] {
+        let input = scratch(name, contents);
+        let output = warrant(&["eval", &good, "--input", input.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+    }
+}

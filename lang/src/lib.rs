@@ -6,6 +6,7 @@ pub mod ast;
 pub mod check;
 pub mod data_shape;
 pub mod diagnostics;
+pub mod escapes;
 pub mod eval;
 pub mod explain;
 pub mod fmt;

@@ -23,6 +23,11 @@ struct PolicyParser;
 
 /// Parses a whole policy file.
 pub fn parse(source: &str) -> Result<Policy, Error> {
+    if source.starts_with(crate::escapes::BYTE_ORDER_MARK) {
+        let bom = crate::escapes::BYTE_ORDER_MARK.len_utf8();
+        return Err(Error::new(ErrorKind::Parse, Span::new(0, bom), "the file starts with a byte order mark", "U+FEFF")
+            .with_help("save the policy as UTF-8 without a byte order mark"));
+    }
     let mut pairs = PolicyParser::parse(Rule::policy, source).map_err(syntax_error)?;
     let policy = pairs.next().ok_or_else(|| malformed(Span::default()))?;
     let mut statements = Vec::new();
@@ -254,7 +259,11 @@ fn path(pair: Pair<Rule>, depth: usize) -> Result<Path, Error> {
 /// Decodes a JSON-style string literal (the grammar already checked its escapes).
 fn string_value(pair: &Pair<Rule>) -> Result<String, Error> {
     serde_json::from_str::<String>(pair.as_str()).map_err(|e| {
-        Error::new(ErrorKind::Parse, span(pair), "invalid string literal", e.to_string())
+        let label = match crate::escapes::lone_surrogate(pair.as_str()) {
+            Some(escape) => format!("`{escape}` is a lone surrogate"),
+            None => e.to_string(),
+        };
+        Error::new(ErrorKind::Parse, span(pair), "invalid string literal", label)
             .with_help("strings use JSON escapes; a `\\u` escape must not be a lone surrogate")
     })
 }

@@ -13,6 +13,9 @@ pub enum CliError {
     NotText { path: PathBuf },
     #[error("{} is not valid JSON: {source}", path.display())]
     Json { path: PathBuf, source: serde_json::Error },
+    /// JSON refused for a reason a parser words badly (a byte order mark, a lone surrogate).
+    #[error("{} is not valid JSON: {reason}", path.display())]
+    JsonRefused { path: PathBuf, reason: String },
     #[error("{}: {source}", path.display())]
     Request { path: PathBuf, source: warrant::RequestError },
     #[error("cannot write {}: {source}", path.display())]

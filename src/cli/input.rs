@@ -35,5 +35,11 @@ pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, 
 /// Reads and parses a JSON file of at most `limit` bytes.
 pub fn read_json(path: &Path, what: &'static str, limit: u64) -> Result<serde_json::Value, CliError> {
     let bytes = read_bytes(path, what, limit)?;
-    serde_json::from_slice(&bytes).map_err(|source| CliError::Json { path: path.to_path_buf(), source })
+    serde_json::from_slice(&bytes).map_err(|source| {
+        let reason = std::str::from_utf8(&bytes).ok().and_then(warrant_lang::escapes::explain_refusal);
+        match reason {
+            Some(reason) => CliError::JsonRefused { path: path.to_path_buf(), reason },
+            None => CliError::Json { path: path.to_path_buf(), source },
+        }
+    })
 }
