@@ -58,6 +58,7 @@ pub enum CheckedCondKind {
     EndsWith(CheckedExpr, String),
     Matches(CheckedExpr, String),
     Truthy(CheckedExpr),
+    Defined(CheckedExpr),
     Not(Box<CheckedCond>),
     Rule(RuleId),
     Every(Vec<CheckedCond>),
@@ -93,7 +94,7 @@ pub enum CheckedExprKind {
 /// Names every policy may use at the start of a path besides the request fields.
 const ROOTS: [&str; 4] = ["act", "chain", "claims", "data"];
 const ACTOR_FIELDS: [&str; 3] = ["sub", "client_id", "instance"];
-const FUNCTIONS: [&str; 2] = ["startswith", "endswith"];
+const FUNCTIONS: [&str; 3] = ["startswith", "endswith", "defined"];
 
 /// Checks a parsed policy. `source` is the text it was parsed from (for rule lines and
 /// condition text).
@@ -401,6 +402,7 @@ impl<'a> Checker<'a> {
         let is_starts = match function.name.as_str() {
             "startswith" => true,
             "endswith" => false,
+            "defined" => return self.defined(span, function, args, scope),
             other => {
                 let mut error = Error::new(
                     ErrorKind::UnknownName,
@@ -452,6 +454,30 @@ impl<'a> Checker<'a> {
             .with_help("patterns are fixed when the policy is compiled; write it in quotes, e.g. \"https://*\""),
         );
         None
+    }
+
+    /// `defined(VALUE)`: the value reads (present, of the type the policy uses it at, no
+    /// overflow). Never undecided: it is how a policy says what absence means.
+    fn defined(
+        &mut self,
+        span: Span,
+        function: &'a Ident,
+        args: &'a [ast::Expr],
+        scope: Scope<'a>,
+    ) -> Option<CheckedCond> {
+        let [value] = args else {
+            return self.error(
+                Error::new(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("`{}` takes one argument", function.name),
+                    format!("{} given", args.len()),
+                )
+                .with_help("write `defined(claims.tenant)`"),
+            );
+        };
+        let value = self.expr(value, scope)?;
+        Some(CheckedCond { kind: CheckedCondKind::Defined(value), span })
     }
 
     fn rule_reference(&mut self, name: &'a Ident, span: Span) -> Option<CheckedCond> {

@@ -159,6 +159,7 @@ impl<'a> Evaluator<'a> {
             Cond::EndsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.ends_with(p))),
             Cond::Matches(s, lit) => atomic(self.glob_test(s, *lit, hop)),
             Cond::Truthy(e) => atomic(self.expr(e, hop).map(|v| v == Value::Bool(true))),
+            Cond::Defined(e) => Truth::from_bool(self.expr(e, hop).is_ok()),
             Cond::Not(inner) => self.cond(inner, hop, depth).negate(),
             Cond::Rule(id) => self.helper(*id, depth),
             Cond::Every(body) => {

@@ -251,9 +251,11 @@ impl Explainer<'_> {
                 self.observe(a, hop, out);
                 self.observe(b, hop, out);
             }
-            Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) => {
-                self.observe(e, hop, out)
-            }
+            Cond::StartsWith(e, _)
+            | Cond::EndsWith(e, _)
+            | Cond::Matches(e, _)
+            | Cond::Truthy(e)
+            | Cond::Defined(e) => self.observe(e, hop, out),
             Cond::Not(inner) => self.observe_cond(inner, hop, out),
             Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
             Cond::Rule(_) => {}

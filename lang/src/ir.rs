@@ -260,6 +260,9 @@ pub enum Cond {
     Matches(Expr, LitId),
     /// A `Bool` expression used as a condition (missing is undecided).
     Truthy(Expr),
+    /// `defined(e)`: true when `e` reads (present, well typed, no overflow), else false; never
+    /// undecided.
+    Defined(Expr),
     Not(Box<Cond>),
     /// A helper rule holds.
     Rule(RuleId),

@@ -85,6 +85,7 @@ impl Lowering<'_> {
             CheckedCondKind::EndsWith(s, p) => Cond::EndsWith(self.expr(s), self.literal(p)),
             CheckedCondKind::Matches(s, p) => Cond::Matches(self.expr(s), self.literal(p)),
             CheckedCondKind::Truthy(e) => Cond::Truthy(self.expr(e)),
+            CheckedCondKind::Defined(e) => Cond::Defined(self.expr(e)),
             CheckedCondKind::Not(inner) => Cond::Not(Box::new(self.cond(inner))),
             CheckedCondKind::Rule(id) => Cond::Rule(*id),
             CheckedCondKind::Every(body) => Cond::Every(self.conds(body)),

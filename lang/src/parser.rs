@@ -25,8 +25,13 @@ struct PolicyParser;
 pub fn parse(source: &str) -> Result<Policy, Error> {
     if source.starts_with(crate::escapes::BYTE_ORDER_MARK) {
         let bom = crate::escapes::BYTE_ORDER_MARK.len_utf8();
-        return Err(Error::new(ErrorKind::Parse, Span::new(0, bom), "the file starts with a byte order mark", "U+FEFF")
-            .with_help("save the policy as UTF-8 without a byte order mark"));
+        return Err(Error::new(
+            ErrorKind::Parse,
+            Span::new(0, bom),
+            "the file starts with a byte order mark",
+            "U+FEFF",
+        )
+        .with_help("save the policy as UTF-8 without a byte order mark"));
     }
     let mut pairs = PolicyParser::parse(Rule::policy, source).map_err(syntax_error)?;
     let policy = pairs.next().ok_or_else(|| malformed(Span::default()))?;

@@ -19,6 +19,7 @@ pub fn cond_text(program: &Program, cond: &Cond) -> String {
             format!("{} matches {}", expr_text(program, e), lit_text(program, *lit))
         }
         Cond::Truthy(e) => expr_text(program, e),
+        Cond::Defined(e) => format!("defined({})", expr_text(program, e)),
         Cond::Not(inner) => format!("not {}", cond_text(program, inner)),
         Cond::Rule(id) => rule_name(program, *id),
         Cond::Every(body) => format!("every hop in chain {{ {} }}", body_text(program, body)),

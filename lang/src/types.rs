@@ -224,6 +224,7 @@ impl TypeChecker<'_> {
             CheckedCondKind::Truthy(e) => {
                 self.expect(e, Ty::Bool, "a condition", "compare it with something, e.g. `== \"value\"`");
             }
+            CheckedCondKind::Defined(e) => self.expr(e),
             CheckedCondKind::Not(inner) => self.cond(inner),
             CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => self.body(body),
             CheckedCondKind::Rule(_) => {}

@@ -71,7 +71,9 @@ fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
             expr_messages(program, e, out);
             out.insert(glob_too_long(program, e, *pattern));
         }
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) => expr_messages(program, e, out),
+        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
+            expr_messages(program, e, out)
+        }
         Cond::Not(inner) => cond_messages(program, inner, out),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| cond_messages(program, c, out)),
         Cond::Rule(_) => {}

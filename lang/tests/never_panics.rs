@@ -85,7 +85,7 @@ fn check_cond(program: &Program, cond: &Cond) {
             check_expr(program, e);
             assert!((*lit as usize) < program.literals.len());
         }
-        Cond::Truthy(e) => check_expr(program, e),
+        Cond::Truthy(e) | Cond::Defined(e) => check_expr(program, e),
         Cond::Not(inner) => check_cond(program, inner),
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),

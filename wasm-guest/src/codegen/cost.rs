@@ -15,7 +15,7 @@ fn cond_cost(cond: &Cond) -> u32 {
         Cond::Cmp(_, left, right) => 2u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Cond::In(elem, set) => 4u32.saturating_add(expr_cost(elem)).saturating_add(expr_cost(set)),
         Cond::Subset(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
-        Cond::Truthy(expr) => 1u32.saturating_add(expr_cost(expr)),
+        Cond::Truthy(expr) | Cond::Defined(expr) => 1u32.saturating_add(expr_cost(expr)),
         Cond::Rule(_) => 32,
         Cond::StartsWith(expr, _) | Cond::EndsWith(expr, _) => 24u32.saturating_add(expr_cost(expr)),
         Cond::Matches(expr, _) => 48u32.saturating_add(expr_cost(expr)),

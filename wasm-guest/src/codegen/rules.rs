@@ -18,12 +18,12 @@ use super::runtime::{
     FN_SUBSET, FN_TABLE_FIND,
 };
 use super::{rule_function, CodegenError};
-use warrant_lang::limits::MAX_GLOB_WORK;
 use crate::abi::{
     ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
     CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
     REQ_CHAIN_PTR, REQ_SLOTS, TRUTH_FALSE, TRUTH_TRUE,
 };
+use warrant_lang::limits::MAX_GLOB_WORK;
 
 /// Parameter holding the data image address.
 pub(super) const PARAM_DATA: u32 = 0;
@@ -161,6 +161,16 @@ impl Emitter<'_, '_> {
             }
             Cond::Every(body) => self.quantifier(body, true)?,
             Cond::Some(body) => self.quantifier(body, false)?,
+            Cond::Defined(expr) => {
+                // Read the value for its miss branches only: reaching the end means it is there.
+                let done = self.code.block(BlockType::Result(ValType::I32));
+                let miss = self.code.block(BlockType::Empty);
+                let outer = self.miss.replace(miss);
+                self.read_and_drop(expr)?;
+                self.miss = outer;
+                self.code.i32(TRUTH_TRUE).br(done).end();
+                self.code.i32(TRUTH_FALSE).end();
+            }
             atomic => {
                 let done = self.code.block(BlockType::Result(ValType::I32));
                 let miss = self.code.block(BlockType::Empty);
@@ -216,6 +226,21 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 
+    /// Reads `expr` (branching to the miss label when it is missing) and discards the value.
+    fn read_and_drop(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        match self.ty(expr)? {
+            Ty::Str => self.str_value(expr)?,
+            Ty::Int => self.int_value(expr)?,
+            Ty::Bool => self.bool_value(expr)?,
+            Ty::StrSet => {
+                self.set_value(expr)?;
+                return Ok(());
+            }
+        }
+        self.code.op(I::Drop);
+        Ok(())
+    }
+
     /// With a condition on the stack: when it is non-zero, `expr` is missing: record its
     /// message and leave the atomic condition as undecided.
     fn miss_if(&mut self, message: &str) -> Result<(), CodegenError> {
@@ -263,7 +288,7 @@ impl Emitter<'_, '_> {
             Cond::EndsWith(expr, lit) => self.string_test(FN_ENDS_WITH, expr, *lit),
             Cond::Matches(expr, lit) => self.string_test(FN_GLOB_MATCH, expr, *lit),
             Cond::Truthy(expr) => self.bool_value(expr),
-            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) => {
+            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Defined(_) => {
                 Err(self.invalid("compound condition compiled as atomic"))
             }
         }

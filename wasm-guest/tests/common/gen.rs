@@ -142,7 +142,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(13) {
+            match self.rng.below(14) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -173,6 +173,15 @@ impl ProgramGen<'_> {
                 12 if !in_quantifier && depth < 2 => {
                     let body = (0..self.rng.below(3)).map(|_| self.cond(depth + 1, true)).collect();
                     return if self.rng.chance(50) { Cond::Every(body) } else { Cond::Some(body) };
+                }
+                13 => {
+                    let value = match self.rng.below(4) {
+                        0 => self.str(depth, in_quantifier),
+                        1 => self.int(depth, in_quantifier),
+                        2 => self.bool(depth, in_quantifier),
+                        _ => self.set(depth, in_quantifier),
+                    };
+                    return Cond::Defined(value);
                 }
                 _ => continue,
             }
