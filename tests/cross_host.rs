@@ -410,3 +410,39 @@ fn pathological_globs_are_undecided_in_both_hosts() {
     assert_eq!(rust[0]["decision"]["allowed"], json!(false));
     assert_eq!(rust[1]["decision"]["deny_reasons"], json!(["odd subject"]), "a short subject is decided");
 }
+
+/// Data documents that contradict the policy (issue 10, item 2) are refused by both hosts with
+/// the same message naming the path, and a malformed revocation list likewise.
+#[test]
+fn both_hosts_refuse_data_that_contradicts_the_policy_alike() {
+    let dir = node::scratch_dir("data_shape");
+    let source = "package shape\nallow a if { sub in data.blocked; data.agents[act.client_id].level >= 2 }\n";
+    let engine = Engine::new().expect("wasmtime starts");
+    let wasm_bytes = engine.compile_policy(source, "shape.warrant").expect("compiles").wasm_bytes().to_vec();
+    let wasm = dir.join("shape.wasm");
+    std::fs::write(&wasm, &wasm_bytes).expect("write the module");
+    let documents = [
+        r#"{"blocked": ["u", 1]}"#,
+        r#"{"blocked": "u"}"#,
+        r#"["u"]"#,
+        r#"{"blocked": null}"#,
+        r#"{"agents": {"bot": {"level": "high"}}}"#,
+        r#"{"agents": {"bot": "x"}}"#,
+        r#"{"agents": {"bot": {"level": 1.5}}}"#,
+        r#"{"revoked_instances": [1]}"#,
+        r#"{"revoked_jtis": {"t": {"expires": -1}}}"#,
+    ];
+    let entries: Vec<BatchEntry> = documents
+        .iter()
+        .map(|data| BatchEntry { wasm: wasm.clone(), data: Some(data.to_string()), requests: vec![] })
+        .collect();
+    let js = run_batch(&dir, &entries);
+    for (data, js) in documents.iter().zip(&js) {
+        let rust = match load(&engine, &wasm_bytes, Some(data)) {
+            Err(error) => error_json(engine_error_code(&error), error.to_string()),
+            Ok(_) => panic!("the Rust host accepted {data}"),
+        };
+        assert_eq!(js["load_error"], rust["error"], "{data}");
+        assert_eq!(rust["error"]["code"], json!("data"), "{data}");
+    }
+}

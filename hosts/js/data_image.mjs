@@ -15,6 +15,7 @@ const utf8 = new TextEncoder();
  * string to its id, `stringCount` (`L + D`) is the first id free for request strings.
  */
 export function buildDataImage(manifest, data, base) {
+  checkDataShape(manifest, data);
   const literalCount = manifest.literals.length;
   const ids = new Map(manifest.literals.map((literal, id) => [literal, id]));
   const strings = [];
