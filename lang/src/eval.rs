@@ -162,29 +162,30 @@ impl<'a> Evaluator<'a> {
             Cond::Defined(e) => Truth::from_bool(self.expr(e, hop).is_ok()),
             Cond::Not(inner) => self.cond(inner, hop, depth).negate(),
             Cond::Rule(id) => self.helper(*id, depth),
-            Cond::Every(body) => {
-                let mut result = Truth::True;
-                for actor in &self.request.chain {
-                    let truth = self.body(body, Some(actor), depth);
-                    if truth == Truth::False {
-                        return Truth::False;
-                    }
-                    result = result.min(truth);
-                }
-                result
-            }
-            Cond::Some(body) => {
-                let mut result = Truth::False;
-                for actor in &self.request.chain {
-                    let truth = self.body(body, Some(actor), depth);
-                    if truth == Truth::True {
-                        return Truth::True;
-                    }
-                    result = result.max(truth);
-                }
-                result
-            }
+            Cond::Every(body) => self.over_chain(body, depth, Truth::True, Truth::False, Ord::min),
+            Cond::Some(body) => self.over_chain(body, depth, Truth::False, Truth::True, Ord::max),
         }
+    }
+
+    /// A quantifier: `every` starts true, stops at the first false actor and keeps the minimum;
+    /// `some` starts false, stops at the first true actor and keeps the maximum.
+    fn over_chain(
+        &self,
+        body: &[Cond],
+        depth: usize,
+        start: Truth,
+        stop: Truth,
+        keep: fn(Truth, Truth) -> Truth,
+    ) -> Truth {
+        let mut result = start;
+        for actor in &self.request.chain {
+            let truth = self.body(body, Some(actor), depth);
+            if truth == stop {
+                return stop;
+            }
+            result = keep(result, truth);
+        }
+        result
     }
 
     /// Both operands, the left one read first (its message wins when both are missing).
