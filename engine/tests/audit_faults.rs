@@ -263,7 +263,8 @@ fn a_gateway_that_requires_its_audit_trail_denies_what_it_cannot_queue() {
     let held = CallbackSink(move |event: &AuditEvent| {
         if std::mem::take(&mut first) {
             let _ = entered.send(());
-            let _ = gate.recv();
+            // Bounded, so a failing assertion (which drops the log, joining the writer) cannot hang.
+            let _ = gate.recv_timeout(std::time::Duration::from_secs(10));
         }
         forward.write(event)
     });
