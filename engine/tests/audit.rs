@@ -67,7 +67,8 @@ fn a_full_queue_drops_records_counts_them_and_says_so_in_the_log() {
     let callback = CallbackSink(move |event: &AuditEvent| {
         if std::mem::take(&mut first) {
             let _ = entered.send(());
-            let _ = gate.recv();
+            // Bounded, so a failing assertion (which drops the log, joining the writer) cannot hang.
+            let _ = gate.recv_timeout(std::time::Duration::from_secs(10));
         }
         warrant_engine::audit::AuditSink::write(&mut forward, event)
     });

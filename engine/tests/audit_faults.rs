@@ -263,7 +263,8 @@ fn a_gateway_that_requires_its_audit_trail_denies_what_it_cannot_queue() {
     let held = CallbackSink(move |event: &AuditEvent| {
         if std::mem::take(&mut first) {
             let _ = entered.send(());
-            let _ = gate.recv();
+            // Bounded, so a failing assertion (which drops the log, joining the writer) cannot hang.
+            let _ = gate.recv_timeout(std::time::Duration::from_secs(10));
         }
         forward.write(event)
     });
@@ -279,4 +280,62 @@ fn a_gateway_that_requires_its_audit_trail_denies_what_it_cannot_queue() {
     assert!(matches!(flush(&gateway), Err(AuditError::RecordsLost { failed: 0, dropped: 2, .. })));
     assert!(gateway.decide(&read_request()).decision.allowed);
     flush(&gateway).unwrap();
+}
+
+/// Buffers events until flushed, as a file does; a failed flush loses the buffer (the
+/// `AuditSink::flush` contract). The first write waits at `hold`, if any, so the queue fills.
+struct Buffering {
+    buffer: Vec<AuditEvent>,
+    out: MemorySink,
+    fail_next_flush: Arc<AtomicBool>,
+    hold: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
+}
+
+impl AuditSink for Buffering {
+    fn write(&mut self, event: &AuditEvent) -> std::io::Result<()> {
+        if let Some((entered, gate)) = self.hold.take() {
+            let _ = entered.send(());
+            let _ = gate.recv_timeout(Duration::from_secs(10));
+        }
+        self.buffer.push(event.clone());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let events = std::mem::take(&mut self.buffer);
+        if self.fail_next_flush.swap(false, Ordering::SeqCst) {
+            return Err(std::io::Error::other("disk gone"));
+        }
+        events.iter().try_for_each(|event| self.out.write(event))
+    }
+}
+
+#[test]
+fn a_drop_notice_lost_in_a_failed_flush_is_written_again() {
+    let (entered, writer_is_busy) = std::sync::mpsc::channel();
+    let (open_gate, gate) = std::sync::mpsc::channel();
+    let (out, fail_next_flush) = (MemorySink::new(), Arc::new(AtomicBool::new(false)));
+    let sink = Buffering {
+        buffer: Vec::new(),
+        out: out.clone(),
+        fail_next_flush: Arc::clone(&fail_next_flush),
+        hold: Some((entered, gate)),
+    };
+    // Only explicit flushes, so which records each one covers is certain.
+    let log =
+        AuditLog::start_with(sink, AuditConfig { capacity: 1, flush_interval: Duration::from_secs(3600) }).unwrap();
+    log.record(record(1)).unwrap();
+    writer_is_busy.recv().unwrap();
+    log.record(record(2)).unwrap();
+    assert!(log.record(record(3)).is_err());
+    fail_next_flush.store(true, Ordering::SeqCst);
+    open_gate.send(()).unwrap();
+    let flushed = log.flush();
+    assert!(matches!(flushed, Err(AuditError::RecordsLost { failed: 2, dropped: 1, .. })), "{flushed:?}");
+    assert!(out.events().is_empty());
+
+    log.record(record(4)).unwrap();
+    log.flush().unwrap();
+    let events = out.events();
+    assert!(matches!(events[..], [AuditEvent::RecordsDropped { count: 1, .. }, AuditEvent::Decision(_)]), "{events:?}");
 }

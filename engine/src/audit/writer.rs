@@ -28,6 +28,7 @@ pub(super) fn run(sink: impl AuditSink, receiver: &Receiver<Message>, shared: &S
         unflushed: 0,
         dirty: false,
         wrote_since_failure: false,
+        noted_at_last_flush: 0,
         last_flush: Instant::now(),
         reported: (0, 0),
     };
@@ -72,6 +73,9 @@ struct Writer<'a, S> {
     dirty: bool,
     /// Whether a write succeeded since the last failed sink call: a flush then proves recovery.
     wrote_since_failure: bool,
+    /// `drops_noted` at the last successful flush: a failed flush loses the notices written
+    /// since, so it goes back to this and they are written again.
+    noted_at_last_flush: u64,
     last_flush: Instant,
     /// `(failed, dropped)` totals already reported by a caller's flush.
     reported: (u64, u64),
@@ -144,12 +148,14 @@ impl<S: AuditSink> Writer<'_, S> {
         match self.call(AuditSink::flush) {
             Ok(()) => {
                 self.shared.written.fetch_add(unflushed, Ordering::SeqCst);
+                self.noted_at_last_flush = self.shared.drops_noted.load(Ordering::SeqCst);
                 if self.wrote_since_failure {
                     self.shared.sink_ok.store(true, Ordering::SeqCst);
                 }
             }
             Err(failure) => {
                 self.shared.failed.fetch_add(unflushed, Ordering::SeqCst);
+                self.shared.drops_noted.store(self.noted_at_last_flush, Ordering::SeqCst);
                 self.failing(format!("cannot flush the audit sink ({unflushed} records lost): {failure}"));
             }
         }
