@@ -286,7 +286,9 @@ fn syntax_error(error: pest::error::Error<Rule>) -> Error {
             words.dedup();
             words
         }
-        ErrorVariant::CustomError { .. } => Vec::new(),
+        // pest's only custom error is its guard against exhausting the native stack: input
+        // nested far beyond `MAX_NESTING` (100 000 `not`s or parentheses).
+        ErrorVariant::CustomError { .. } => return too_deep(at),
     };
     let message = if expected.is_empty() {
         "syntax error".to_string()
@@ -422,5 +424,9 @@ mod tests {
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
         let src = format!("package p\nallow a if {{ {}1{} == 1 }}", "(".repeat(10_000), ")".repeat(10_000));
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
+        for deep in [format!("{}x", "not ".repeat(100_000)), format!("{}1{} == 1", "(".repeat(100_000), ")".repeat(100_000))] {
+            let message = parse(&format!("package p\nallow a if {{ {deep} }}")).unwrap_err().message;
+            assert_eq!(message, "policy nests too deeply");
+        }
     }
 }
