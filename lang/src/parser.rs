@@ -424,7 +424,9 @@ mod tests {
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
         let src = format!("package p\nallow a if {{ {}1{} == 1 }}", "(".repeat(10_000), ")".repeat(10_000));
         assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Parse);
-        for deep in [format!("{}x", "not ".repeat(100_000)), format!("{}1{} == 1", "(".repeat(100_000), ")".repeat(100_000))] {
+        for deep in
+            [format!("{}x", "not ".repeat(100_000)), format!("{}1{} == 1", "(".repeat(100_000), ")".repeat(100_000))]
+        {
             let message = parse(&format!("package p\nallow a if {{ {deep} }}")).unwrap_err().message;
             assert_eq!(message, "policy nests too deeply");
         }
