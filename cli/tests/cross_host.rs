@@ -12,6 +12,7 @@ mod gen;
 mod handmade;
 #[path = "cross_host/node.rs"]
 mod node;
+mod support;
 
 use std::collections::BTreeSet;
 
