@@ -42,7 +42,7 @@
 //! Times (`exp`, `nbf`, `iat`) are integer seconds in `0..=`[`MAX_NUMERIC_DATE`] (`invalid_claim`
 //! otherwise), and so must the caller's `now` be (`clock_out_of_range`): no arithmetic on the
 //! times of a verified token can overflow. `nbf` and `iat` are checked against `now` (with
-//! leeway) when present. [`inspect_unverified`] decodes without verifying, for display only.
+//! leeway) when present. [`decode_unverified`] decodes without verifying, for display only.
 //!
 //! [`Request`]: warrant_lang::request::Request
 //! [`Request::from_claims`]: warrant_lang::request::Request::from_claims
@@ -58,7 +58,7 @@ mod time;
 mod verify;
 
 pub use error::{ConfigError, TokenError};
-pub use inspect::{inspect_unverified, render_chain, UnverifiedTokenInspection};
+pub use inspect::{decode_unverified, UnverifiedToken};
 pub use jsonwebtoken::Algorithm;
 pub use keys::KeySource;
 pub use time::MAX_NUMERIC_DATE;
