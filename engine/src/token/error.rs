@@ -1,7 +1,7 @@
 //! Why a token or a verifier configuration was refused. Every [`TokenError`] is a deny; each
 //! attack class has its own variant so audits and tests can tell them apart. Messages never
 //! carry key material or token text.
-use jsonwebtoken::Algorithm;
+use super::algorithm::Algorithm;
 use warrant_lang::request::RequestError;
 
 /// Why a presented token was refused.

@@ -48,6 +48,7 @@
 //! [`Request::from_claims`]: warrant_lang::request::Request::from_claims
 //! [`ClaimMapping::instance_claim`]: warrant_lang::request::ClaimMapping::instance_claim
 //! [`ClaimMapping::max_chain_depth`]: warrant_lang::request::ClaimMapping::max_chain_depth
+mod algorithm;
 mod cache;
 mod claims;
 mod error;
@@ -57,9 +58,9 @@ mod parse;
 mod time;
 mod verify;
 
+pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use error::{ConfigError, TokenError};
 pub use inspect::{decode_unverified, UnverifiedToken};
-pub use jsonwebtoken::Algorithm;
 pub use keys::KeySource;
 pub use time::MAX_NUMERIC_DATE;
 pub use verify::{
