@@ -26,6 +26,7 @@ use crate::revocation::{Revocation, RevocationError, RevocationSet};
 use crate::token::TokenVerifier;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GatewayError {
     #[error(transparent)]
     Engine(#[from] EngineError),

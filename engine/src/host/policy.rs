@@ -6,7 +6,7 @@ use wasmtime::{Linker, Module};
 use warrant_lang::ir::{RuleId, RuleKind};
 use warrant_lang::request::Request;
 use warrant_lang::undecided::undecided_reason;
-use warrant_wasm::abi::{self, AbiError, Manifest};
+use warrant_wasm::abi::{self, Manifest};
 
 use super::instance::{GuestAnswer, ReadyInstance};
 use super::pool::InstancePool;
@@ -34,12 +34,7 @@ impl Policy {
     /// Validates and compiles `wasm` once; makes the first instance now so a bad module is
     /// refused at load time, not on the first request.
     pub(crate) fn load(engine: &Engine, wasm: Vec<u8>) -> Result<Policy, EngineError> {
-        let manifest = abi::read_manifest(&wasm).map_err(|error| match error {
-            AbiError::IncompatibleAbi { found } => {
-                EngineError::AbiMismatch { found_major: found, supported_major: abi::ABI_VERSION_MAJOR }
-            }
-            other => EngineError::Manifest(other),
-        })?;
+        let manifest = abi::read_manifest(&wasm).map_err(EngineError::manifest)?;
         let module = Module::new(engine.wasmtime(), &wasm).map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
         let pre = Linker::new(engine.wasmtime())
             .instantiate_pre(&module)

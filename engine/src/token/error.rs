@@ -6,6 +6,7 @@ use warrant_lang::request::RequestError;
 
 /// Why a presented token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     #[error("token is {size} bytes, more than the accepted maximum of {max}")]
     TooLarge { size: usize, max: usize },
@@ -142,6 +143,7 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
 
 /// Why a verifier configuration was refused when it was built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("no issuer configured")]
     NoIssuers,
