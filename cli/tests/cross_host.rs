@@ -298,7 +298,7 @@ fn uncovered_rules(subject: &Subject, policy: &Policy, outcomes: &[Value]) -> Op
 fn load(engine: &Engine, wasm: &[u8], data: Option<&str>) -> Result<Policy, EngineError> {
     let policy = engine.load_wasm(wasm)?;
     if let Some(data) = data {
-        policy.set_data(&serde_json::from_str(data).expect("data documents are JSON"))?;
+        policy.replace_shared_data(&serde_json::from_str(data).expect("data documents are JSON"))?;
     }
     Ok(policy)
 }

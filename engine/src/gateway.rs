@@ -53,7 +53,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn new(policy: &Policy, data: Arc<Value>, revocations: RevocationSet) -> Result<Snapshot, GatewayError> {
-        let policy = policy.fork_with_data(&revocations.merged_into(&data))?;
+        let policy = policy.fork_with_own_data(&revocations.merged_into(&data))?;
         let version = PolicyVersion { package: policy.package().to_string(), hash: policy.hash().to_string() };
         Ok(Snapshot { policy, version, data, revocations })
     }
