@@ -3,7 +3,7 @@
 //!
 //! An ABI mismatch has one expression, [`EngineError::AbiMismatch`], whether the manifest
 //! (`warrant-wasm`'s [`AbiError::IncompatibleAbi`]) or the module's code reports it: the engine
-//! converts the former in [`EngineError::manifest`], the only constructor of `Manifest` errors.
+//! converts the former in `EngineError::manifest`, the only constructor of `Manifest` errors.
 use warrant_lang::request::RequestError;
 use warrant_lang::Diagnostics;
 use warrant_wasm::abi::AbiError;
