@@ -120,9 +120,11 @@ impl From<RequestError> for TokenError {
     }
 }
 
-/// Maps what jsonwebtoken reports after our own pre-checks into our refusal classes.
-impl From<jsonwebtoken::errors::Error> for TokenError {
-    fn from(error: jsonwebtoken::errors::Error) -> Self {
+impl TokenError {
+    /// Maps what jsonwebtoken reports after our own pre-checks into our refusal classes. A
+    /// crate-private function, not a `From` impl, so the JOSE library's error type stays out of
+    /// the public API.
+    pub(crate) fn from_jose(error: jsonwebtoken::errors::Error) -> TokenError {
         use jsonwebtoken::errors::ErrorKind;
         match error.into_kind() {
             ErrorKind::InvalidSignature => TokenError::BadSignature,

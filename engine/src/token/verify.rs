@@ -171,9 +171,9 @@ impl TokenVerifier {
                     jsonwebtoken::errors::ErrorKind::Json(_) if signature_verifies(token, key, header.alg) => {
                         // A signed payload we parsed, with a registered claim jsonwebtoken reads into
                         // a fixed type (`sub` or a time as an object, say): name that claim.
-                        self.check_claims(&unverified_claims, now).err().unwrap_or_else(|| error.into())
+                        self.check_claims(&unverified_claims, now).err().unwrap_or_else(|| TokenError::from_jose(error))
                     }
-                    _ => error.into(),
+                    _ => TokenError::from_jose(error),
                 }
             })?;
         let expires_at = self.check_claims(&data.claims, now)?;
