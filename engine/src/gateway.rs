@@ -26,6 +26,7 @@ use crate::revocation::{Revocation, RevocationError, RevocationSet};
 use crate::token::TokenVerifier;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GatewayError {
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -52,7 +53,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn new(policy: &Policy, data: Arc<Value>, revocations: RevocationSet) -> Result<Snapshot, GatewayError> {
-        let policy = policy.fork_with_data(&revocations.merged_into(&data))?;
+        let policy = policy.fork_with_own_data(&revocations.merged_into(&data))?;
         let version = PolicyVersion { package: policy.package().to_string(), hash: policy.hash().to_string() };
         Ok(Snapshot { policy, version, data, revocations })
     }

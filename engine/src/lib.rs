@@ -14,7 +14,6 @@
 //! ```
 pub mod audit;
 mod data;
-pub mod data_schema;
 pub mod decision;
 pub mod error;
 mod gateway;
@@ -28,4 +27,5 @@ pub use gateway::{Gateway, GatewayDecision, GatewayError};
 pub use host::{compile_to_wasm, Engine, Policy};
 pub use warrant_lang::request::{Actor, ClaimMapping, Request, RequestError};
 pub use warrant_lang::Diagnostics;
-pub use warrant_wasm::abi::Manifest;
+pub use warrant_wasm::abi::{AbiError, Manifest};
+pub use warrant_wasm::CodegenError;

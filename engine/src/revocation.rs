@@ -102,6 +102,7 @@ fn describe(value: &Value) -> String {
 
 /// Why a revocation file or data document cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RevocationError {
     /// The text is not JSON.
     #[error("revocation list is not valid JSON: {0}")]

@@ -77,14 +77,14 @@ fn each_deny_rule_names_the_value_it_could_not_read() {
 fn data_that_contradicts_the_policy_is_refused_and_the_previous_data_stays() {
     let policy = policy().with_data(&json!({"blocked": ["u"]})).unwrap();
     for bad in [json!({"blocked": ["u", 1]}), json!({"blocked": "u"}), json!(["u"]), json!({"blocked": null})] {
-        match policy.set_data(&bad) {
+        match policy.replace_shared_data(&bad) {
             Err(EngineError::Data(error)) => assert!(error.to_string().contains("data"), "{error}"),
             other => panic!("{bad} was accepted: {other:?}"),
         }
         let decision = policy.decide(&request(good_claims())).unwrap();
         assert_eq!(decision.deny_reasons, ["blocked user"], "the previous data is still in force after {bad}");
     }
-    let error = policy.set_data(&json!({"blocked": ["u", 1]})).unwrap_err().to_string();
+    let error = policy.replace_shared_data(&json!({"blocked": ["u", 1]})).unwrap_err().to_string();
     assert_eq!(
         error,
         "invalid policy data: data does not fit the policy: data.blocked: expected a set of strings \
@@ -122,7 +122,7 @@ proptest! {
                                                 blocked in prop::option::of(any_json())) {
         let policy = policy();
         let data = match &blocked { Some(b) => json!({"blocked": b}), None => json!({}) };
-        if policy.set_data(&data).is_err() {
+        if policy.replace_shared_data(&data).is_err() {
             let fits = matches!(&blocked, Some(Value::Array(items)) if items.iter().all(Value::is_string))
                 || matches!(&blocked, Some(Value::Object(_)));
             prop_assert!(!fits, "well-shaped data refused: {}", data);

@@ -102,12 +102,27 @@ fn data_updates_apply_to_every_clone_without_recompiling() {
     let clone = policy.clone();
     // Warm the pool so an instance holds the first data version in its memory.
     assert!(policy.decide(&reading_agent()).unwrap().allowed);
-    policy.set_data(&json!({"revoked_instances": ["task-1"]})).unwrap();
+    policy.replace_shared_data(&json!({"revoked_instances": ["task-1"]})).unwrap();
     assert!(!clone.decide(&reading_agent()).unwrap().allowed);
     let other_instance = request("invoice.read", "billing:read", &["spiffe://acme.com/agents/billing"], "task-2");
     assert!(clone.decide(&other_instance).unwrap().allowed);
     let policy = policy.with_data(&json!({"revoked_instances": []})).unwrap();
     assert!(policy.decide(&reading_agent()).unwrap().allowed);
+}
+
+/// `fork_with_own_data` makes an independent policy: the original and its clones keep their
+/// data, and a later shared replacement on the original does not reach the fork.
+#[test]
+fn a_fork_has_its_own_data_and_the_original_keeps_its_own() {
+    let policy = policy();
+    let clone = policy.clone();
+    assert!(policy.decide(&reading_agent()).unwrap().allowed);
+    let fork = policy.fork_with_own_data(&json!({"revoked_instances": ["task-1"]})).unwrap();
+    assert!(!fork.decide(&reading_agent()).unwrap().allowed);
+    assert!(policy.decide(&reading_agent()).unwrap().allowed);
+    assert!(clone.decide(&reading_agent()).unwrap().allowed);
+    policy.replace_shared_data(&json!({"revoked_instances": []})).unwrap();
+    assert!(!fork.decide(&reading_agent()).unwrap().allowed);
 }
 
 #[test]
@@ -182,7 +197,7 @@ fn decisions_agree_with_the_reference_evaluator() {
         request("invoice.read", "", &[], ""),
     ];
     for data in [json!({}), json!({"revoked_instances": ["task-1"]}), json!({"revoked_instances": {"task-2": true}})] {
-        policy.set_data(&data).unwrap();
+        policy.replace_shared_data(&data).unwrap();
         for request in &requests {
             let decision = policy.decide(request).unwrap();
             // The host refuses revoked requests before the policy runs.

@@ -42,7 +42,7 @@ fn jwks(keys: serde_json::Value) -> KeySource {
 }
 
 fn hs256_token(kid: Option<&str>, secret: &[u8], claims: serde_json::Value) -> String {
-    let mut header = Header::new(Algorithm::HS256);
+    let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = kid.map(str::to_string);
     encode(&header, &claims, &EncodingKey::from_secret(secret)).expect("signing test token")
 }

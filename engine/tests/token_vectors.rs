@@ -81,10 +81,7 @@ fn rfc8693_example_decodes_into_documented_chain_order() {
     let subs: Vec<&str> = request.chain.iter().filter_map(|a| a.sub.as_deref()).collect();
     assert_eq!(subs, ["admin@example.com", "consumer.example.com-web-application"]);
     assert_eq!(request.sub.as_deref(), Some("user@example.com"));
-    assert_eq!(
-        warrant_engine::token::render_chain(request.sub.as_deref(), &request.chain),
-        "user@example.com → admin@example.com → consumer.example.com-web-application"
-    );
+    // Its rendering as `user → agent → …` is checked by `warrant token inspect` (cli/tests/cli_token.rs).
 }
 
 /// A cached token is still re-checked against the caller's clock.

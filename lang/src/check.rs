@@ -3,7 +3,7 @@
 //!
 //! Checking keeps going after an error so that one run reports as many problems as it can.
 //! The types of `claims.*` / `data.*` paths are inferred from how they are used, over the
-//! whole policy (one path, one type): see [`Inference`].
+//! whole policy (one path, one type): see `types::Inference`.
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};

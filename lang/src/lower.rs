@@ -1,4 +1,4 @@
-//! [`CheckedPolicy`] to [`ir::Program`]: interns literals and numbers the inputs ("slots"),
+//! [`CheckedPolicy`] to [`Program`]: interns literals and numbers the inputs ("slots"),
 //! establishing the invariants documented in `ir.rs`.
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Policy text to [`ast::Policy`] with pest. A syntax error stops parsing and becomes one
+//! Policy text to [`crate::ast::Policy`] with pest. A syntax error stops parsing and becomes one
 //! [`Error`] whose message lists, in words, what was expected at that point.
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};

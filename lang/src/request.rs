@@ -70,6 +70,7 @@ impl Default for ClaimMapping {
 
 /// Why a request could not be built. Each is a deny at the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     #[error("request must be a JSON object")]
     NotAnObject,

@@ -125,6 +125,7 @@ pub const MAX_DATA_IMAGE_BYTES: usize = 1 << 30;
 
 /// Why an image could not be built or a module not accepted. Each is a deny at the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AbiError {
     #[error("not a valid Wasm module: {0}")]
     InvalidModule(String),

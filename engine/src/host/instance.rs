@@ -58,7 +58,7 @@ impl ReadyInstance {
             .map_err(|e| invalid(format!("export `{}`: {e:#}", abi::EXPORT_ABI_VERSION)))?;
         let found_major = (abi_version >> 16) as u16;
         if found_major != abi::ABI_VERSION_MAJOR {
-            return Err(EngineError::AbiMismatch { found_major, supported_major: abi::ABI_VERSION_MAJOR });
+            return Err(EngineError::abi_mismatch(found_major));
         }
         Ok(ReadyInstance { store, memory, decide, encoder: RequestEncoder::new(), heap_base, data_generation: None })
     }

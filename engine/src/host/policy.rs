@@ -6,7 +6,7 @@ use wasmtime::{Linker, Module};
 use warrant_lang::ir::{RuleId, RuleKind};
 use warrant_lang::request::Request;
 use warrant_lang::undecided::undecided_reason;
-use warrant_wasm::abi::{self, AbiError, Manifest};
+use warrant_wasm::abi::{self, Manifest};
 
 use super::instance::{GuestAnswer, ReadyInstance};
 use super::pool::InstancePool;
@@ -34,12 +34,7 @@ impl Policy {
     /// Validates and compiles `wasm` once; makes the first instance now so a bad module is
     /// refused at load time, not on the first request.
     pub(crate) fn load(engine: &Engine, wasm: Vec<u8>) -> Result<Policy, EngineError> {
-        let manifest = abi::read_manifest(&wasm).map_err(|error| match error {
-            AbiError::IncompatibleAbi { found } => {
-                EngineError::AbiMismatch { found_major: found, supported_major: abi::ABI_VERSION_MAJOR }
-            }
-            other => EngineError::Manifest(other),
-        })?;
+        let manifest = abi::read_manifest(&wasm).map_err(EngineError::manifest)?;
         let module = Module::new(engine.wasmtime(), &wasm).map_err(|e| EngineError::InvalidModule(format!("{e:#}")))?;
         let pre = Linker::new(engine.wasmtime())
             .instantiate_pre(&module)
@@ -51,22 +46,26 @@ impl Policy {
         Ok(Policy { shared: Arc::new(Shared { manifest, version, wasm, data, pool }) })
     }
 
-    /// Builder form of [`Policy::set_data`].
+    /// Builder form of [`Policy::replace_shared_data`], for a policy just loaded: like it, it
+    /// changes the data of every clone already made.
     pub fn with_data(self, data: &serde_json::Value) -> Result<Policy, EngineError> {
-        self.set_data(data)?;
+        self.replace_shared_data(data)?;
         Ok(self)
     }
 
-    /// Replaces the data document (registries, revocation lists) for every clone of this
-    /// policy, without recompiling. On error the previous data stays in force.
-    pub fn set_data(&self, data: &serde_json::Value) -> Result<(), EngineError> {
+    /// Replaces the data document (registries, revocation lists) in place, for this policy
+    /// *and every clone of it* (clones share one data store), without recompiling. The next
+    /// decision of any clone sees the new data. On error the previous data stays in force. To
+    /// change the data of one policy only, use [`Policy::fork_with_own_data`].
+    pub fn replace_shared_data(&self, data: &serde_json::Value) -> Result<(), EngineError> {
         self.shared.data.replace(&self.shared.manifest, data)
     }
 
-    /// A policy with the same compiled module but its own `data`, leaving this one untouched:
-    /// what a gateway swaps in atomically, so no decision sees old rules with new data or the
-    /// reverse. Costs one instantiation, no compilation.
-    pub fn fork_with_data(&self, data: &serde_json::Value) -> Result<Policy, EngineError> {
+    /// A new, independent policy: the same compiled module with its own `data`, sharing no data
+    /// with this one, which (with its clones) keeps deciding with its old data. What a gateway
+    /// swaps in atomically, so no decision sees old rules with new data or the reverse. Costs
+    /// one instantiation, no compilation.
+    pub fn fork_with_own_data(&self, data: &serde_json::Value) -> Result<Policy, EngineError> {
         let pool = self.shared.pool.sibling()?;
         let base = self.shared.data.current().image.base();
         let data = DataStore::new(&self.shared.manifest, data, base)?;

@@ -1,11 +1,12 @@
 //! Why a token or a verifier configuration was refused. Every [`TokenError`] is a deny; each
 //! attack class has its own variant so audits and tests can tell them apart. Messages never
 //! carry key material or token text.
-use jsonwebtoken::Algorithm;
+use super::algorithm::Algorithm;
 use warrant_lang::request::RequestError;
 
 /// Why a presented token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     #[error("token is {size} bytes, more than the accepted maximum of {max}")]
     TooLarge { size: usize, max: usize },
@@ -119,9 +120,11 @@ impl From<RequestError> for TokenError {
     }
 }
 
-/// Maps what jsonwebtoken reports after our own pre-checks into our refusal classes.
-impl From<jsonwebtoken::errors::Error> for TokenError {
-    fn from(error: jsonwebtoken::errors::Error) -> Self {
+impl TokenError {
+    /// Maps what jsonwebtoken reports after our own pre-checks into our refusal classes. A
+    /// crate-private function, not a `From` impl, so the JOSE library's error type stays out of
+    /// the public API.
+    pub(crate) fn from_jose(error: jsonwebtoken::errors::Error) -> TokenError {
         use jsonwebtoken::errors::ErrorKind;
         match error.into_kind() {
             ErrorKind::InvalidSignature => TokenError::BadSignature,
@@ -142,6 +145,7 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
 
 /// Why a verifier configuration was refused when it was built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("no issuer configured")]
     NoIssuers,

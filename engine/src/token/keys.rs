@@ -12,8 +12,9 @@ use std::str::FromStr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm as JoseAlgorithm, AlgorithmFamily, DecodingKey};
 
+use super::algorithm::Algorithm;
 use super::error::{ConfigError, TokenError};
 
 /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
@@ -68,12 +69,12 @@ pub(crate) struct VerificationKey {
     kid: Option<String>,
     family: AlgorithmFamily,
     /// Set when the key fixes its algorithm (EC curve, or a JWK's `alg`).
-    only_algorithm: Option<Algorithm>,
+    only_algorithm: Option<JoseAlgorithm>,
     decoding: DecodingKey,
 }
 
 impl VerificationKey {
-    fn accepts(&self, alg: Algorithm) -> bool {
+    fn accepts(&self, alg: JoseAlgorithm) -> bool {
         alg.family() == self.family && self.only_algorithm.is_none_or(|only| only == alg)
     }
 
@@ -110,7 +111,7 @@ impl IssuerKeys {
 
     /// Whether some key can verify `alg` (so an allow-listed algorithm is not dead config).
     pub(crate) fn supports(&self, alg: Algorithm) -> bool {
-        self.keys.iter().any(|k| k.accepts(alg))
+        self.keys.iter().any(|k| k.accepts(alg.jwt()))
     }
 
     /// The one key a token with this `kid` and `alg` may be verified with.
@@ -120,9 +121,9 @@ impl IssuerKeys {
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerificationKey, TokenError> {
         if let Some(kid) = kid {
             let key = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)).ok_or(TokenError::UnknownKeyId)?;
-            return if key.accepts(alg) { Ok(key) } else { Err(TokenError::KeyAlgorithmMismatch { alg }) };
+            return if key.accepts(alg.jwt()) { Ok(key) } else { Err(TokenError::KeyAlgorithmMismatch { alg }) };
         }
-        let mut fitting = self.keys.iter().filter(|k| k.accepts(alg));
+        let mut fitting = self.keys.iter().filter(|k| k.accepts(alg.jwt()));
         match (fitting.next(), fitting.next()) {
             (Some(key), None) => Ok(key),
             (None, _) => Err(TokenError::KeyAlgorithmMismatch { alg }),
@@ -167,7 +168,7 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
     }
     let declared = match jwk.common.key_algorithm {
         None => None,
-        Some(key_alg) => match Algorithm::from_str(&key_alg.to_string()) {
+        Some(key_alg) => match JoseAlgorithm::from_str(&key_alg.to_string()) {
             Ok(alg) => Some(alg),
             Err(_) => return Ok(None), // an encryption algorithm such as RSA-OAEP
         },
@@ -181,8 +182,8 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
         }
         AlgorithmParameters::EllipticCurve(ec) => {
             let alg = match ec.curve {
-                EllipticCurve::P256 => Algorithm::ES256,
-                EllipticCurve::P384 => Algorithm::ES384,
+                EllipticCurve::P256 => JoseAlgorithm::ES256,
+                EllipticCurve::P384 => JoseAlgorithm::ES384,
                 _ => return Ok(None),
             };
             let decoding =
@@ -206,7 +207,7 @@ fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
 impl VerificationKey {
     /// Narrows the key to the algorithm its JWK declares; a declaration that contradicts the
     /// key type or curve is a configuration error, not something to guess around.
-    fn restricted_to(mut self, declared: Option<Algorithm>) -> Result<VerificationKey, ConfigError> {
+    fn restricted_to(mut self, declared: Option<JoseAlgorithm>) -> Result<VerificationKey, ConfigError> {
         let Some(alg) = declared else { return Ok(self) };
         if alg.family() != self.family || self.only_algorithm.is_some_and(|only| only != alg) {
             return Err(invalid(&self.kid, "declared `alg` contradicts the key type or curve"));
@@ -221,14 +222,14 @@ impl VerificationKey {
 fn asymmetric_key(
     kid: Option<String>,
     family: AlgorithmFamily,
-    only_algorithm: Option<Algorithm>,
+    only_algorithm: Option<JoseAlgorithm>,
     decoding: DecodingKey,
 ) -> Result<VerificationKey, ConfigError> {
     let probe_alg = only_algorithm.unwrap_or(match family {
-        AlgorithmFamily::Rsa => Algorithm::RS256,
-        AlgorithmFamily::Ec => Algorithm::ES256,
-        AlgorithmFamily::Ed => Algorithm::EdDSA,
-        AlgorithmFamily::Hmac => Algorithm::HS256,
+        AlgorithmFamily::Rsa => JoseAlgorithm::RS256,
+        AlgorithmFamily::Ec => JoseAlgorithm::ES256,
+        AlgorithmFamily::Ed => JoseAlgorithm::EdDSA,
+        AlgorithmFamily::Hmac => JoseAlgorithm::HS256,
     });
     if jsonwebtoken::crypto::verify("", b"", &decoding, probe_alg).is_err() {
         return Err(invalid(&kid, "key material rejected by the crypto backend"));
@@ -252,8 +253,8 @@ fn load_pem(kid: Option<String>, pem: &str) -> Result<VerificationKey, ConfigErr
         let point = decoding.try_get_as_bytes().map_err(|_| invalid(&kid, "bad EC key"))?;
         // SEC1 point sizes: uncompressed 1+2n, compressed 1+n bytes.
         let alg = match point.len() {
-            65 | 33 => Algorithm::ES256,
-            97 | 49 => Algorithm::ES384,
+            65 | 33 => JoseAlgorithm::ES256,
+            97 | 49 => JoseAlgorithm::ES384,
             _ => return Err(invalid(&kid, "EC key is not on P-256 or P-384")),
         };
         return asymmetric_key(kid, AlgorithmFamily::Ec, Some(alg), decoding);

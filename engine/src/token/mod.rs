@@ -42,12 +42,13 @@
 //! Times (`exp`, `nbf`, `iat`) are integer seconds in `0..=`[`MAX_NUMERIC_DATE`] (`invalid_claim`
 //! otherwise), and so must the caller's `now` be (`clock_out_of_range`): no arithmetic on the
 //! times of a verified token can overflow. `nbf` and `iat` are checked against `now` (with
-//! leeway) when present. [`inspect_unverified`] decodes without verifying, for display only.
+//! leeway) when present. [`decode_unverified`] decodes without verifying, for display only.
 //!
 //! [`Request`]: warrant_lang::request::Request
 //! [`Request::from_claims`]: warrant_lang::request::Request::from_claims
 //! [`ClaimMapping::instance_claim`]: warrant_lang::request::ClaimMapping::instance_claim
 //! [`ClaimMapping::max_chain_depth`]: warrant_lang::request::ClaimMapping::max_chain_depth
+mod algorithm;
 mod cache;
 mod claims;
 mod error;
@@ -57,9 +58,9 @@ mod parse;
 mod time;
 mod verify;
 
+pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use error::{ConfigError, TokenError};
-pub use inspect::{inspect_unverified, render_chain, UnverifiedTokenInspection};
-pub use jsonwebtoken::Algorithm;
+pub use inspect::{decode_unverified, UnverifiedToken};
 pub use keys::KeySource;
 pub use time::MAX_NUMERIC_DATE;
 pub use verify::{

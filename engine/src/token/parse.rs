@@ -4,9 +4,9 @@
 //! anything looks at keys or claims.
 use std::str::FromStr;
 
+use super::algorithm::Algorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::error::TokenError;

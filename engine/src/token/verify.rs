@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Validation;
+
+use super::algorithm::Algorithm;
 use serde_json::{Map, Value};
 use warrant_lang::request::{ClaimMapping, Request};
 
@@ -169,9 +171,9 @@ impl TokenVerifier {
                     jsonwebtoken::errors::ErrorKind::Json(_) if signature_verifies(token, key, header.alg) => {
                         // A signed payload we parsed, with a registered claim jsonwebtoken reads into
                         // a fixed type (`sub` or a time as an object, say): name that claim.
-                        self.check_claims(&unverified_claims, now).err().unwrap_or_else(|| error.into())
+                        self.check_claims(&unverified_claims, now).err().unwrap_or_else(|| TokenError::from_jose(error))
                     }
-                    _ => error.into(),
+                    _ => TokenError::from_jose(error),
                 }
             })?;
         let expires_at = self.check_claims(&data.claims, now)?;
@@ -242,14 +244,14 @@ impl TrustedIssuer {
 /// (or instead of) checking it.
 fn signature_verifies(token: &str, key: &VerificationKey, alg: Algorithm) -> bool {
     token.rsplit_once('.').is_some_and(|(message, signature)| {
-        jsonwebtoken::crypto::verify(signature, message.as_bytes(), key.decoding_key(), alg).unwrap_or(false)
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), key.decoding_key(), alg.jwt()).unwrap_or(false)
     })
 }
 
 /// jsonwebtoken checks signature, `iss` and `aud` (both required); time is ours, because
 /// jsonwebtoken reads the system clock and we need an injectable `now`.
 fn signature_issuer_audience_validation(config: &IssuerConfig, alg: Algorithm) -> Validation {
-    let mut validation = Validation::new(alg);
+    let mut validation = Validation::new(alg.jwt());
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.set_required_spec_claims(&["iss", "aud"]);

@@ -26,6 +26,7 @@ use runtime::RUNTIME_FUNCTION_COUNT;
 
 /// Why a program could not be compiled (the IR broke an invariant of `ir.rs`, or is too big).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodegenError {
     #[error("invalid IR in rule `{rule}`: {reason}")]
     InvalidIr { rule: String, reason: String },

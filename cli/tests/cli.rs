@@ -29,7 +29,7 @@ fn eval_json(policy: &str, input: &str, data: &str) -> Value {
 
 /// Sample requests of an example: every `allow*.json` and `deny*.json` in its folder.
 fn samples(name: &str) -> Vec<(String, bool)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(name);
+    let dir = support::root().join("policies").join(name);
     let mut samples: Vec<(String, bool)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

@@ -20,7 +20,7 @@ const NOW: &str = "1800000000";
 const POLICY: &str = "package vectors\nallow read_for_user if {\n    sub == \"user-1\"\n    \"read\" in scope\n    chain.depth <= 2\n}\n";
 
 fn vector(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("engine/tests/vectors/tokens.json");
+    let path = support::root().join("engine/tests/vectors/tokens.json");
     let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["name"] == name);
     case.unwrap_or_else(|| panic!("no vector {name}"))["token"].as_str().unwrap().to_string()
@@ -192,7 +192,7 @@ fn test_files_can_switch_the_same_checks() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("checks-test-file");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("policy.warrant"), POLICY).unwrap();
-    let jwks = Path::new(env!("CARGO_MANIFEST_DIR")).join(MIXED[0]);
+    let jwks = support::root().join(MIXED[0]);
     let call =
         json!({"jwt": vector("missing_jti_by_default"), "resource": AUDIENCE, "action": "read", "now": 1800000000});
     let spec = |checks: Value, expect: &str| {

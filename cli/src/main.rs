@@ -1,8 +1,14 @@
-//! Command-line parsing and dispatch. Exit codes: 0 when the command did its job (for `eval`,
-//! the evaluation ran, whether it allowed or denied), 1 on any error.
+//! The `warrant` command line: check, build, evaluate and test policies; inspect tokens, write
+//! revocation files, review audit logs. Exit codes: 0 when the command did its job (for `eval`,
+//! the evaluation ran, whether it allowed or denied), 1 on any error, 2 on usage errors.
+//!
+//! A crate of its own so that library users of `warrant` get no argument parser, and so that the
+//! tooling only operators need (audit queries, token inspection, data schemas) stays out of the
+//! engine.
 mod audit;
 mod build;
 mod check;
+mod data_schema;
 mod error;
 mod eval;
 mod explain;
@@ -18,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use error::CliError;
+use error::CliError;
 
 /// Warrant: policies for AI-agent identity, compiled to WebAssembly.
 #[derive(Debug, Parser)]
@@ -49,7 +55,7 @@ enum Command {
 }
 
 /// Runs the command line; every error is reported on stderr and exits with 1.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),

@@ -44,7 +44,7 @@ pub enum CliError {
     #[error("{}: {source}", path.display())]
     AuditLog { path: PathBuf, source: warrant::audit::AuditReadError },
     #[error("{}: {source}", path.display())]
-    Schema { path: PathBuf, source: warrant::data_schema::SchemaError },
+    Schema { path: PathBuf, source: crate::data_schema::SchemaError },
     #[error("{}: {source}", path.display())]
     Revocations { path: PathBuf, source: warrant::revocation::RevocationError },
     /// `warrant revoke`: another writer held the file's lock for the whole wait.

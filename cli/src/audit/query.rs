@@ -1,35 +1,12 @@
-//! Reading an audit log back: parse its lines, select decisions, and summarise them per user
-//! or per agent (an agent's report is about what it did across users, a user's about what was
-//! done on their behalf across agents).
+//! Reviewing an audit log read back with [`warrant::audit::read_events`]: select decisions, and
+//! summarise them per user or per agent (an agent's report is about what it did across users, a
+//! user's about what was done on their behalf across agents). Operator tooling, hence here and
+//! not in the engine.
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 
 use serde::Serialize;
 
-use super::record::{AuditEvent, AuditRecord, Verdict};
-
-/// A line of the log that is not an audit event.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditReadError {
-    #[error("line {line}: cannot read: {source}")]
-    Io { line: usize, source: std::io::Error },
-    #[error("line {line}: not an audit event: {source}")]
-    Json { line: usize, source: serde_json::Error },
-}
-
-/// The events of a JSON-lines log, in order; blank lines are skipped.
-pub fn read_events(reader: impl BufRead) -> impl Iterator<Item = Result<AuditEvent, AuditReadError>> {
-    reader.lines().enumerate().filter_map(|(index, line)| {
-        let line_number = index + 1;
-        match line {
-            Err(source) => Some(Err(AuditReadError::Io { line: line_number, source })),
-            Ok(text) if text.trim().is_empty() => None,
-            Ok(text) => {
-                Some(serde_json::from_str(&text).map_err(|source| AuditReadError::Json { line: line_number, source }))
-            }
-        }
-    })
-}
+use warrant::audit::{AuditRecord, Verdict};
 
 /// Which decisions to keep; every criterion set must hold.
 #[derive(Debug, Clone, Default)]
@@ -143,4 +120,82 @@ pub fn report<'a>(
         row.resources.extend(record.resource.clone());
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+    use warrant::audit::AuditEvent;
+
+    use super::*;
+
+    fn record(sub: Option<&str>, chain: Value, result: Verdict, time_ms: u64, resource: &str) -> AuditRecord {
+        let mut value = json!({
+            "time": "", "time_ms": time_ms, "decision_id": "d", "policy": {"package": "p", "hash": "h"},
+            "sub": sub, "chain": chain, "client_id": null, "instance": null, "aud": null, "resource": resource,
+            "action": "read", "scope": null, "jti": null, "iss": null, "result": result, "fired": [],
+            "deny_reasons": [], "latency_us": 1
+        });
+        value["event"] = json!("decision");
+        match serde_json::from_value(value).unwrap() {
+            AuditEvent::Decision(record) => record,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn sample() -> Vec<AuditRecord> {
+        vec![
+            record(
+                Some("alice"),
+                json!([{"sub": "agent-a", "client_id": "ca", "instance": "i1"}]),
+                Verdict::Allow,
+                1000,
+                "https://x/1",
+            ),
+            record(Some("alice"), json!([{"client_id": "cb", "instance": "i2"}]), Verdict::Deny, 2000, "https://y/1"),
+            record(Some("bob"), json!([{"client_id": "ca", "instance": "i3"}]), Verdict::Allow, 3000, "https://x/2"),
+            record(Some("ca"), json!([{"client_id": "ca", "instance": "i4"}]), Verdict::Allow, 4000, "https://x/3"),
+            record(None, json!([]), Verdict::Deny, 5000, "https://x/4"),
+        ]
+    }
+
+    fn selected(filter: &AuditFilter) -> Vec<u64> {
+        sample().iter().filter(|r| filter.matches(r)).map(|r| r.time_ms).collect()
+    }
+
+    #[test]
+    fn filters_select_by_user_agent_instance_resource_result_and_time() {
+        assert_eq!(selected(&AuditFilter { user: Some("alice".into()), ..Default::default() }), [1000, 2000]);
+        assert_eq!(selected(&AuditFilter { agent: Some("ca".into()), ..Default::default() }), [1000, 3000, 4000]);
+        assert_eq!(selected(&AuditFilter { agent: Some("agent-a".into()), ..Default::default() }), [1000]);
+        assert_eq!(selected(&AuditFilter { instance: Some("i3".into()), ..Default::default() }), [3000]);
+        assert_eq!(
+            selected(&AuditFilter { resource: Some("https://x/*".into()), ..Default::default() }),
+            [1000, 3000, 4000, 5000]
+        );
+        assert_eq!(selected(&AuditFilter { result: Some(Verdict::Deny), ..Default::default() }), [2000, 5000]);
+        assert_eq!(
+            selected(&AuditFilter { since_ms: Some(2000), until_ms: Some(4000), ..Default::default() }),
+            [2000, 3000]
+        );
+        assert_eq!(selected(&AuditFilter { unattended_only: true, ..Default::default() }), [4000, 5000]);
+        let machines = AuditFilter { unattended_only: true, machine_prefixes: vec!["bo".into()], ..Default::default() };
+        assert_eq!(selected(&machines), [3000, 4000, 5000]);
+    }
+
+    #[test]
+    fn agent_and_user_reports_group_differently() {
+        let records = sample();
+        let by_agent = report(&records, ReportBy::Agent, &[]);
+        let ca = &by_agent["ca"];
+        assert_eq!((ca.decisions, ca.allowed, ca.denied, ca.unattended), (3, 3, 0, 1));
+        assert_eq!(ca.counterparts.iter().collect::<Vec<_>>(), ["alice", "bob", "ca"]);
+        assert_eq!(ca.instances.iter().collect::<Vec<_>>(), ["i1", "i3", "i4"]);
+        let by_user = report(&records, ReportBy::User, &[]);
+        let alice = &by_user["alice"];
+        assert_eq!((alice.decisions, alice.allowed, alice.denied), (2, 1, 1));
+        assert_eq!(alice.counterparts.iter().collect::<Vec<_>>(), ["ca", "cb"]);
+        assert_eq!(by_user["(none)"].unattended, 1);
+        assert!(has_human_principal(&records[0], &[]) && !has_human_principal(&records[3], &[]));
+    }
 }

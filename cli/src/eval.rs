@@ -84,7 +84,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     let mut data = serde_json::Value::Null;
     if let Some(path) = &args.data {
         data = read_json(path, "data documents", MAX_DATA_BYTES)?;
-        policy.set_data(&data).map_err(|source| CliError::Engine { path: path.clone(), source })?;
+        policy.replace_shared_data(&data).map_err(|source| CliError::Engine { path: path.clone(), source })?;
     }
     let revoked = args.revocations.as_deref().map(|path| with_revocation_file(args, path, &policy, &mut data));
     let revoked = revoked.transpose()?;
@@ -118,7 +118,7 @@ fn with_revocation_file(
         RevocationSet::from_data(data).map_err(|source| CliError::Revocations { path: data_path.clone(), source })?;
     let set = read_revocation_file(path)?.union(&listed);
     *data = set.merged_into(data);
-    policy.set_data(data).map_err(|source| CliError::Engine { path: data_path, source })?;
+    policy.replace_shared_data(data).map_err(|source| CliError::Engine { path: data_path, source })?;
     Ok(set)
 }
 

@@ -6,12 +6,12 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use warrant::audit::{
-    has_human_principal, parse_time_ms, read_events, report, AuditEvent, AuditFilter, AuditRecord, ReportBy, ReportRow,
-    Verdict,
-};
+use warrant::audit::{parse_time_ms, read_events, AuditEvent, AuditRecord, Verdict};
 
 use super::CliError;
+use query::{has_human_principal, report, AuditFilter, ReportBy, ReportRow};
+
+mod query;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {

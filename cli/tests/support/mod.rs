@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// The repository root: example policies and vectors are named relative to it.
+/// The repository root (this package's parent directory): example policies, vectors, the JS
+/// host and the conformance corpus are named relative to it.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Runs `warrant ARGS…` from the repository root.

@@ -11,11 +11,6 @@ pub struct BatchEntry {
     pub requests: Vec<String>,
 }
 
-/// The repository root (the root package's manifest directory).
-pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A fresh scratch directory for one test, under cargo's per-target temporary directory.
 pub fn scratch_dir(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cross_host").join(test);
@@ -28,7 +23,7 @@ pub fn scratch_dir(test: &str) -> PathBuf {
 /// `node` with `args`, from the repository root. A missing Node.js fails the test: the JS host is
 /// a supported host, so its conformance is never skipped.
 pub fn node(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new("node").args(args).current_dir(repo_root()).output().unwrap_or_else(|error| {
+    Command::new("node").args(args).current_dir(crate::support::root()).output().unwrap_or_else(|error| {
         panic!(
             "the cross-host conformance test needs Node.js 20+ on PATH, but `node` could not be run \
              ({error}); install it (`bash .ci/run` does) and run the tests again"

@@ -12,6 +12,7 @@ mod gen;
 mod handmade;
 #[path = "cross_host/node.rs"]
 mod node;
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -206,7 +207,7 @@ fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
         rust.push(match load(&engine, &scenario.wasm, None) {
             Ok(policy) => Value::Array(scenario.requests.iter().map(|r| rust_outcome(&policy, r)).collect()),
             Err(error) => {
-                json!({"load_error": error_json(engine_error_code(&error), error.to_string())})
+                json!({"load_error": error_json(error.code(), error.to_string())})
             }
         });
     }
@@ -297,7 +298,7 @@ fn uncovered_rules(subject: &Subject, policy: &Policy, outcomes: &[Value]) -> Op
 fn load(engine: &Engine, wasm: &[u8], data: Option<&str>) -> Result<Policy, EngineError> {
     let policy = engine.load_wasm(wasm)?;
     if let Some(data) = data {
-        policy.set_data(&serde_json::from_str(data).expect("data documents are JSON"))?;
+        policy.replace_shared_data(&serde_json::from_str(data).expect("data documents are JSON"))?;
     }
     Ok(policy)
 }
@@ -309,25 +310,8 @@ fn rust_outcome(policy: &Policy, request: &str) -> Value {
         Err(error) => error_json("request", format!("invalid request: {error}")),
         Ok(request) => match policy.decide(&request) {
             Ok(decision) => json!({"decision": decision}),
-            Err(error) => error_json(engine_error_code(&error), error.to_string()),
+            Err(error) => error_json(error.code(), error.to_string()),
         },
-    }
-}
-
-/// The JS host's name (hosts/js/errors.mjs) for each engine error.
-fn engine_error_code(error: &EngineError) -> &'static str {
-    match error {
-        EngineError::Request(_) => "request",
-        EngineError::Manifest(_) => "manifest",
-        EngineError::AbiMismatch { .. } => "abi_mismatch",
-        EngineError::InvalidModule(_) => "invalid_module",
-        EngineError::Data(_) | EngineError::Revocations(_) => "data",
-        EngineError::Encode(_) => "encode",
-        EngineError::InputTooLarge { .. } => "input_too_large",
-        EngineError::Trap(_) => "trap",
-        EngineError::GuestRejected(_) => "guest_rejected",
-        EngineError::InconsistentVerdict { .. } => "inconsistent_verdict",
-        EngineError::Runtime(_) | EngineError::Compile(_) | EngineError::Codegen(_) => "no JS equivalent",
     }
 }
 
@@ -439,7 +423,7 @@ fn both_hosts_refuse_data_that_contradicts_the_policy_alike() {
     let js = run_batch(&dir, &entries);
     for (data, js) in documents.iter().zip(&js) {
         let rust = match load(&engine, &wasm_bytes, Some(data)) {
-            Err(error) => error_json(engine_error_code(&error), error.to_string()),
+            Err(error) => error_json(error.code(), error.to_string()),
             Ok(_) => panic!("the Rust host accepted {data}"),
         };
         assert_eq!(js["load_error"], rust["error"], "{data}");

@@ -156,7 +156,7 @@ fn load(engine: &Engine, file: &Path, dir: &Path) -> Result<(TestFile, Subject),
         Some(data) => read_json(&dir.join(data), "data documents", MAX_DATA_BYTES)?,
         None => Value::Object(Default::default()),
     };
-    policy.set_data(&data).map_err(engine_error)?;
+    policy.replace_shared_data(&data).map_err(engine_error)?;
     let verifier = tests.issuer.as_ref().map(|issuer| issuer.verifier(dir)).transpose()?;
     Ok((tests, Subject { path, program, policy, data, verifier }))
 }

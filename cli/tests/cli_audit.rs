@@ -35,9 +35,7 @@ fn call(user: &str, client: &str, instance: &str) -> Request {
 /// Four decisions with the revocation example: alice's run-1 (allow), her run-2 after it is
 /// revoked (deny), bob's run-7 (allow), and an agent acting as its own principal (deny).
 fn write_log(path: &Path) {
-    let source =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/revocation/policy.warrant"))
-            .unwrap();
+    let source = std::fs::read_to_string(support::root().join("policies/revocation/policy.warrant")).unwrap();
     let policy = Engine::new().unwrap().compile_policy(&source, "policy.warrant").unwrap();
     let data = json!({"agents": {"helpdesk-alice": {"owner": "user:alice"}, "helpdesk-bob": {"owner": "user:bob"}}});
     let log = AuditLog::start(FileSink::open(path, Rotation::default()).unwrap(), 64).unwrap();

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use warrant::data_schema::DataSchema;
+use crate::data_schema::DataSchema;
 
 use super::input::{read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES};
 use super::CliError;
