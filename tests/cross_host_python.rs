@@ -18,7 +18,17 @@ mod harness;
 #[path = "cross_host/python.rs"]
 mod python;
 
+use std::ffi::OsStr;
+
+use serde_json::{json, Value};
+use warrant::{ClaimMapping, Engine, Request};
+use warrant_wasm::abi::{align_image, DataImage, RequestEncoder};
+
+use batch::{scratch_dir, write_batch, BatchEntry};
 use harness::Host;
+
+/// Where both hosts lay out the data image in the byte-for-byte comparison (any aligned address).
+const IMAGE_BASE: u32 = 1024;
 
 /// The Python host: `python3 -m warrant_wasm.batch` and `python3 -m warrant_wasm`.
 const PYTHON: Host = Host {
@@ -60,6 +70,79 @@ fn pathological_globs_are_undecided_in_rust_and_python() {
 #[test]
 fn python_host_refuses_data_that_contradicts_the_policy_as_rust_does() {
     harness::check_data_shape_refusals(&PYTHON);
+}
+
+/// The data and request images the Python host lays out are the Rust encoders' bytes, for every
+/// policy of the corpus and every request the conformance check sends (refused requests are
+/// refused by both).
+#[test]
+fn python_images_are_byte_identical_to_the_rust_encoders() {
+    let dir = scratch_dir("python_images");
+    let engine = Engine::new().expect("wasmtime starts");
+    let mut entries = Vec::new();
+    let mut expected = Vec::new();
+    let subjects = corpus::examples().into_iter().chain(corpus::conformance()).chain([unsorted_keys_subject()]);
+    for (index, subject) in subjects.enumerate() {
+        let policy = engine.load_wasm(&subject.wasm).unwrap_or_else(|e| panic!("{}: {e}", subject.name));
+        let cases = harness::with_generated_requests(&subject, &policy, index as u64);
+        let data: Value = serde_json::from_str(subject.data.as_deref().unwrap_or("{}")).expect("data JSON");
+        let data_image = DataImage::build(policy.manifest(), &data, IMAGE_BASE).expect("the data lays out");
+        let request_base = align_image(data_image.end()).expect("room for the request");
+        let mut encoder = RequestEncoder::new();
+        let requests: Vec<Value> = cases
+            .iter()
+            .map(|case| {
+                let request = Request::from_json_str(&case.request, &ClaimMapping::default()).ok();
+                let image = request.and_then(|r| encoder.encode(policy.manifest(), &data_image, &r, request_base).ok());
+                image.map_or(Value::Null, |bytes| json!(hex(bytes)))
+            })
+            .collect();
+        let wasm = dir.join(format!("policy{index}.wasm"));
+        std::fs::write(&wasm, &subject.wasm).expect("write the module");
+        entries.push(BatchEntry {
+            wasm,
+            data: subject.data.clone(),
+            requests: cases.iter().map(|c| c.request.clone()).collect(),
+        });
+        expected.push((subject.name, json!({"data": hex(data_image.bytes()), "requests": requests})));
+    }
+    let path = write_batch(&dir, &entries);
+    let base = IMAGE_BASE.to_string();
+    let args = ["-m", "warrant_wasm.batch", "--images", &base].map(OsStr::new);
+    let output = python::python(&[&args[..], &[path.as_os_str()]].concat());
+    let results = batch::batch_results("Python", &output, entries.len());
+    let mut encoded = 0;
+    for ((name, rust), python) in expected.iter().zip(&results) {
+        assert_eq!(python["data"], rust["data"], "{name}: data images differ");
+        let pairs =
+            rust["requests"].as_array().into_iter().flatten().zip(python["requests"].as_array().into_iter().flatten());
+        for (index, (rust, python)) in pairs.enumerate() {
+            assert_eq!(python, rust, "{name}: request #{index}: images differ");
+            encoded += usize::from(!rust.is_null());
+        }
+    }
+    assert!(encoded > 1000, "only {encoded} request images compared");
+}
+
+/// Sets and tables read from objects whose keys are not in sorted order, in the data and in the
+/// claims: serde_json iterates keys sorted, so string ids follow that order in every host.
+fn unsorted_keys_subject() -> corpus::Subject {
+    let source = "package keys\nallow a if { sub in data.groups; \"x\" in claims.roles; data.agents[act.client_id].level >= 2 }\n";
+    let request = r#"{"claims": {"sub": "zeta", "roles": {"y": 1, "x": 2, "b": 3}, "act": {"client_id": "m"}}}"#;
+    corpus::Subject {
+        name: "unsorted keys".to_string(),
+        wasm: warrant::compile_to_wasm(source, "keys.warrant").expect("compiles"),
+        data: Some(
+            r#"{"groups": {"zeta": 1, "alpha": 2}, "agents": {"z": {"level": 1}, "m": {"level": 3}}}"#.to_string(),
+        ),
+        cases: vec![corpus::Case { label: "unsorted".to_string(), request: request.to_string(), expect: None }],
+        every_rule_fires: false,
+    }
+}
+
+/// Lower-case hex, as Python's `bytes.hex()` writes it.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// hosts/python/tests (unittest): strict JSON, input caps, hostile modules, the fail-closed API.

@@ -317,7 +317,7 @@ pub fn check_data_shape_refusals(host: &Host) {
 
 /// Hand-written cases, `GENERATED_PER_POLICY` generated requests and the edge requests.
 /// Generation starts from the hand-written requests, or from an empty request when there are none.
-fn with_generated_requests(subject: &Subject, policy: &Policy, seed: u64) -> Vec<Case> {
+pub fn with_generated_requests(subject: &Subject, policy: &Policy, seed: u64) -> Vec<Case> {
     let mut bases: Vec<Value> = subject
         .cases
         .iter()

@@ -8,14 +8,22 @@ Input file: ``{"policies": [{"wasm": PATH, "data": JSON_TEXT | null, "requests":
 Every guest call is also watched: a guest that changes any byte of its memory outside the
 output area the host gave it makes that decision fail with ``guest_wrote_outside_output``.
 
-Usage: ``python -m warrant_wasm.batch BATCH.json``.
+Usage: ``python -m warrant_wasm.batch BATCH.json``. With ``--images BASE``, nothing is
+decided: it prints, per policy, ``{"data": HEX, "requests": [HEX | null, ...]}``, the data image
+laid out at ``BASE`` and each request's image after it (null when the request is refused), for
+comparison with the Rust encoders byte for byte.
 """
 
 import json
 import sys
 
-from .abi import output_bytes
+from .abi import align_image, output_bytes, read_manifest
+from .data_image import build_data_image
+from .errors import WarrantError
 from .policy import load_policy
+from .request import RequestError, request_from_json
+from .request_image import encode_request
+from .strict_json import JsonSyntaxError, parse_json
 
 
 def _watch_guest_writes(policy):
@@ -80,13 +88,37 @@ def run(batch_path: str) -> list:
     return results
 
 
+def images(batch_path: str, base: int) -> list:
+    """The data image of every policy of the batch file laid out at ``base``, and the image of
+    each of its requests placed after it, as hex (None for a refused request)."""
+    with open(batch_path, encoding="utf-8") as file:
+        batch = json.load(file)
+    results = []
+    for entry in batch["policies"]:
+        with open(entry["wasm"], "rb") as file:
+            manifest = read_manifest(file.read())
+        data = build_data_image(manifest, {} if entry["data"] is None else parse_json(entry["data"]), base)
+        requests = []
+        for text in entry["requests"]:
+            try:
+                image = encode_request(manifest, data, request_from_json(parse_json(text)), align_image(data.end))
+                requests.append(image.hex())
+            except (JsonSyntaxError, RequestError, WarrantError):
+                requests.append(None)
+        results.append({"data": data.bytes.hex(), "requests": requests})
+    return results
+
+
 def main(argv=None) -> int:
-    """Prints the outcomes of the batch file named on the command line."""
+    """Prints the outcomes (or the images) of the batch file named on the command line."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.stderr.write("usage: python -m warrant_wasm.batch BATCH.json\n")
+    if len(argv) == 1:
+        sys.stdout.write(json.dumps(run(argv[0]), ensure_ascii=False))
+    elif len(argv) == 3 and argv[0] == "--images" and argv[1].isdigit():
+        sys.stdout.write(json.dumps(images(argv[2], int(argv[1]))))
+    else:
+        sys.stderr.write("usage: python -m warrant_wasm.batch [--images BASE] BATCH.json\n")
         return 1
-    sys.stdout.write(json.dumps(run(argv[0]), ensure_ascii=False))
     return 0
 
 
