@@ -18,6 +18,7 @@ ALLOW_MANIFEST = {
 #: Sets the fired bit of rule 0 and returns allow.
 FIRES_RULE_0_ALLOW = "(i32.store (local.get 2) (i32.const 1)) (i32.const 1)"
 TRAPS = "unreachable"
+LOOPS_FOREVER = "(loop $forever (br $forever)) (i32.const 0)"
 #: Traps on the first call of an instance (its state then is half-written), allows afterwards.
 TRAPS_ONCE = f"(if (i32.eqz (global.get $calls)) (then (global.set $calls (i32.const 1)) unreachable)) {FIRES_RULE_0_ALLOW}"
 

@@ -6,7 +6,7 @@ import unittest
 
 from warrant_wasm import WarrantError, load_policy
 
-from .modules import ALLOW_MANIFEST, TRAPS, TRAPS_ONCE, deny_entry, module
+from .modules import ALLOW_MANIFEST, LOOPS_FOREVER, TRAPS, TRAPS_ONCE, deny_entry, module
 
 SMALL = '{"claims": {"blob": "x"}}'
 DENY_MANIFEST = {
@@ -83,6 +83,11 @@ class HostTest(unittest.TestCase):
         policy = load_policy(module(TRAPS, ALLOW_MANIFEST))
         for _ in range(2):
             self.assertEqual(self.error_code(policy.decide, SMALL).code, "trap")
+        self.assertFalse(policy.decide_or_deny(SMALL)["allowed"])
+
+    def test_a_guest_that_never_returns_is_stopped_by_the_call_deadline(self):
+        policy = load_policy(module(LOOPS_FOREVER, ALLOW_MANIFEST))
+        self.assertEqual(self.error_code(policy.decide, SMALL).code, "trap")
         self.assertFalse(policy.decide_or_deny(SMALL)["allowed"])
 
     def test_a_trapped_instance_is_never_reused(self):

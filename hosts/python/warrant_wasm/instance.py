@@ -16,6 +16,12 @@ from .abi_generated import (
 )
 from .errors import WarrantError
 
+#: How often the engine's epoch advances, and how many ticks one guest call may run: the Rust
+#: engine's ``EPOCH_TICK`` and ``CALL_DEADLINE_TICKS`` (engine/src/host/mod.rs), so a guest that
+#: loops forever traps after about 100 ms instead of hanging the caller.
+EPOCH_TICK_SECONDS = 0.010
+CALL_DEADLINE_TICKS = 10
+
 _WASM_PAGE_BYTES = 65_536
 _U32_MAX = 0xFFFF_FFFF
 
@@ -26,6 +32,7 @@ class GuestInstance:
 
     def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module):
         self.store = wasmtime.Store(engine)
+        self.store.set_epoch_deadline(CALL_DEADLINE_TICKS)
         try:
             instance = wasmtime.Instance(self.store, module, [])
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
@@ -48,6 +55,7 @@ class GuestInstance:
         if not isinstance(version, wasmtime.Func):
             raise _invalid(f"missing export `{EXPORT_ABI_VERSION}`")
         try:
+            self.store.set_epoch_deadline(CALL_DEADLINE_TICKS)
             word = version(self.store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise _invalid(f"export `{EXPORT_ABI_VERSION}`: {error}") from error
@@ -68,6 +76,7 @@ class GuestInstance:
         """Calls ``warrant_decide``; returns ``(allowed, output)`` where ``output`` holds the
         ``output_length`` bytes of the output area. Traps and negative codes are errors."""
         try:
+            self.store.set_epoch_deadline(CALL_DEADLINE_TICKS)
             code = self.decide_export(self.store, _i32(data_base), _i32(request_base), _i32(output_base))
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise WarrantError("trap", f"policy module trapped: {error}") from error

@@ -4,6 +4,8 @@ output cross-checked against the verdict)."""
 
 import struct
 import threading
+import time
+import weakref
 
 import wasmtime
 
@@ -12,7 +14,7 @@ from .abi_generated import FIRED_DECIDED
 from .data_image import build_data_image
 from .decision import decision_from_fired, deny_with_reason, undecided_reason
 from .errors import WarrantError
-from .instance import GuestInstance
+from .instance import EPOCH_TICK_SECONDS, GuestInstance
 from .request import DEFAULT_INSTANCE_CLAIM, DEFAULT_MAX_CHAIN_DEPTH, RequestError, request_from_json
 from .request_image import encode_request
 from .revocation import revocation_refusal, revocations_from_data
@@ -24,12 +26,29 @@ _engine_lock = threading.Lock()
 
 def _shared_engine() -> wasmtime.Engine:
     """One wasmtime engine per process: engines are costly and modules compiled by one can be
-    instantiated in any of its stores."""
+    instantiated in any of its stores. Its epoch advances every ``EPOCH_TICK_SECONDS`` (as in the
+    Rust engine), so that every guest call has a deadline."""
     global _engine
     with _engine_lock:
         if _engine is None:
-            _engine = wasmtime.Engine()
+            config = wasmtime.Config()
+            config.epoch_interruption = True
+            _engine = wasmtime.Engine(config)
+            ticker = threading.Thread(target=_tick, args=(weakref.ref(_engine),), name="warrant-epoch", daemon=True)
+            ticker.start()
         return _engine
+
+
+def _tick(engine_ref) -> None:
+    """Advances the engine's epoch until the engine is gone (the calls run with the GIL
+    released, so this thread keeps ticking while a guest runs)."""
+    while True:
+        time.sleep(EPOCH_TICK_SECONDS)
+        engine = engine_ref()
+        if engine is None:
+            return
+        engine.increment_epoch()
+        del engine
 
 
 def load_policy(wasm, data=None, instance_claim=DEFAULT_INSTANCE_CLAIM, max_chain_depth=DEFAULT_MAX_CHAIN_DEPTH):
