@@ -3,11 +3,19 @@ layout helpers every image shares. The constants come from the generated ``abi_g
 
 import json
 
-from .abi_generated import ABI_VERSION_MAJOR, FIELD_TYPES, IMAGE_ALIGN, MANIFEST_SECTION
+from .abi_generated import (
+    ABI_VERSION_MAJOR,
+    IMAGE_ALIGN,
+    MANIFEST_SECTION,
+    OUTPUT_WORD_SIZE,
+    RULE_KINDS,
+    SLOT_TYPES,
+    VOCABULARY,
+)
 from .errors import WarrantError
 
-_TYPES = frozenset({"str", "int", "bool", "str_set"})
-_RULE_KINDS = frozenset({"allow", "deny", "helper"})
+#: Request fields and the type each is read as (ABI.md §2), from the generated vocabulary.
+FIELD_TYPES = {field["name"]: field["ty"] for field in VOCABULARY}
 _WASM_HEADER = b"\0asm"
 
 
@@ -18,7 +26,12 @@ def align_image(offset: int) -> int:
 
 def output_bytes(rule_count: int) -> int:
     """Bytes of the output area: the fired bitmap, then one i32 entry per rule (ABI.md §7)."""
-    return (-(-rule_count // 32) + rule_count) * 4
+    return (bitmap_words(rule_count) + rule_count) * OUTPUT_WORD_SIZE
+
+
+def bitmap_words(rule_count: int) -> int:
+    """Words of the fired bitmap: one bit per rule, 32 rules a word."""
+    return -(-rule_count // (OUTPUT_WORD_SIZE * 8))
 
 
 def check_abi_major(major: int) -> None:
@@ -104,7 +117,7 @@ def _check_slots(slots) -> None:
         source = slot.get("source") if isinstance(slot, dict) else None
         valid = (
             isinstance(slot, dict)
-            and _is_one_of(slot.get("ty"), _TYPES)
+            and _is_one_of(slot.get("ty"), SLOT_TYPES)
             and isinstance(source, dict)
             and len(source) == 1
             and (
@@ -129,7 +142,7 @@ def _check_rules(rules) -> None:
         valid = (
             isinstance(rule, dict)
             and isinstance(rule.get("name"), str)
-            and _is_one_of(rule.get("kind"), _RULE_KINDS)
+            and _is_one_of(rule.get("kind"), RULE_KINDS)
             and (rule["kind"] != "deny" or isinstance(rule.get("reason"), str))
         )
         if not valid:

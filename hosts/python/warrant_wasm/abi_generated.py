@@ -1,9 +1,11 @@
 # GENERATED — do not edit (placeholder until the generator lands)
-"""The host/guest contract constants of wasm-guest/ABI.md (copied from hosts/js/abi.mjs)."""
+"""The ABI constants of wasm-guest/ABI.md and the request vocabulary, for the Python host.
 
-#: Major ABI version this host speaks; modules with another major are refused.
+Placeholder: values copied from hosts/js/abi.mjs, names as the generator in
+wasm-guest/tests/generated.rs writes them; its output replaces this file.
+"""
+
 ABI_VERSION_MAJOR = 2
-#: Minor ABI version this host implements (a module with a higher minor is compatible).
 ABI_VERSION_MINOR = 0
 
 EXPORT_MEMORY = "memory"
@@ -12,47 +14,64 @@ EXPORT_ABI_VERSION = "warrant_abi_version"
 EXPORT_DECIDE = "warrant_decide"
 MANIFEST_SECTION = "warrant.manifest"
 
-#: ``warrant_decide`` results; negative values are error codes (ABI.md §7).
+SLOT_TYPES = ("str", "int", "bool", "str_set")
+RULE_KINDS = ("allow", "deny", "helper")
+
 DECIDE_ALLOW = 1
 DECIDE_DENY = 0
 
-#: The i32 id of a missing string.
-MISSING_ID = -1
-#: Data keys of the host's revocation lists (lang/src/ir.rs ``REVOCATION_LISTS``).
-REVOCATION_LISTS = ("revoked_instances", "revoked_client_ids", "revoked_jtis")
-#: Output entry of a deny rule that fired with a true body (else its undecided message index).
 FIRED_DECIDED = -1
-#: Images start 16-aligned and their lengths are multiples of 16.
+OUTPUT_WORD_SIZE = 4
+
+MISSING_ID = -1
 IMAGE_ALIGN = 16
-#: One slot cell.
-CELL_SIZE = 16
-#: One string-table entry: u32 pointer, u32 byte length.
 STRING_ENTRY_SIZE = 8
-#: Request image header: string count, string table, chain length, chain pointer.
-REQUEST_HEADER_SIZE = 16
-#: Data image header: string count, string table.
-DATA_HEADER_SIZE = 8
-#: One actor record: sub, client_id, instance ids.
+STRING_ENTRY_PTR = 0
+STRING_ENTRY_LEN = 4
+ID_SIZE = 4
+
+CELL_SIZE = 16
+CELL_STR_ID = 0
+CELL_INT_PRESENT = 0
+CELL_INT_VALUE = 8
+CELL_BOOL = 0
+CELL_SET_PTR = 0
+CELL_SET_LEN = 4
+CELL_TABLE_KEYS = 0
+CELL_TABLE_VALS = 4
+CELL_TABLE_LEN = 8
+
+REQ_STRING_COUNT = 0
+REQ_STRING_TABLE = 4
+REQ_CHAIN_LEN = 8
+REQ_CHAIN_PTR = 12
+REQ_SLOTS = 16
+
+DATA_STRING_COUNT = 0
+DATA_STRING_TABLE = 4
+DATA_SLOTS = 8
+
 ACTOR_RECORD_SIZE = 12
+ACTOR_SUB = 0
+ACTOR_CLIENT_ID = 4
+ACTOR_INSTANCE = 8
 
-#: Largest request image, as in the Rust encoder.
-MAX_REQUEST_IMAGE_BYTES = 1 << 20
-#: Largest data image, as in the Rust encoder.
-MAX_DATA_IMAGE_BYTES = 1 << 30
+MAX_REQUEST_IMAGE_BYTES = 1048576
+MAX_DATA_IMAGE_BYTES = 1073741824
+REVOCATION_LISTS = ("revoked_instances", "revoked_client_ids", "revoked_jtis")
 
-#: Request fields and the type each is read as (ABI.md §2).
-FIELD_TYPES = {
-    "sub": "str",
-    "iss": "str",
-    "jti": "str",
-    "client_id": "str",
-    "instance": "str",
-    "resource": "str",
-    "action": "str",
-    "aud": "str_set",
-    "scope": "str_set",
-    "iat": "int",
-    "exp": "int",
-    "nbf": "int",
-    "now": "int",
-}
+VOCABULARY = (
+    {"name": "sub", "ty": "str", "from": "claim", "claim": "sub", "string_is_list": False},
+    {"name": "iss", "ty": "str", "from": "claim", "claim": "iss", "string_is_list": False},
+    {"name": "jti", "ty": "str", "from": "claim", "claim": "jti", "string_is_list": False},
+    {"name": "client_id", "ty": "str", "from": "claim", "claim": "client_id", "string_is_list": False},
+    {"name": "instance", "ty": "str", "from": "instance_claim", "claim": None, "string_is_list": False},
+    {"name": "resource", "ty": "str", "from": "call", "claim": None, "string_is_list": False},
+    {"name": "action", "ty": "str", "from": "call", "claim": None, "string_is_list": False},
+    {"name": "aud", "ty": "str_set", "from": "claim", "claim": "aud", "string_is_list": False},
+    {"name": "scope", "ty": "str_set", "from": "claim", "claim": "scope", "string_is_list": True},
+    {"name": "iat", "ty": "int", "from": "claim", "claim": "iat", "string_is_list": False},
+    {"name": "exp", "ty": "int", "from": "claim", "claim": "exp", "string_is_list": False},
+    {"name": "nbf", "ty": "int", "from": "claim", "claim": "nbf", "string_is_list": False},
+    {"name": "now", "ty": "int", "from": "call", "claim": None, "string_is_list": False},
+)

@@ -5,7 +5,14 @@ mirrors wasm-guest/src/abi/data_image.rs; ``check_data_shape`` ports lang/src/da
 import json
 from dataclasses import dataclass
 
-from .abi_generated import CELL_SIZE, DATA_HEADER_SIZE, MAX_DATA_IMAGE_BYTES, REVOCATION_LISTS
+from .abi_generated import (
+    CELL_SIZE,
+    DATA_SLOTS,
+    DATA_STRING_COUNT,
+    DATA_STRING_TABLE,
+    MAX_DATA_IMAGE_BYTES,
+    REVOCATION_LISTS,
+)
 from .coerce import MISSING, json_cell, walk
 from .errors import WarrantError
 from .image import Cell, ImageWriter
@@ -45,7 +52,7 @@ def build_data_image(manifest, data, base: int) -> DataImage:
         return string_id
 
     image = ImageWriter(base, "data", MAX_DATA_IMAGE_BYTES, _invalid_data)
-    header = image.reserve(DATA_HEADER_SIZE)
+    header = image.reserve(DATA_SLOTS)
     cells = image.reserve_cells(len(manifest["slots"]))
     for index, slot in enumerate(manifest["slots"]):
         source, ty = slot["source"], slot["ty"]
@@ -60,8 +67,8 @@ def build_data_image(manifest, data, base: int) -> DataImage:
             cell = Cell.missing(ty)
         image.put_cell(cells + index * CELL_SIZE, cell)
     table = image.append_strings(strings)
-    image.put_u32(header, len(strings))
-    image.put_u32(header + 4, table)
+    image.put_u32(header + DATA_STRING_COUNT, len(strings))
+    image.put_u32(header + DATA_STRING_TABLE, table)
     finished = image.finish()
     return DataImage(finished, base, base + len(finished), ids, literal_count + len(strings))
 

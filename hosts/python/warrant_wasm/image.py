@@ -6,7 +6,24 @@ byte for byte."""
 import struct
 from dataclasses import dataclass
 
-from .abi_generated import CELL_SIZE, IMAGE_ALIGN, MISSING_ID, STRING_ENTRY_SIZE
+from .abi_generated import (
+    CELL_BOOL,
+    CELL_INT_PRESENT,
+    CELL_INT_VALUE,
+    CELL_SET_LEN,
+    CELL_SET_PTR,
+    CELL_SIZE,
+    CELL_STR_ID,
+    CELL_TABLE_KEYS,
+    CELL_TABLE_LEN,
+    CELL_TABLE_VALS,
+    ID_SIZE,
+    IMAGE_ALIGN,
+    MISSING_ID,
+    STRING_ENTRY_LEN,
+    STRING_ENTRY_PTR,
+    STRING_ENTRY_SIZE,
+)
 
 _U32_MAX = 0xFFFF_FFFF
 
@@ -100,9 +117,9 @@ class ImageWriter:
 
     def append_ids(self, ids) -> int:
         """Appends ids as little-endian u32s; returns their absolute address."""
-        offset = self.reserve(len(ids) * 4)
+        offset = self.reserve(len(ids) * ID_SIZE)
         for index, string_id in enumerate(ids):
-            self.put_u32(offset + index * 4, string_id)
+            self.put_u32(offset + index * ID_SIZE, string_id)
         return self.address(offset)
 
     def append_set(self, ids) -> Cell:
@@ -114,20 +131,26 @@ class ImageWriter:
         """Writes ``cell`` at image offset ``offset`` (already reserved)."""
         if cell.kind == "missing":
             # str id, bool value and set length all use -1; an int is missing with present = 0.
-            if cell.ty in ("str", "bool"):
-                self.put_u32(offset, MISSING_ID)
+            if cell.ty == "str":
+                self.put_u32(offset + CELL_STR_ID, MISSING_ID)
+            elif cell.ty == "bool":
+                self.put_u32(offset + CELL_BOOL, MISSING_ID)
             elif cell.ty == "str_set":
-                self.put_u32(offset + 4, MISSING_ID)
-        elif cell.kind in ("str", "bool"):
-            self.put_u32(offset, cell.a)
+                self.put_u32(offset + CELL_SET_LEN, MISSING_ID)
+        elif cell.kind == "str":
+            self.put_u32(offset + CELL_STR_ID, cell.a)
+        elif cell.kind == "bool":
+            self.put_u32(offset + CELL_BOOL, cell.a)
         elif cell.kind == "int":
-            self.put_u32(offset, 1)
-            struct.pack_into("<q", self.bytes, offset + 8, cell.a)
+            self.put_u32(offset + CELL_INT_PRESENT, 1)
+            struct.pack_into("<q", self.bytes, offset + CELL_INT_VALUE, cell.a)
+        elif cell.kind == "set":
+            self.put_u32(offset + CELL_SET_PTR, cell.a)
+            self.put_u32(offset + CELL_SET_LEN, cell.b)
         else:
-            self.put_u32(offset, cell.a)
-            self.put_u32(offset + 4, cell.b)
-            if cell.kind == "table":
-                self.put_u32(offset + 8, cell.c)
+            self.put_u32(offset + CELL_TABLE_KEYS, cell.a)
+            self.put_u32(offset + CELL_TABLE_VALS, cell.b)
+            self.put_u32(offset + CELL_TABLE_LEN, cell.c)
 
     def append_strings(self, strings) -> int:
         """Appends a string table (``(ptr, len)`` pairs) then the strings' UTF-8 bytes, and pads
@@ -136,8 +159,9 @@ class ImageWriter:
         for index, text in enumerate(strings):
             start = self.reserve(len(text))
             self.bytes[start : start + len(text)] = text
-            self.put_u32(table + index * STRING_ENTRY_SIZE, self.address(start))
-            self.put_u32(table + index * STRING_ENTRY_SIZE + 4, len(text))
+            entry = table + index * STRING_ENTRY_SIZE
+            self.put_u32(entry + STRING_ENTRY_PTR, self.address(start))
+            self.put_u32(entry + STRING_ENTRY_LEN, len(text))
         self.pad_to(IMAGE_ALIGN)
         # The end address must be representable too: the next image is placed there.
         self.address(len(self.bytes))

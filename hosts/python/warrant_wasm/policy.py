@@ -9,8 +9,8 @@ import weakref
 
 import wasmtime
 
-from .abi import align_image, output_bytes, read_manifest
-from .abi_generated import FIRED_DECIDED
+from .abi import align_image, bitmap_words, output_bytes, read_manifest
+from .abi_generated import FIRED_DECIDED, OUTPUT_WORD_SIZE
 from .data_image import build_data_image
 from .decision import decision_from_fired, deny_with_reason, undecided_reason
 from .errors import WarrantError
@@ -135,7 +135,7 @@ class Policy:
         instance.write(request_base, image)
         output_base = align_image(request_base + len(image))
         rules = self.manifest["rules"]
-        bitmap_length = -(-len(rules) // 32) * 4
+        bitmap_length = bitmap_words(len(rules)) * OUTPUT_WORD_SIZE
         instance.zero(output_base, bitmap_length)
         try:
             allowed, output = instance.decide(data.base, request_base, output_base, output_bytes(len(rules)))
@@ -159,7 +159,7 @@ class Policy:
             if rule["kind"] != "deny":
                 fired.append(rule)
                 continue
-            (entry,) = struct.unpack_from("<i", output, bitmap_length + rule_id * 4)
+            (entry,) = struct.unpack_from("<i", output, bitmap_length + rule_id * OUTPUT_WORD_SIZE)
             if entry == FIRED_DECIDED:
                 fired.append(rule)
                 continue
@@ -181,8 +181,8 @@ class Policy:
 
 
 def _is_bit_set(output: bytes, index: int) -> bool:
-    """Bit ``index % 32`` of little-endian u32 word ``index / 32``."""
-    return (output[index // 32 * 4 + index % 32 // 8] >> (index % 8)) & 1 == 1
+    """Bit ``index % 32`` of little-endian u32 word ``index / 32``: byte ``index / 8``."""
+    return (output[index // 8] >> (index % 8)) & 1 == 1
 
 
 def _to_tree(value, code: str, prefix: str):

@@ -5,6 +5,7 @@ errors (messages included), so that a request refused by one host is refused by 
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .abi_generated import VOCABULARY
 from .coerce import split_spaces
 from .strict_json import is_integer
 
@@ -29,55 +30,47 @@ class Actor:
 
 @dataclass(frozen=True)
 class Request:
-    """A resolved request. ``chain`` is in delegation order: the innermost RFC 8693 ``act``
-    first, the current actor last. ``None`` is absent."""
+    """A resolved request. ``fields`` maps each vocabulary field the request carries to its value
+    (absent fields are left out); ``chain`` is in delegation order: the innermost RFC 8693
+    ``act`` first, the current actor last."""
 
-    sub: Optional[str] = None
-    iss: Optional[str] = None
-    jti: Optional[str] = None
-    client_id: Optional[str] = None
-    instance: Optional[str] = None
-    resource: Optional[str] = None
-    action: Optional[str] = None
-    aud: Optional[list] = None
-    scope: Optional[list] = None
-    iat: Optional[int] = None
-    exp: Optional[int] = None
-    nbf: Optional[int] = None
-    now: Optional[int] = None
+    fields: dict
     chain: tuple = ()
     claims: dict = field(default_factory=dict)
 
 
 def request_from_json(value, instance_claim=DEFAULT_INSTANCE_CLAIM, max_chain_depth=DEFAULT_MAX_CHAIN_DEPTH):
     """Builds a request from the tree of ``{"claims": {...}, "resource": "...", "action": "...",
-    "now": N}``; ``null`` fields read as absent."""
+    "now": N}``; ``null`` fields read as absent. The fields are the generated ``VOCABULARY``,
+    read as the Rust host reads them: the call's own keys, then the chain, then the claims, each
+    group in vocabulary order, so that the first wrong field is the one every host reports."""
     if not isinstance(value, dict):
         raise RequestError("request must be a JSON object")
     claims = value.get("claims", {})
     if not isinstance(claims, dict):
         raise RequestError("`claims` must be a JSON object")
-    resource = _optional_string(value, "resource")
-    action = _optional_string(value, "action")
-    now = _optional_int(value, "now")
+    fields = {}
+    for entry in VOCABULARY:
+        if entry["from"] == "call":
+            _read_field(fields, entry, value, entry["name"])
     chain = _chain_from_claims(claims, instance_claim, max_chain_depth)
-    return Request(
-        sub=_optional_string(claims, "sub"),
-        iss=_optional_string(claims, "iss"),
-        jti=_optional_string(claims, "jti"),
-        client_id=_optional_string(claims, "client_id"),
-        instance=_optional_string(claims, instance_claim),
-        resource=resource,
-        action=action,
-        aud=_optional_string_list(claims, "aud", False),
-        scope=_optional_string_list(claims, "scope", True),
-        iat=_optional_int(claims, "iat"),
-        exp=_optional_int(claims, "exp"),
-        nbf=_optional_int(claims, "nbf"),
-        now=now,
-        chain=chain,
-        claims=claims,
-    )
+    for entry in VOCABULARY:
+        if entry["from"] != "call":
+            _read_field(fields, entry, claims, entry["claim"] if entry["from"] == "claim" else instance_claim)
+    return Request(fields, chain, claims)
+
+
+def _read_field(fields, entry, obj, key) -> None:
+    """Reads vocabulary field ``entry`` from ``obj[key]`` into ``fields`` (absent: left out)."""
+    ty = entry["ty"]
+    if ty == "str":
+        value = _optional_string(obj, key)
+    elif ty == "int":
+        value = _optional_int(obj, key)
+    else:
+        value = _optional_string_list(obj, key, entry["string_is_list"])
+    if value is not None:
+        fields[entry["name"]] = value
 
 
 def _chain_from_claims(claims, instance_claim, max_chain_depth):

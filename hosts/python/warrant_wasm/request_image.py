@@ -2,13 +2,20 @@
 hosts/js/request_image.mjs, which mirrors wasm-guest/src/abi/request_image.rs, so every host lays
 out the same bytes and refuses the same oversized requests."""
 
+from .abi import FIELD_TYPES
 from .abi_generated import (
+    ACTOR_CLIENT_ID,
+    ACTOR_INSTANCE,
     ACTOR_RECORD_SIZE,
+    ACTOR_SUB,
     CELL_SIZE,
-    FIELD_TYPES,
     MAX_REQUEST_IMAGE_BYTES,
     MISSING_ID,
-    REQUEST_HEADER_SIZE,
+    REQ_CHAIN_LEN,
+    REQ_CHAIN_PTR,
+    REQ_SLOTS,
+    REQ_STRING_COUNT,
+    REQ_STRING_TABLE,
     STRING_ENTRY_SIZE,
 )
 from .coerce import json_cell, walk_claims
@@ -53,14 +60,14 @@ def encode_request(manifest, data, request, base: int) -> bytes:
         return MISSING_ID if text is None else intern(text)
 
     image = ImageWriter(base, "request", MAX_REQUEST_IMAGE_BYTES, _unencodable)
-    header = image.reserve(REQUEST_HEADER_SIZE)
+    header = image.reserve(REQ_SLOTS)
     cells = image.reserve_cells(len(manifest["slots"]))
     chain = image.reserve(len(request.chain) * ACTOR_RECORD_SIZE)
     for index, actor in enumerate(request.chain):
         record = chain + index * ACTOR_RECORD_SIZE
-        image.put_u32(record, optional_id(actor.sub))
-        image.put_u32(record + 4, optional_id(actor.client_id))
-        image.put_u32(record + 8, optional_id(actor.instance))
+        image.put_u32(record + ACTOR_SUB, optional_id(actor.sub))
+        image.put_u32(record + ACTOR_CLIENT_ID, optional_id(actor.client_id))
+        image.put_u32(record + ACTOR_INSTANCE, optional_id(actor.instance))
     image.pad_to(8)
     for index, slot in enumerate(manifest["slots"]):
         source, ty = slot["source"], slot["ty"]
@@ -72,16 +79,16 @@ def encode_request(manifest, data, request, base: int) -> bytes:
             cell = Cell.missing(ty)
         image.put_cell(cells + index * CELL_SIZE, cell)
     table = image.append_strings(strings)
-    image.put_u32(header, len(strings))
-    image.put_u32(header + 4, table)
-    image.put_u32(header + 8, len(request.chain))
-    image.put_u32(header + 12, image.address(chain))
+    image.put_u32(header + REQ_STRING_COUNT, len(strings))
+    image.put_u32(header + REQ_STRING_TABLE, table)
+    image.put_u32(header + REQ_CHAIN_LEN, len(request.chain))
+    image.put_u32(header + REQ_CHAIN_PTR, image.address(chain))
     return image.finish()
 
 
 def _field_cell(image, intern, request, field: str, ty: str) -> Cell:
     """The cell of a request field; a slot typed differently from its field reads as missing."""
-    value = getattr(request, field)
+    value = request.fields.get(field)
     if FIELD_TYPES.get(field) != ty or value is None:
         return Cell.missing(ty)
     if ty == "str":

@@ -60,16 +60,17 @@ def revocation_refusal(revocations: Revocations, request):
     """The deny reason if ``request`` carries a revoked token, instance or client in any hop, or
     None; a revocation with an expiry is in force before it, and always when the request has no
     ``now``."""
+    fields = request.fields
 
     def revoked(ids, revoked_id):
-        return revoked_id is not None and revoked_id in ids and _in_force(ids[revoked_id], request.now)
+        return revoked_id is not None and revoked_id in ids and _in_force(ids[revoked_id], fields.get("now"))
 
-    if revoked(revocations.jtis, request.jti):
-        return f"revoked token: jti `{request.jti}`"
-    for instance in [actor.instance for actor in request.chain] + [request.instance]:
+    if revoked(revocations.jtis, fields.get("jti")):
+        return f"revoked token: jti `{fields['jti']}`"
+    for instance in [actor.instance for actor in request.chain] + [fields.get("instance")]:
         if revoked(revocations.instances, instance):
             return f"revoked agent instance `{instance}`"
-    for client in [actor.client_id for actor in request.chain] + [request.client_id]:
+    for client in [actor.client_id for actor in request.chain] + [fields.get("client_id")]:
         if revoked(revocations.client_ids, client):
             return f"revoked client `{client}`"
     return None
