@@ -20,12 +20,16 @@ FIRES_RULE_0_ALLOW = "(i32.store (local.get 2) (i32.const 1)) (i32.const 1)"
 TRAPS = "unreachable"
 LOOPS_FOREVER = "(loop $forever (br $forever)) (i32.const 0)"
 #: Traps on the first call of an instance (its state then is half-written), allows afterwards.
-TRAPS_ONCE = f"(if (i32.eqz (global.get $calls)) (then (global.set $calls (i32.const 1)) unreachable)) {FIRES_RULE_0_ALLOW}"
+TRAPS_ONCE = (
+    f"(if (i32.eqz (global.get $calls)) (then (global.set $calls (i32.const 1)) unreachable)) {FIRES_RULE_0_ALLOW}"
+)
 
 
 def deny_entry(entry: int) -> str:
     """Fires rule 0 (a deny rule) with output entry ``entry`` and returns deny."""
-    return f"(i32.store (local.get 2) (i32.const 1)) (i32.store offset=4 (local.get 2) (i32.const {entry})) (i32.const 0)"
+    return (
+        f"(i32.store (local.get 2) (i32.const 1)) (i32.store offset=4 (local.get 2) (i32.const {entry})) (i32.const 0)"
+    )
 
 
 def module(body: str = FIRES_RULE_0_ALLOW, manifest=None, abi_word: int = 0x0002_0000, max_pages=None) -> bytes:

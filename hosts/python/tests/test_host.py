@@ -46,7 +46,9 @@ class HostTest(unittest.TestCase):
         policy = load_policy(module(manifest=ALLOW_MANIFEST))
         huge = '{"claims": {"blob": "' + "b" * (1 << 20) + '"}}'
         error = self.error_code(policy.decide, huge)
-        self.assertEqual((error.code, str(error)), ("encode", "request cannot be encoded: request image exceeds 1048576 bytes"))
+        self.assertEqual(
+            (error.code, str(error)), ("encode", "request cannot be encoded: request image exceeds 1048576 bytes")
+        )
         denied = policy.decide_or_deny(huge)
         self.assertFalse(denied["allowed"])
         self.assertEqual(denied["deny_reasons"], [f"engine error: {error}"])
@@ -57,7 +59,8 @@ class HostTest(unittest.TestCase):
         self.assertEqual(self.error_code(policy.decide, b"\xef\xbb\xbf{}").code, "json")
         error = self.error_code(policy.decide, '{"now": 1.0}')
         self.assertEqual(
-            (error.code, str(error)), ("request", "invalid request: `now` has the wrong type: expected an integer number of seconds")
+            (error.code, str(error)),
+            ("request", "invalid request: `now` has the wrong type: expected an integer number of seconds"),
         )
         self.assertFalse(policy.decide_or_deny("[").get("allowed"))
 

@@ -33,7 +33,7 @@ class StrictJsonTest(unittest.TestCase):
         self.refused('"\\ud800"', "lone leading surrogate")
         self.refused('"\\udc00"', "lone trailing surrogate")
         self.refused('"\\ud800\\u0041"', "lone leading surrogate")
-        self.refused("\"\ud800\"", "lone surrogate")
+        self.refused('"\ud800"', "lone surrogate")
         self.assertEqual(parse_json('"\\ud83d\\ude00"'), "\U0001f600")
 
     def test_bom_control_characters_and_bad_utf8_are_refused(self):

@@ -47,7 +47,9 @@ def _watch_guest_writes(policy):
         memory_end = min(len(before), len(after))
         for start, end in ((0, output_start), (output_start + output_length, memory_end)):
             if instance.stray_write is None and start < end and before[start:end] != after[start:end]:
-                instance.stray_write = start + next(i for i in range(end - start) if before[start + i] != after[start + i])
+                instance.stray_write = start + next(
+                    i for i in range(end - start) if before[start + i] != after[start + i]
+                )
         return code
 
     instance.decide_export = watched

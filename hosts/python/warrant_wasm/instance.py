@@ -81,11 +81,15 @@ class GuestInstance:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise WarrantError("trap", f"policy module trapped: {error}") from error
         if type(code) is not int:
-            raise WarrantError("inconsistent_verdict", f"policy module returned verdict {code} inconsistent with its fired rules")
+            raise WarrantError(
+                "inconsistent_verdict", f"policy module returned verdict {code} inconsistent with its fired rules"
+            )
         if code < 0:
             raise WarrantError("guest_rejected", f"policy module reported malformed input (code {code})")
         if code not in (DECIDE_ALLOW, DECIDE_DENY):
-            raise WarrantError("inconsistent_verdict", f"policy module returned verdict {code} inconsistent with its fired rules")
+            raise WarrantError(
+                "inconsistent_verdict", f"policy module returned verdict {code} inconsistent with its fired rules"
+            )
         self.reserve(output_base, output_length)
         return code == DECIDE_ALLOW, bytes(self.memory.read(self.store, output_base, output_base + output_length))
 
