@@ -1,432 +1,63 @@
 //! Cross-host conformance (issue 4): a compiled policy decides identically in the Rust engine
 //! (wasmtime) and in the dependency-free JS host (hosts/js, run by Node.js / V8). Every outcome
 //! is compared: the decision JSON (verdict, fired rules, reasons, policy version) or the class of
-//! error, with identical messages where both hosts word them the same way.
+//! error, with identical messages where both hosts word them the same way. The checks live in
+//! cross_host/harness.rs, shared with the Python host's test (cross_host_python.rs).
 //!
 //! Needs `node` (20+) on PATH; without it the tests fail, they never skip.
+#[path = "cross_host/batch.rs"]
+mod batch;
 #[path = "cross_host/corpus.rs"]
 mod corpus;
 #[path = "cross_host/gen.rs"]
 mod gen;
 #[path = "cross_host/handmade.rs"]
 mod handmade;
+#[path = "cross_host/harness.rs"]
+mod harness;
 #[path = "cross_host/node.rs"]
 mod node;
-mod support;
 
-use std::collections::BTreeSet;
+use harness::Host;
 
-use serde_json::{json, Value};
-use warrant::{ClaimMapping, Engine, EngineError, Policy, Request, RequestError};
-
-use corpus::{Case, Expect, Subject};
-use handmade::{manifest_v2, patch_manifest, DecideBody, Handmade};
-use node::{run_batch, BatchEntry};
-
-/// The JS batch runner's verdict on a guest that changed memory outside its output area.
-const STRAY_WRITE: &str = "guest_wrote_outside_output";
-/// Generated requests per policy, on top of its hand-written cases.
-const GENERATED_PER_POLICY: usize = 400;
-/// Error classes whose wording comes from each host's own JSON parser or Wasm runtime; only the
-/// class must agree. All other messages must be identical.
-const HOST_WORDED_ERRORS: [&str; 5] = ["json", "trap", "invalid_module", "abi_mismatch", "manifest"];
+/// The JS host: hosts/js/batch.mjs and hosts/js/cli.mjs under Node.js.
+const JS: Host = Host {
+    name: "js",
+    run_batch: node::run_batch,
+    cli: |args| {
+        let mut node_args = vec!["hosts/js/cli.mjs".as_ref()];
+        node_args.extend(args);
+        node::node(&node_args)
+    },
+};
 
 #[test]
 fn every_policy_decides_identically_in_rust_and_node() {
-    let dir = node::scratch_dir("conformance");
-    let engine = Engine::new().expect("wasmtime starts");
-    let mut failures = Vec::new();
-    let mut entries = Vec::new();
-    let mut expected = Vec::new();
-    for (index, subject) in corpus::examples().into_iter().chain(corpus::conformance()).enumerate() {
-        let policy =
-            load(&engine, &subject.wasm, subject.data.as_deref()).unwrap_or_else(|e| panic!("{}: {e}", subject.name));
-        let cases = with_generated_requests(&subject, &policy, index as u64);
-        let outcomes: Vec<Value> = cases.iter().map(|case| rust_outcome(&policy, &case.request)).collect();
-        for (case, outcome) in cases.iter().zip(&outcomes) {
-            if let Some(problem) = case.expect.as_ref().and_then(|expect| unmet(expect, outcome)) {
-                failures.push(format!("{} / {}: Rust engine: {problem}", subject.name, case.label));
-            }
-        }
-        failures.extend(uncovered_rules(&subject, &policy, &outcomes));
-        let wasm = dir.join(format!("policy{index}.wasm"));
-        std::fs::write(&wasm, &subject.wasm).expect("write the module");
-        entries.push(BatchEntry {
-            wasm,
-            data: subject.data.clone(),
-            requests: cases.iter().map(|c| c.request.clone()).collect(),
-        });
-        expected.push((subject.name, cases, outcomes));
-    }
-    let mut compared = 0;
-    let mut oversized = 0;
-    for ((name, cases, rust), js) in expected.iter().zip(run_batch(&dir, &entries)) {
-        let Some(js) = js.as_array() else {
-            failures.push(format!("{name}: the JS host cannot load the policy: {js}"));
-            continue;
-        };
-        if js.len() != rust.len() {
-            failures.push(format!("{name}: the JS host answered {} of {} requests", js.len(), rust.len()));
-        }
-        for ((case, rust), js) in cases.iter().zip(rust).zip(js) {
-            compared += 1;
-            oversized += usize::from(js["error"]["code"] == json!("encode"));
-            if !agree(rust, js) {
-                failures.push(format!(
-                    "{name} / {}\n  request: {}\n  rust: {rust}\n  js:   {js}",
-                    case.label,
-                    abbreviate(&case.request)
-                ));
-            }
-        }
-    }
-    if oversized == 0 {
-        failures.push("no request was too large to encode: the size limit went untested".to_string());
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {compared} outcomes differ or are wrong:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    harness::check_conformance(&JS);
 }
 
 /// `cli.mjs` prints the decision `warrant eval --format json` prints, byte for byte.
 #[test]
 fn node_cli_prints_the_decision_warrant_eval_prints() {
-    let dir = node::scratch_dir("cli");
-    for (index, subject) in corpus::examples().into_iter().enumerate() {
-        let wasm = dir.join(format!("example{index}.wasm"));
-        let data = dir.join(format!("example{index}.json"));
-        std::fs::write(&wasm, &subject.wasm).expect("write the module");
-        std::fs::write(&data, subject.data.as_deref().unwrap_or("{}")).expect("write the data");
-        for case in &subject.cases {
-            let input = dir.join("request.json");
-            std::fs::write(&input, &case.request).expect("write the request");
-            let args = [wasm.as_os_str(), "--input".as_ref(), input.as_os_str(), "--data".as_ref(), data.as_os_str()];
-            let rust = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
-                .arg("eval")
-                .args(args)
-                .args(["--format", "json"])
-                .output()
-                .expect("the warrant binary runs");
-            let mut js_args = vec!["hosts/js/cli.mjs".as_ref()];
-            js_args.extend(args);
-            let js = node::node(&js_args);
-            let label = format!("{} / {}", subject.name, case.label);
-            assert_eq!(rust.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&rust.stderr));
-            assert_eq!(js.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&js.stderr));
-            assert_eq!(String::from_utf8_lossy(&js.stdout), String::from_utf8_lossy(&rust.stdout), "{label}");
-        }
-    }
+    harness::check_cli_prints_what_warrant_eval_prints(&JS);
 }
 
 #[test]
 fn node_cli_fails_cleanly_on_bad_input() {
-    let dir = node::scratch_dir("cli_errors");
-    let example = corpus::examples().remove(0);
-    let wasm = dir.join("example.wasm");
-    std::fs::write(&wasm, &example.wasm).expect("write the module");
-    let not_utf8 = dir.join("not_utf8.json");
-    std::fs::write(&not_utf8, b"{\"action\": \"\xff\"}").expect("write the request");
-    let oversized = dir.join("oversized.json");
-    std::fs::write(&oversized, vec![b' '; (1 << 20) + 1]).expect("write the request");
-    for (input, message) in [(&not_utf8, "invalid request JSON"), (&oversized, "larger than the 1048576-byte limit")] {
-        let output =
-            node::node(&["hosts/js/cli.mjs".as_ref(), wasm.as_os_str(), "--input".as_ref(), input.as_os_str()]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{stderr}");
-        assert!(output.stdout.is_empty());
-    }
+    harness::check_cli_fails_cleanly_on_bad_input(&JS);
 }
 
-/// Another ABI major is refused by both hosts with a clear message, whether the manifest or the
-/// code says so; a higher minor is accepted. Guests that trap, misreport or need more memory than
-/// they allow end in errors, never in a crashed host; the JS host keeps deciding afterwards.
 #[test]
 fn hosts_refuse_other_abi_majors_and_survive_bad_guests() {
-    let dir = node::scratch_dir("contract");
-    let engine = Engine::new().expect("wasmtime starts");
-    let example = corpus::conformance().remove(0);
-    let bump = |field: &'static str, to: u64| move |manifest: &mut Value| manifest["abi_version"][field] = json!(to);
-    let handmade = |abi_version_word, decide, max_pages| {
-        Handmade { abi_version_word, decide, max_pages, manifest: manifest_v2() }.encode()
-    };
-    let small = r#"{"claims": {"blob": "x"}}"#.to_string();
-    let blob = json!({"claims": {"blob": "b".repeat(100_000)}}).to_string();
-    let example_request = example.cases[0].request.clone();
-    let scenario = |label, wasm, requests: &[&String], expected_error| Scenario {
-        label,
-        wasm,
-        requests: requests.iter().map(|r| r.to_string()).collect(),
-        expected_error,
-    };
-    let scenarios = [
-        scenario("manifest says ABI 3.0", patch_manifest(&example.wasm, bump("major", 3)), &[], Some("abi_mismatch")),
-        scenario("code says ABI 3.0", handmade(0x0003_0000, DecideBody::Returns(0), None), &[], Some("abi_mismatch")),
-        scenario("ABI 2.7 is compatible", patch_manifest(&example.wasm, bump("minor", 7)), &[&example_request], None),
-        scenario("guest traps", handmade(0x0002_0000, DecideBody::Traps, None), &[&small, &small], Some("trap")),
-        scenario(
-            "guest rejects images",
-            handmade(0x0002_0000, DecideBody::Returns(-3), None),
-            &[&small],
-            Some("guest_rejected"),
-        ),
-        scenario(
-            "verdict without fired rule",
-            handmade(0x0002_0000, DecideBody::Returns(1), None),
-            &[&small],
-            Some("inconsistent_verdict"),
-        ),
-        scenario(
-            "verdict out of range",
-            handmade(0x0002_0000, DecideBody::Returns(7), None),
-            &[&small],
-            Some("inconsistent_verdict"),
-        ),
-        scenario(
-            "guest writes outside its output",
-            handmade(0x0002_0000, DecideBody::WritesAt(8), None),
-            &[&small],
-            Some(STRAY_WRITE),
-        ),
-        scenario(
-            "memory capped at one page",
-            handmade(0x0002_0000, DecideBody::Returns(0), Some(1)),
-            &[&blob, &small],
-            None,
-        ),
-    ];
-    let mut entries = Vec::new();
-    let mut rust = Vec::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        let path = dir.join(format!("module{index}.wasm"));
-        std::fs::write(&path, &scenario.wasm).expect("write the module");
-        entries.push(BatchEntry { wasm: path, data: None, requests: scenario.requests.clone() });
-        rust.push(match load(&engine, &scenario.wasm, None) {
-            Ok(policy) => Value::Array(scenario.requests.iter().map(|r| rust_outcome(&policy, r)).collect()),
-            Err(error) => {
-                json!({"load_error": error_json(error.code(), error.to_string())})
-            }
-        });
-    }
-    let js = run_batch(&dir, &entries);
-    for ((Scenario { label, requests, expected_error, .. }, rust), js) in scenarios.iter().zip(&rust).zip(&js) {
-        let pairs: Vec<(&Value, &Value)> = match (rust.get("load_error"), js.get("load_error")) {
-            (Some(rust), Some(js)) => vec![(rust, js)],
-            (None, None) => rust.as_array().into_iter().flatten().zip(js.as_array().into_iter().flatten()).collect(),
-            _ => panic!("{label}: only one host loads the module\n  rust: {rust}\n  js:   {js}"),
-        };
-        assert_eq!(pairs.len(), requests.len().max(1), "{label}: {js}");
-        for (rust, js) in pairs {
-            let (rust, js) = (wrap_error(rust), wrap_error(js));
-            // Only the JS batch runner watches guest memory; the Rust engine decides regardless.
-            if *expected_error != Some(STRAY_WRITE) {
-                assert!(agree(&rust, &js), "{label}\n  rust: {rust}\n  js:   {js}");
-            }
-            if let Some(code) = expected_error {
-                assert_eq!(js["error"]["code"], json!(code), "{label}: {js}");
-            }
-        }
-    }
-    let abi_refusal = js[0]["load_error"]["message"].as_str().unwrap_or_default();
-    assert!(abi_refusal.contains("ABI 3.x") && abi_refusal.contains("supports ABI 2.x"), "{abi_refusal}");
-    let capped = &js[8];
-    assert_eq!(capped[0]["error"]["code"], json!("input_too_large"), "{capped}");
-    assert_eq!(capped[1]["decision"]["deny_reasons"], json!(["no allow rule matched"]), "{capped}");
+    harness::check_contract(&JS);
 }
 
-/// A module for the contract test, the requests to decide with it, and the error class every
-/// outcome (or the load) must end in, if any.
-struct Scenario {
-    label: &'static str,
-    wasm: Vec<u8>,
-    requests: Vec<String>,
-    expected_error: Option<&'static str>,
-}
-
-/// Hand-written cases, `GENERATED_PER_POLICY` generated requests and the edge requests.
-/// Generation starts from the hand-written requests, or from an empty request when there are none.
-fn with_generated_requests(subject: &Subject, policy: &Policy, seed: u64) -> Vec<Case> {
-    let mut bases: Vec<Value> = subject
-        .cases
-        .iter()
-        .filter_map(|case| serde_json::from_str::<Value>(&case.request).ok())
-        .filter(|request| request.is_object() && request.get("claims").is_none_or(Value::is_object))
-        .collect();
-    if bases.is_empty() {
-        bases.push(json!({"claims": {}}));
-    }
-    let data: Value = serde_json::from_str(subject.data.as_deref().unwrap_or("{}")).expect("data JSON");
-    let alphabet = gen::Alphabet::new(policy.manifest(), &data, &bases);
-    let mut rng = gen::Rng::new(0x5eed_0000 + seed);
-    let generated = gen::requests(&alphabet, &bases, &mut rng, GENERATED_PER_POLICY);
-    let edges = gen::edge_requests(&alphabet, &bases[0], &mut rng);
-    let mut cases = subject.cases.clone();
-    cases.extend(generated.into_iter().enumerate().map(|(i, request)| Case {
-        label: format!("generated #{i}"),
-        request,
-        expect: None,
-    }));
-    cases.extend(edges);
-    cases
-}
-
-/// Every allow and deny rule fired for some request, so that no rule goes untested (for the
-/// subjects written to guarantee it).
-fn uncovered_rules(subject: &Subject, policy: &Policy, outcomes: &[Value]) -> Option<String> {
-    if !subject.every_rule_fires {
-        return None;
-    }
-    let fired: BTreeSet<&str> = outcomes
-        .iter()
-        .filter_map(|outcome| outcome["decision"]["fired"].as_array())
-        .flatten()
-        .filter_map(|rule| rule["name"].as_str())
-        .collect();
-    let never: Vec<&str> = policy
-        .manifest()
-        .rules
-        .iter()
-        .filter(|rule| rule.kind != warrant_lang::ir::RuleKind::Helper && !fired.contains(rule.name.as_str()))
-        .map(|rule| rule.name.as_str())
-        .collect();
-    (!never.is_empty()).then(|| format!("{}: no request made these rules fire: {never:?}", subject.name))
-}
-
-fn load(engine: &Engine, wasm: &[u8], data: Option<&str>) -> Result<Policy, EngineError> {
-    let policy = engine.load_wasm(wasm)?;
-    if let Some(data) = data {
-        policy.replace_shared_data(&serde_json::from_str(data).expect("data documents are JSON"))?;
-    }
-    Ok(policy)
-}
-
-/// What the Rust engine makes of a request text, in the JS batch runner's output shape.
-fn rust_outcome(policy: &Policy, request: &str) -> Value {
-    match Request::from_json_str(request, &ClaimMapping::default()) {
-        Err(error @ RequestError::Json(_)) => error_json("json", format!("invalid request: {error}")),
-        Err(error) => error_json("request", format!("invalid request: {error}")),
-        Ok(request) => match policy.decide(&request) {
-            Ok(decision) => json!({"decision": decision}),
-            Err(error) => error_json(error.code(), error.to_string()),
-        },
-    }
-}
-
-fn error_json(code: &str, message: String) -> Value {
-    json!({"error": {"code": code, "message": message}})
-}
-
-/// A bare `{"code", "message"}` (a load error) as an outcome.
-fn wrap_error(outcome: &Value) -> Value {
-    if outcome.get("code").is_some() {
-        json!({"error": outcome})
-    } else {
-        outcome.clone()
-    }
-}
-
-/// Identical decisions; errors of the same class, worded identically unless the wording comes
-/// from a host's own parser or runtime.
-fn agree(rust: &Value, js: &Value) -> bool {
-    match (rust.get("error"), js.get("error")) {
-        (Some(rust), Some(js)) => {
-            rust["code"] == js["code"]
-                && (rust["message"] == js["message"]
-                    || rust["code"].as_str().is_some_and(|code| HOST_WORDED_ERRORS.contains(&code)))
-        }
-        _ => rust == js,
-    }
-}
-
-/// Why `outcome` does not meet `expect`, if it does not.
-fn unmet(expect: &Expect, outcome: &Value) -> Option<String> {
-    match expect {
-        Expect::Error { code, message } => {
-            let error = &outcome["error"];
-            let wrong = error["code"] != json!(code) || message.as_ref().is_some_and(|m| error["message"] != json!(m));
-            wrong.then(|| format!("expected a `{code}` error {message:?}, got {outcome}"))
-        }
-        Expect::Decision { allowed, fired } => {
-            let decision = &outcome["decision"];
-            let names: Vec<&str> =
-                decision["fired"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
-            let wrong = decision["allowed"] != json!(allowed)
-                || fired.as_ref().is_some_and(|fired| names != fired.iter().map(String::as_str).collect::<Vec<_>>());
-            wrong.then(|| format!("expected allowed={allowed} fired={fired:?}, got {outcome}"))
-        }
-    }
-}
-
-fn abbreviate(text: &str) -> String {
-    match text.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
-        None => text.to_string(),
-    }
-}
-
-/// A pathological glob against a 900 KB subject (issue 10, item 9): the matching budget makes
-/// the test undecided in the guest itself, so both hosts answer the same deny at once instead
-/// of one running for seconds and then allowing.
 #[test]
 fn pathological_globs_are_undecided_in_both_hosts() {
-    let dir = node::scratch_dir("glob");
-    let pattern = format!("{}b", "*a".repeat(40));
-    let source = format!(
-        "package glob\nallow listed if {{ sub matches \"{pattern}\" }}\ndeny odd \"odd subject\" if {{ sub matches \"{pattern}\" }}\n"
-    );
-    let policy = Engine::new().expect("wasmtime starts").compile_policy(&source, "glob.warrant").expect("compiles");
-    let wasm = dir.join("glob.wasm");
-    std::fs::write(&wasm, policy.wasm_bytes()).expect("write the module");
-    let long = json!({"claims": {"sub": "a".repeat(900_000)}}).to_string();
-    let short = json!({"claims": {"sub": format!("{}b", "a".repeat(50))}}).to_string();
-    let rust: Vec<Value> = [&long, &short].iter().map(|r| rust_outcome(&policy, r)).collect();
-    let js = run_batch(&dir, &[BatchEntry { wasm, data: None, requests: vec![long, short] }]);
-    assert_eq!(js[0], Value::Array(rust.clone()), "hosts disagree");
-    let reason = format!(
-        "odd subject (cannot be decided: sub is too long to match against a {}-byte pattern \
-         (limit: 16777216 bytes × pattern bytes))",
-        pattern.len()
-    );
-    assert_eq!(rust[0]["decision"]["deny_reasons"], json!([reason]), "{}", rust[0]);
-    assert_eq!(rust[0]["decision"]["allowed"], json!(false));
-    assert_eq!(rust[1]["decision"]["deny_reasons"], json!(["odd subject"]), "a short subject is decided");
+    harness::check_pathological_globs(&JS);
 }
 
-/// Data documents that contradict the policy (issue 10, item 2) are refused by both hosts with
-/// the same message naming the path, and a malformed revocation list likewise.
 #[test]
 fn both_hosts_refuse_data_that_contradicts_the_policy_alike() {
-    let dir = node::scratch_dir("data_shape");
-    let source = "package shape\nallow a if { sub in data.blocked; data.agents[act.client_id].level >= 2 }\n";
-    let engine = Engine::new().expect("wasmtime starts");
-    let wasm_bytes = engine.compile_policy(source, "shape.warrant").expect("compiles").wasm_bytes().to_vec();
-    let wasm = dir.join("shape.wasm");
-    std::fs::write(&wasm, &wasm_bytes).expect("write the module");
-    let documents = [
-        r#"{"blocked": ["u", 1]}"#,
-        r#"{"blocked": "u"}"#,
-        r#"["u"]"#,
-        r#"{"blocked": null}"#,
-        r#"{"agents": {"bot": {"level": "high"}}}"#,
-        r#"{"agents": {"bot": "x"}}"#,
-        r#"{"agents": {"bot": {"level": 1.5}}}"#,
-        r#"{"revoked_instances": [1]}"#,
-        r#"{"revoked_jtis": {"t": {"expires": -1}}}"#,
-    ];
-    let entries: Vec<BatchEntry> = documents
-        .iter()
-        .map(|data| BatchEntry { wasm: wasm.clone(), data: Some(data.to_string()), requests: vec![] })
-        .collect();
-    let js = run_batch(&dir, &entries);
-    for (data, js) in documents.iter().zip(&js) {
-        let rust = match load(&engine, &wasm_bytes, Some(data)) {
-            Err(error) => error_json(error.code(), error.to_string()),
-            Ok(_) => panic!("the Rust host accepted {data}"),
-        };
-        assert_eq!(js["load_error"], rust["error"], "{data}");
-        assert_eq!(rust["error"]["code"], json!("data"), "{data}");
-    }
+    harness::check_data_shape_refusals(&JS);
 }

@@ -1,4 +1,4 @@
-// Conformance batch runner for tests/cross_host.rs: decides many requests per policy in ONE
+// Conformance batch runner for cli/tests/cross_host.rs: decides many requests per policy in ONE
 // Node process and prints every outcome as JSON, so the Rust test can compare them with the
 // Rust engine's. Input file: {"policies": [{"wasm": PATH, "data": JSON_TEXT | null,
 // "requests": [JSON_TEXT, ...]}]}. Output: one array per policy, one entry per request:

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::root as repo_root;
+use super::batch::repo_root;
 
 /// A policy under test, built with the Rust API, with its data document and hand-written cases.
 pub struct Subject {
