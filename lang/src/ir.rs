@@ -157,6 +157,11 @@ impl Field {
         }
     }
 
+    /// The field named `name` in the language (and in the manifest), if any.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub const ALL: [Field; 13] = [
         Field::Sub,
         Field::Iss,
