@@ -357,7 +357,8 @@ mod tests {
 
     #[test]
     fn unknown_field_or_type_is_an_invalid_manifest() {
-        for (from, to) in [(r#"{"field":"client_id"}"#, r#"{"field":"clientid"}"#), (r#""ty":"int""#, r#""ty":"i64""#)] {
+        for (from, to) in [(r#"{"field":"client_id"}"#, r#"{"field":"clientid"}"#), (r#""ty":"int""#, r#""ty":"i64""#)]
+        {
             let json = GOLDEN.replacen(from, to, 1);
             assert!(matches!(Manifest::from_json(json.as_bytes()), Err(AbiError::InvalidManifest(_))), "{json}");
         }
