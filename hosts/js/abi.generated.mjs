@@ -21,6 +21,12 @@ export const EXPORT_DECIDE = "warrant_decide";
 /** Custom section holding the JSON manifest. */
 export const MANIFEST_SECTION = "warrant.manifest";
 
+// manifest
+/** The manifest's slot type names (`slots[i].ty`), for `str`, `int`, `bool` and `str_set`. */
+export const SLOT_TYPES = Object.freeze(["str", "int", "bool", "str_set"]);
+/** The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`. */
+export const RULE_KINDS = Object.freeze(["allow", "deny", "helper"]);
+
 // decide
 /** `warrant_decide` result: allowed. */
 export const DECIDE_ALLOW = 1;

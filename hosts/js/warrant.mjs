@@ -5,7 +5,8 @@
 //   import { loadPolicy } from "./warrant.mjs";
 //   const policy = await loadPolicy(await readFile("policy.wasm"), { data: dataJsonText });
 //   const decision = policy.decide(requestJsonText); // {allowed, fired, deny_reasons, policy}
-import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, FIRED_DECIDED, alignImage, outputBytes, readManifest } from "./abi.mjs";
+import { alignImage, bitmapBytes, outputBytes, readManifest } from "./abi.mjs";
+import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, FIRED_DECIDED } from "./abi.generated.mjs";
 import { buildDataImage } from "./data_image.mjs";
 import { decisionFromFired, denyWithReason, undecidedReason } from "./decision.mjs";
 import { WarrantError } from "./errors.mjs";
@@ -123,7 +124,7 @@ export class Policy {
     const image = encodeRequest(this.manifest, data, request, requestBase);
     instance.write(requestBase, image);
     const outputBase = alignImage(requestBase + image.length);
-    const bitmapLength = Math.ceil(this.manifest.rules.length / 32) * 4;
+    const bitmapLength = bitmapBytes(this.manifest.rules.length);
     const outputLength = outputBytes(this.manifest.rules.length);
     instance.zero(outputBase, bitmapLength);
     let answer;

@@ -42,6 +42,12 @@ abi_constants! {
         /// Custom section holding the JSON manifest.
         MANIFEST_SECTION: &str = "warrant.manifest";
     }
+    "manifest" {
+        /// The manifest's slot type names (`slots[i].ty`), for `str`, `int`, `bool` and `str_set`.
+        SLOT_TYPES: [&str; 4] = ["str", "int", "bool", "str_set"];
+        /// The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`.
+        RULE_KINDS: [&str; 3] = ["allow", "deny", "helper"];
+    }
     "decide" {
         /// `warrant_decide` result: allowed.
         DECIDE_ALLOW: i32 = 1;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use warrant_lang::ir::{Field, FieldOrigin, Ty};
 use warrant_lang::request::DEFAULT_INSTANCE_CLAIM;
-use warrant_wasm::abi::{constants, ConstValue, Constant};
+use warrant_wasm::abi::{constants, ConstValue, Constant, SLOT_TYPES};
 
 const REGENERATE: &str = "UPDATE=1 cargo test -p warrant-wasm --test generated";
 
@@ -56,13 +56,9 @@ fn literal(value: ConstValue, list: (&str, &str)) -> String {
     }
 }
 
+/// The manifest name of `ty` (`SLOT_TYPES` lists them in `Ty`'s declaration order).
 fn ty_name(ty: Ty) -> &'static str {
-    match ty {
-        Ty::Str => "str",
-        Ty::Int => "int",
-        Ty::Bool => "bool",
-        Ty::StrSet => "str_set",
-    }
+    SLOT_TYPES[ty as usize]
 }
 
 /// One vocabulary field as the hosts' object/dict literal: `name`, `ty` (the manifest's type

@@ -25,6 +25,12 @@ EXPORT_DECIDE: Final = "warrant_decide"
 MANIFEST_SECTION: Final = "warrant.manifest"
 """Custom section holding the JSON manifest."""
 
+# manifest
+SLOT_TYPES: Final = ("str", "int", "bool", "str_set")
+"""The manifest's slot type names (`slots[i].ty`), for `str`, `int`, `bool` and `str_set`."""
+RULE_KINDS: Final = ("allow", "deny", "helper")
+"""The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`."""
+
 # decide
 DECIDE_ALLOW: Final = 1
 """`warrant_decide` result: allowed."""

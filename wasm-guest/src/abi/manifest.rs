@@ -145,7 +145,7 @@ mod wire {
     }
 
     #[derive(Clone, Copy, Serialize, Deserialize)]
-    enum Ty {
+    pub(super) enum Ty {
         #[serde(rename = "str")]
         Str,
         #[serde(rename = "int")]
@@ -168,7 +168,7 @@ mod wire {
 
     #[derive(Serialize, Deserialize)]
     #[serde(tag = "kind")]
-    enum RuleKind {
+    pub(super) enum RuleKind {
         #[serde(rename = "allow")]
         Allow,
         #[serde(rename = "deny")]
@@ -353,6 +353,18 @@ mod tests {
     fn manifest_json_is_pinned() {
         assert_eq!(String::from_utf8(golden_sample().to_json()).unwrap(), GOLDEN);
         assert_eq!(Manifest::from_json(GOLDEN.as_bytes()).unwrap(), golden_sample());
+    }
+
+    /// The names the ABI's described constants give hosts are the ones the wire types write.
+    #[test]
+    fn slot_types_and_rule_kinds_match_the_wire_types() {
+        for (ty, name) in [Ty::Str, Ty::Int, Ty::Bool, Ty::StrSet].into_iter().zip(crate::abi::SLOT_TYPES) {
+            assert_eq!(serde_json::to_value(wire::Ty::from(ty)).unwrap(), serde_json::json!(name));
+        }
+        let kinds = [RuleKind::Allow, RuleKind::Deny { reason: "r".into() }, RuleKind::Helper];
+        for (kind, name) in kinds.iter().zip(crate::abi::RULE_KINDS) {
+            assert_eq!(serde_json::to_value(wire::RuleKind::from(kind)).unwrap()["kind"], serde_json::json!(name));
+        }
     }
 
     #[test]
