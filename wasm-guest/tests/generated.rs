@@ -33,7 +33,8 @@ fn check_or_update(path: &str, expected: &str) {
     }
     let actual = std::fs::read_to_string(&file).unwrap_or_default();
     if actual != expected {
-        let line = actual.lines().zip(expected.lines()).position(|(a, e)| a != e).unwrap_or(0) + 1;
+        let common = actual.lines().zip(expected.lines()).take_while(|(a, e)| a == e).count();
+        let line = common + 1;
         panic!("{path} is stale (first difference at line {line}): run `{REGENERATE}`");
     }
 }
