@@ -302,6 +302,24 @@ mod tests {
         assert_eq!(err, RequestError::ChainTooDeep { max: DEFAULT_MAX_CHAIN_DEPTH });
     }
 
+    /// The vocabulary's order is the order of errors, which every host keeps: the call's
+    /// fields, then the chain, then the claims.
+    #[test]
+    fn fields_are_read_in_vocabulary_order() {
+        let mapping = ClaimMapping::default();
+        let wrong = |field: &str| Err(wrong_type(field, "a string"));
+        let request = json!({"now": "x", "resource": 1, "claims": {"sub": 2, "act": 3}});
+        assert_eq!(Request::from_json(request, &mapping), wrong("resource"));
+        let request = json!({"claims": {"client_id": 2, "sub": 3, "act": 4}});
+        assert_eq!(Request::from_json(request, &mapping), Err(RequestError::FieldNotObject("act")));
+        let request = json!({"claims": {"client_id": 2, "sub": 3}});
+        assert_eq!(Request::from_json(request, &mapping), wrong("sub"));
+        let Value::Object(claims) = json!({"task": "t", "instance_id": 5}) else { unreachable!() };
+        let mapping = ClaimMapping { instance_claim: "task".into(), ..mapping };
+        let request = Request::from_claims(claims, None, None, None, &mapping).unwrap();
+        assert_eq!(request.field(Field::Instance), FieldRef::Str(&Some("t".into())));
+    }
+
     #[test]
     fn scope_string_is_space_separated_and_types_are_checked() {
         let req = Request::from_json(
