@@ -96,18 +96,31 @@ impl Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
+    /// `sub`.
     Sub,
+    /// `iss`.
     Iss,
+    /// `jti`.
     Jti,
+    /// `client_id`.
     ClientId,
+    /// `instance`.
     Instance,
+    /// `resource`.
     Resource,
+    /// `action`.
     Action,
+    /// `aud`.
     Aud,
+    /// `scope`.
     Scope,
+    /// `iat`.
     Iat,
+    /// `exp`.
     Exp,
+    /// `nbf`.
     Nbf,
+    /// `now`.
     Now,
 }
 

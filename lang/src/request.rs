@@ -61,8 +61,11 @@ pub struct Request {
 /// A vocabulary field's value in a [`Request`], typed as [`Field::ty`] says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldRef<'a> {
+    /// A string field (`None`: missing).
     Str(&'a Option<String>),
+    /// A set field, as listed in the token (`None`: missing).
     StrSet(&'a Option<Vec<String>>),
+    /// An integer field (`None`: missing).
     Int(&'a Option<i64>),
 }
 
