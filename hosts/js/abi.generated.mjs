@@ -50,6 +50,8 @@ export const TRUTH_FALSE = 0;
 export const TRUTH_TRUE = 2147483647;
 /** Output entry of a deny rule that fired with a true body (else the message index `k`). */
 export const FIRED_DECIDED = -1;
+/** Bytes of one little-endian u32 word of the fired bitmap (32 rules) and of one i32 output entry. */
+export const OUTPUT_WORD_SIZE = 4;
 
 // ids
 /** The id of a missing string (and the "missing" marker of every i32 id field). */

@@ -6,6 +6,7 @@ import {
   ABI_VERSION_MAJOR,
   IMAGE_ALIGN,
   MANIFEST_SECTION,
+  OUTPUT_WORD_SIZE,
   RULE_KINDS,
   SLOT_TYPES,
   VOCABULARY,
@@ -55,12 +56,12 @@ export function readManifest(module) {
 
 /** Bytes of the fired bitmap at the start of the output area: one u32 word per 32 rules (ABI.md §7). */
 export function bitmapBytes(ruleCount) {
-  return Math.ceil(ruleCount / 32) * 4;
+  return Math.ceil(ruleCount / 32) * OUTPUT_WORD_SIZE;
 }
 
 /** Bytes of the output area: the fired bitmap, then one i32 entry per rule (ABI.md §7). */
 export function outputBytes(ruleCount) {
-  return bitmapBytes(ruleCount) + ruleCount * 4;
+  return bitmapBytes(ruleCount) + ruleCount * OUTPUT_WORD_SIZE;
 }
 
 /** Refuses a module built for another major ABI version. */

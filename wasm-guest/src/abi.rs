@@ -74,6 +74,9 @@ abi_constants! {
         TRUTH_TRUE: i32 = i32::MAX;
         /// Output entry of a deny rule that fired with a true body (else the message index `k`).
         FIRED_DECIDED: i32 = -1;
+        /// Bytes of one little-endian u32 word of the fired bitmap (32 rules) and of one i32
+        /// output entry.
+        OUTPUT_WORD_SIZE: u32 = 4;
     }
     "ids" {
         /// The id of a missing string (and the "missing" marker of every i32 id field).
@@ -188,21 +191,21 @@ pub fn output_words(rule_count: usize) -> usize {
 /// Bytes of the output area: the fired bitmap, then one i32 per rule that the guest writes for
 /// each fired deny rule ([`FIRED_DECIDED`], or the index of its [`Manifest::undecided`] message).
 pub fn output_bytes(rule_count: usize) -> usize {
-    (output_words(rule_count) + rule_count) * 4
+    (output_words(rule_count) + rule_count) * OUTPUT_WORD_SIZE as usize
 }
 
 /// The undecided deny rules among `fired`, with their messages, read from the output area.
 /// An entry that is neither [`FIRED_DECIDED`] nor a valid index is an error: the guest broke
 /// the contract, so nothing it reported can be trusted.
 pub fn decode_undecided(output: &[u8], manifest: &Manifest, fired: &[RuleId]) -> Option<Vec<(RuleId, String)>> {
-    let entries = output.get(output_words(manifest.rules.len()) * 4..)?;
+    let entries = output.get(output_words(manifest.rules.len()) * OUTPUT_WORD_SIZE as usize..)?;
     let mut undecided = Vec::new();
     for &id in fired {
         if !matches!(manifest.rules.get(id as usize)?.kind, RuleKind::Deny { .. }) {
             continue;
         }
-        let at = id as usize * 4;
-        let entry = i32::from_le_bytes(entries.get(at..at + 4)?.try_into().ok()?);
+        let at = id as usize * OUTPUT_WORD_SIZE as usize;
+        let entry = i32::from_le_bytes(entries.get(at..at + OUTPUT_WORD_SIZE as usize)?.try_into().ok()?);
         if entry != FIRED_DECIDED {
             let message = manifest.undecided.get(usize::try_from(entry).ok()?)?;
             undecided.push((id, message.clone()));
@@ -219,8 +222,8 @@ pub fn decode_fired(words: &[u8], manifest: &Manifest) -> Vec<RuleId> {
         if rule.kind == RuleKind::Helper {
             continue;
         }
-        let word_start = (index / 32) * 4;
-        let Some(word) = words.get(word_start..word_start + 4) else { break };
+        let word_start = (index / 32) * OUTPUT_WORD_SIZE as usize;
+        let Some(word) = words.get(word_start..word_start + OUTPUT_WORD_SIZE as usize) else { break };
         let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         if word & (1 << (index % 32)) != 0 {
             // Rule counts are bounded by the manifest, which fits in memory as u32 ids.

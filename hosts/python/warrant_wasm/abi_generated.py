@@ -54,6 +54,8 @@ TRUTH_TRUE: Final = 2147483647
 """A rule function's result when its body is true. Undecided is `1 + k`, `k` indexing the manifest's `undecided`: the order `false < undecided(k) < true` makes a conjunction the unsigned minimum and a disjunction the maximum."""
 FIRED_DECIDED: Final = -1
 """Output entry of a deny rule that fired with a true body (else the message index `k`)."""
+OUTPUT_WORD_SIZE: Final = 4
+"""Bytes of one little-endian u32 word of the fired bitmap (32 rules) and of one i32 output entry."""
 
 # ids
 MISSING_ID: Final = -1
