@@ -1,58 +1,22 @@
-// The host/guest contract as wasm-guest/ABI.md states it: export names, the ABI version, the
-// byte layout constants, and reading + checking the manifest a module carries.
+// The host/guest contract as wasm-guest/ABI.md states it: reading + checking the manifest a
+// module carries, and the helpers around the layout. Every constant (export names, versions,
+// offsets, sizes, limits) and the request vocabulary come from abi.generated.mjs, which is
+// generated from the Rust source (`UPDATE=1 cargo test -p warrant-wasm --test generated`).
+import {
+  ABI_VERSION_MAJOR,
+  IMAGE_ALIGN,
+  MANIFEST_SECTION,
+  OUTPUT_WORD_SIZE,
+  RULE_KINDS,
+  SLOT_TYPES,
+  VOCABULARY,
+} from "./abi.generated.mjs";
 import { WarrantError } from "./errors.mjs";
 
-/** Major ABI version this host speaks; modules with another major are refused. */
-export const ABI_VERSION_MAJOR = 2;
-/** Minor ABI version this host implements (a module with a higher minor is compatible). */
-export const ABI_VERSION_MINOR = 0;
-
-export const EXPORT_MEMORY = "memory";
-export const EXPORT_HEAP_BASE = "warrant_heap_base";
-export const EXPORT_ABI_VERSION = "warrant_abi_version";
-export const EXPORT_DECIDE = "warrant_decide";
-export const MANIFEST_SECTION = "warrant.manifest";
-
-/** `warrant_decide` results; negative values are error codes (ABI.md §7). */
-export const DECIDE_ALLOW = 1;
-export const DECIDE_DENY = 0;
-
-/** The i32 id of a missing string. */
-export const MISSING_ID = -1;
-/**
- * Data keys of the host's revocation lists (lang/src/ir.rs `REVOCATION_LISTS`): enforced before
- * the policy runs, and read by a policy as the empty set when the document has none.
- */
-export const REVOCATION_LISTS = ["revoked_instances", "revoked_client_ids", "revoked_jtis"];
-/** Output entry of a deny rule that fired with a true body (else its undecided message index). */
-export const FIRED_DECIDED = -1;
-/** Images start 16-aligned and their lengths are multiples of 16. */
-export const IMAGE_ALIGN = 16;
-/** One slot cell. */
-export const CELL_SIZE = 16;
-/** One string-table entry: u32 pointer, u32 byte length. */
-export const STRING_ENTRY_SIZE = 8;
-/** Request image header: string count, string table, chain length, chain pointer. */
-export const REQUEST_HEADER_SIZE = 16;
-/** Data image header: string count, string table. */
-export const DATA_HEADER_SIZE = 8;
-/** One actor record: sub, client_id, instance ids. */
-export const ACTOR_RECORD_SIZE = 12;
-
-/** Largest request image, as in the Rust encoder: tokens are kilobytes, more is hostile. */
-export const MAX_REQUEST_IMAGE_BYTES = 1 << 20;
-/** Largest data image, as in the Rust encoder. */
-export const MAX_DATA_IMAGE_BYTES = 1 << 30;
-
-const TYPES = new Set(["str", "int", "bool", "str_set"]);
-/** Request fields and the type each is read as (ABI.md §2). */
-export const FIELD_TYPES = new Map([
-  ...["sub", "iss", "jti", "client_id", "instance", "resource", "action"].map((f) => [f, "str"]),
-  ["aud", "str_set"],
-  ["scope", "str_set"],
-  ...["iat", "exp", "nbf", "now"].map((f) => [f, "int"]),
-]);
-const RULE_KINDS = new Set(["allow", "deny", "helper"]);
+const TYPES = new Set(SLOT_TYPES);
+/** Request fields and the type each is read as (ABI.md §2, the generated vocabulary). */
+export const FIELD_TYPES = new Map(VOCABULARY.map(({ name, ty }) => [name, ty]));
+const KINDS = new Set(RULE_KINDS);
 
 /** `offset` rounded up to the image alignment. */
 export function alignImage(offset) {
@@ -90,9 +54,14 @@ export function readManifest(module) {
   return manifest;
 }
 
+/** Bytes of the fired bitmap at the start of the output area: one u32 word per 32 rules (ABI.md §7). */
+export function bitmapBytes(ruleCount) {
+  return Math.ceil(ruleCount / 32) * OUTPUT_WORD_SIZE;
+}
+
 /** Bytes of the output area: the fired bitmap, then one i32 entry per rule (ABI.md §7). */
 export function outputBytes(ruleCount) {
-  return (Math.ceil(ruleCount / 32) + ruleCount) * 4;
+  return bitmapBytes(ruleCount) + ruleCount * OUTPUT_WORD_SIZE;
 }
 
 /** Refuses a module built for another major ABI version. */
@@ -135,7 +104,7 @@ function checkRules(rules) {
   for (const rule of rules) {
     const valid =
       typeof rule?.name === "string" &&
-      RULE_KINDS.has(rule.kind) &&
+      KINDS.has(rule.kind) &&
       (rule.kind !== "deny" || typeof rule.reason === "string");
     if (!valid) throw invalidManifest(`invalid rule ${JSON.stringify(rule)}`);
   }

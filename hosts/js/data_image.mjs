@@ -1,6 +1,13 @@
 // The data image (ABI.md §5.3): the data document's slots laid out once per data version, plus
 // the string ids every later request is interned against. Mirrors wasm-guest/src/abi/data_image.rs.
-import { DATA_HEADER_SIZE, CELL_SIZE, MAX_DATA_IMAGE_BYTES, REVOCATION_LISTS } from "./abi.mjs";
+import {
+  CELL_SIZE,
+  DATA_SLOTS,
+  DATA_STRING_COUNT,
+  DATA_STRING_TABLE,
+  MAX_DATA_IMAGE_BYTES,
+  REVOCATION_LISTS,
+} from "./abi.generated.mjs";
 import { jsonCell, walk } from "./coerce.mjs";
 import { WarrantError } from "./errors.mjs";
 import { Cell, ImageWriter } from "./image.mjs";
@@ -30,7 +37,7 @@ export function buildDataImage(manifest, data, base) {
     return id;
   };
   const image = new ImageWriter(base, { name: "data", maxLength: MAX_DATA_IMAGE_BYTES, fail: invalidData });
-  const header = image.reserve(DATA_HEADER_SIZE);
+  const header = image.reserve(DATA_SLOTS);
   const cells = image.reserveCells(manifest.slots.length);
   manifest.slots.forEach((slot, index) => {
     const { source, ty } = slot;
@@ -44,8 +51,8 @@ export function buildDataImage(manifest, data, base) {
     image.putCell(cells + index * CELL_SIZE, cell);
   });
   const table = image.appendStrings(strings);
-  image.putU32(header, strings.length);
-  image.putU32(header + 4, table);
+  image.putU32(header + DATA_STRING_COUNT, strings.length);
+  image.putU32(header + DATA_STRING_TABLE, table);
   const bytes = image.finish();
   return { bytes, base, end: base + bytes.length, ids, stringCount: literalCount + strings.length };
 }

@@ -1,7 +1,24 @@
 // Byte-level writing shared by the data and request images (ABI.md §5): absolute addresses,
 // 16-byte cells, id arrays and string tables, every size checked against the image's limit.
 // The layout follows the Rust encoder (wasm-guest/src/abi/image.rs) byte for byte.
-import { CELL_SIZE, IMAGE_ALIGN, MISSING_ID, STRING_ENTRY_SIZE } from "./abi.mjs";
+import {
+  CELL_BOOL,
+  CELL_INT_PRESENT,
+  CELL_INT_VALUE,
+  CELL_SET_LEN,
+  CELL_SET_PTR,
+  CELL_SIZE,
+  CELL_STR_ID,
+  CELL_TABLE_KEYS,
+  CELL_TABLE_LEN,
+  CELL_TABLE_VALS,
+  ID_SIZE,
+  IMAGE_ALIGN,
+  MISSING_ID,
+  STRING_ENTRY_LEN,
+  STRING_ENTRY_PTR,
+  STRING_ENTRY_SIZE,
+} from "./abi.generated.mjs";
 
 const U32_MAX = 0xffff_ffff;
 
@@ -68,8 +85,8 @@ export class ImageWriter {
 
   /** Appends ids as little-endian u32s; returns their absolute address. */
   appendIds(ids) {
-    const offset = this.reserve(ids.length * 4);
-    ids.forEach((id, index) => this.putU32(offset + index * 4, id));
+    const offset = this.reserve(ids.length * ID_SIZE);
+    ids.forEach((id, index) => this.putU32(offset + index * ID_SIZE, id));
     return this.address(offset);
   }
 
@@ -84,27 +101,28 @@ export class ImageWriter {
     switch (cell.kind) {
       case "missing":
         // str id, bool value and set length all use -1; an int is missing with present = 0.
-        if (cell.ty === "str" || cell.ty === "bool") this.putU32(offset, MISSING_ID);
-        else if (cell.ty === "str_set") this.putU32(offset + 4, MISSING_ID);
+        if (cell.ty === "str") this.putU32(offset + CELL_STR_ID, MISSING_ID);
+        else if (cell.ty === "bool") this.putU32(offset + CELL_BOOL, MISSING_ID);
+        else if (cell.ty === "str_set") this.putU32(offset + CELL_SET_LEN, MISSING_ID);
         break;
       case "str":
-        this.putU32(offset, cell.id);
+        this.putU32(offset + CELL_STR_ID, cell.id);
         break;
       case "int":
-        this.putU32(offset, 1);
-        this.view.setBigInt64(offset + 8, cell.value, true);
+        this.putU32(offset + CELL_INT_PRESENT, 1);
+        this.view.setBigInt64(offset + CELL_INT_VALUE, cell.value, true);
         break;
       case "bool":
-        this.putU32(offset, cell.value ? 1 : 0);
+        this.putU32(offset + CELL_BOOL, cell.value ? 1 : 0);
         break;
       case "set":
-        this.putU32(offset, cell.ptr);
-        this.putU32(offset + 4, cell.len);
+        this.putU32(offset + CELL_SET_PTR, cell.ptr);
+        this.putU32(offset + CELL_SET_LEN, cell.len);
         break;
       case "table":
-        this.putU32(offset, cell.keys);
-        this.putU32(offset + 4, cell.vals);
-        this.putU32(offset + 8, cell.len);
+        this.putU32(offset + CELL_TABLE_KEYS, cell.keys);
+        this.putU32(offset + CELL_TABLE_VALS, cell.vals);
+        this.putU32(offset + CELL_TABLE_LEN, cell.len);
         break;
     }
   }
@@ -119,8 +137,9 @@ export class ImageWriter {
     strings.forEach((text, index) => {
       const start = this.reserve(text.length);
       this.bytes.set(text, start);
-      this.putU32(table + index * STRING_ENTRY_SIZE, this.address(start));
-      this.putU32(table + index * STRING_ENTRY_SIZE + 4, text.length);
+      const entry = table + index * STRING_ENTRY_SIZE;
+      this.putU32(entry + STRING_ENTRY_PTR, this.address(start));
+      this.putU32(entry + STRING_ENTRY_LEN, text.length);
     });
     this.padTo(IMAGE_ALIGN);
     // The end address must be representable too: the next image is placed there.

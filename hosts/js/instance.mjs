@@ -8,8 +8,8 @@ import {
   EXPORT_HEAP_BASE,
   EXPORT_MEMORY,
   IMAGE_ALIGN,
-  checkAbiMajor,
-} from "./abi.mjs";
+} from "./abi.generated.mjs";
+import { checkAbiMajor } from "./abi.mjs";
 import { WarrantError } from "./errors.mjs";
 
 const WASM_PAGE_BYTES = 65_536;

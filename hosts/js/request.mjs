@@ -2,7 +2,9 @@
 // same claims mapping, same delegation-chain order, same errors (messages included), so that a
 // request refused by one host is refused by the other.
 //
-// Input is the tree of `json.mjs` (objects are Maps, i64 integers are BigInts).
+// Input is the tree of `json.mjs` (objects are Maps, i64 integers are BigInts). Which fields
+// exist, their types and where each is read from is the generated vocabulary table.
+import { VOCABULARY } from "./abi.generated.mjs";
 import { isObject } from "./json.mjs";
 
 /** Default bound on the delegation chain depth accepted from a token. */
@@ -28,27 +30,32 @@ export function requestFromJson(value, { instanceClaim = DEFAULT_INSTANCE_CLAIM,
   let claims = value.get("claims");
   if (claims === undefined) claims = new Map();
   else if (!isObject(claims)) throw new RequestError("`claims` must be a JSON object");
-  const resource = optionalString(value, "resource");
-  const action = optionalString(value, "action");
-  const now = optionalInt(value, "now");
-  const chain = chainFromClaims(claims, instanceClaim, maxChainDepth);
-  return {
-    sub: optionalString(claims, "sub"),
-    iss: optionalString(claims, "iss"),
-    jti: optionalString(claims, "jti"),
-    client_id: optionalString(claims, "client_id"),
-    instance: optionalString(claims, instanceClaim),
-    resource,
-    action,
-    aud: optionalStringList(claims, "aud", false),
-    scope: optionalStringList(claims, "scope", true),
-    iat: optionalInt(claims, "iat"),
-    exp: optionalInt(claims, "exp"),
-    nbf: optionalInt(claims, "nbf"),
-    now,
-    chain,
-    claims,
-  };
+  const request = {};
+  // The call's fields first, then the chain, then the claims: the Rust host's order of errors.
+  for (const field of VOCABULARY) {
+    if (field.from === "call") request[field.name] = readField(value, field.name, field);
+  }
+  request.chain = chainFromClaims(claims, instanceClaim, maxChainDepth);
+  for (const field of VOCABULARY) {
+    if (field.from === "call") continue;
+    request[field.name] = readField(claims, field.from === "claim" ? field.claim : instanceClaim, field);
+  }
+  request.claims = claims;
+  return request;
+}
+
+/** Reads `map[key]` as vocabulary field `field`'s type says. */
+function readField(map, key, field) {
+  switch (field.ty) {
+    case "str":
+      return optionalString(map, key);
+    case "int":
+      return optionalInt(map, key);
+    case "str_set":
+      return optionalStringList(map, key, field.string_is_list);
+    default:
+      throw new RequestError(`vocabulary field \`${field.name}\` has unknown type \`${field.ty}\``);
+  }
 }
 
 /** Unwraps nested `act` claims into delegation order (innermost first). */

@@ -2,14 +2,21 @@
 // wasm-guest/src/abi/request_image.rs, so both hosts lay out the same bytes and refuse the same
 // oversized requests.
 import {
+  ACTOR_CLIENT_ID,
+  ACTOR_INSTANCE,
   ACTOR_RECORD_SIZE,
+  ACTOR_SUB,
   CELL_SIZE,
-  FIELD_TYPES,
   MAX_REQUEST_IMAGE_BYTES,
   MISSING_ID,
-  REQUEST_HEADER_SIZE,
+  REQ_CHAIN_LEN,
+  REQ_CHAIN_PTR,
+  REQ_SLOTS,
+  REQ_STRING_COUNT,
+  REQ_STRING_TABLE,
   STRING_ENTRY_SIZE,
-} from "./abi.mjs";
+} from "./abi.generated.mjs";
+import { FIELD_TYPES } from "./abi.mjs";
 import { jsonCell, walkClaims } from "./coerce.mjs";
 import { WarrantError } from "./errors.mjs";
 import { Cell, ImageWriter } from "./image.mjs";
@@ -48,14 +55,14 @@ export function encodeRequest(manifest, data, request, base) {
   const optionalId = (text) => (text === undefined ? MISSING_ID : intern(text));
 
   const image = new ImageWriter(base, { name: "request", maxLength: MAX_REQUEST_IMAGE_BYTES, fail: unencodable });
-  const header = image.reserve(REQUEST_HEADER_SIZE);
+  const header = image.reserve(REQ_SLOTS);
   const cells = image.reserveCells(manifest.slots.length);
   const chain = image.reserve(request.chain.length * ACTOR_RECORD_SIZE);
   request.chain.forEach((actor, index) => {
     const record = chain + index * ACTOR_RECORD_SIZE;
-    image.putU32(record, optionalId(actor.sub));
-    image.putU32(record + 4, optionalId(actor.client_id));
-    image.putU32(record + 8, optionalId(actor.instance));
+    image.putU32(record + ACTOR_SUB, optionalId(actor.sub));
+    image.putU32(record + ACTOR_CLIENT_ID, optionalId(actor.client_id));
+    image.putU32(record + ACTOR_INSTANCE, optionalId(actor.instance));
   });
   image.padTo(8);
   manifest.slots.forEach((slot, index) => {
@@ -67,10 +74,10 @@ export function encodeRequest(manifest, data, request, base) {
     image.putCell(cells + index * CELL_SIZE, cell);
   });
   const table = image.appendStrings(strings);
-  image.putU32(header, strings.length);
-  image.putU32(header + 4, table);
-  image.putU32(header + 8, request.chain.length);
-  image.putU32(header + 12, image.address(chain));
+  image.putU32(header + REQ_STRING_COUNT, strings.length);
+  image.putU32(header + REQ_STRING_TABLE, table);
+  image.putU32(header + REQ_CHAIN_LEN, request.chain.length);
+  image.putU32(header + REQ_CHAIN_PTR, image.address(chain));
   return image.finish();
 }
 

@@ -5,7 +5,7 @@
 import { WarrantError } from "./errors.mjs";
 import { isObject } from "./json.mjs";
 
-import { REVOCATION_LISTS } from "./abi.mjs";
+import { REVOCATION_LISTS } from "./abi.generated.mjs";
 
 const [INSTANCES, CLIENT_IDS, JTIS] = REVOCATION_LISTS;
 

@@ -5,7 +5,8 @@
 //   import { loadPolicy } from "./warrant.mjs";
 //   const policy = await loadPolicy(await readFile("policy.wasm"), { data: dataJsonText });
 //   const decision = policy.decide(requestJsonText); // {allowed, fired, deny_reasons, policy}
-import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, FIRED_DECIDED, alignImage, outputBytes, readManifest } from "./abi.mjs";
+import { alignImage, bitmapBytes, outputBytes, readManifest } from "./abi.mjs";
+import { ABI_VERSION_MAJOR, ABI_VERSION_MINOR, FIRED_DECIDED, OUTPUT_WORD_SIZE } from "./abi.generated.mjs";
 import { buildDataImage } from "./data_image.mjs";
 import { decisionFromFired, denyWithReason, undecidedReason } from "./decision.mjs";
 import { WarrantError } from "./errors.mjs";
@@ -123,7 +124,7 @@ export class Policy {
     const image = encodeRequest(this.manifest, data, request, requestBase);
     instance.write(requestBase, image);
     const outputBase = alignImage(requestBase + image.length);
-    const bitmapLength = Math.ceil(this.manifest.rules.length / 32) * 4;
+    const bitmapLength = bitmapBytes(this.manifest.rules.length);
     const outputLength = outputBytes(this.manifest.rules.length);
     instance.zero(outputBase, bitmapLength);
     let answer;
@@ -139,7 +140,7 @@ export class Policy {
     this.manifest.rules.forEach((rule, id) => {
       if (rule.kind === "helper" || !isBitSet(answer.output, id)) return;
       if (rule.kind !== "deny") return fired.push(rule);
-      const entry = entries.getInt32(id * 4, true);
+      const entry = entries.getInt32(id * OUTPUT_WORD_SIZE, true);
       if (entry === FIRED_DECIDED) return fired.push(rule);
       const message = this.manifest.undecided[entry];
       if (!Number.isInteger(entry) || entry < 0 || message === undefined) {
@@ -166,7 +167,7 @@ export class Policy {
 
 /** Bit `index % 32` of little-endian u32 word `index / 32`; bits beyond the output read as unset. */
 function isBitSet(output, index) {
-  const byte = output[Math.floor(index / 32) * 4 + Math.floor((index % 32) / 8)];
+  const byte = output[Math.floor(index / 32) * OUTPUT_WORD_SIZE + Math.floor((index % 32) / 8)];
   return byte !== undefined && (byte & (1 << index % 8)) !== 0;
 }
 

@@ -563,7 +563,7 @@ impl<'a> Checker<'a> {
             }
             "data" => self.data(path, scope),
             _ => {
-                if let Some(field) = Field::ALL.into_iter().find(|f| f.name() == root) {
+                if let Some(field) = Field::from_name(root) {
                     if let Some(part) = path.parts.first() {
                         self.errors.push(no_attributes(root, part_span(part)));
                         return None;

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use crate::ir::{
     ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Outcome, Program, RuleId, RuleKind, Source, Ty,
 };
-use crate::request::{Actor, Request};
+use crate::request::{Actor, FieldRef, Request};
 use crate::undecided;
 
 /// Evaluates every allow and deny rule of `program` on `request` with data document `data`.
@@ -302,25 +302,12 @@ impl<'a> Evaluator<'a> {
         coerce(walk(entries.get(key)?, field)?, slot.ty, false)
     }
 
+    /// The oracle's own reading of a vocabulary field (the list of fields is the request's).
     fn field(&self, field: Field) -> Option<Value> {
-        let r = self.request;
-        let text = |v: &Option<String>| v.clone().map(Value::Str);
-        let set = |v: &Option<Vec<String>>| v.as_ref().map(|items| Value::StrSet(items.iter().cloned().collect()));
-        let int = |v: &Option<i64>| v.map(Value::Int);
-        match field {
-            Field::Sub => text(&r.sub),
-            Field::Iss => text(&r.iss),
-            Field::Jti => text(&r.jti),
-            Field::ClientId => text(&r.client_id),
-            Field::Instance => text(&r.instance),
-            Field::Resource => text(&r.resource),
-            Field::Action => text(&r.action),
-            Field::Aud => set(&r.aud),
-            Field::Scope => set(&r.scope),
-            Field::Iat => int(&r.iat),
-            Field::Exp => int(&r.exp),
-            Field::Nbf => int(&r.nbf),
-            Field::Now => int(&r.now),
+        match self.request.field(field) {
+            FieldRef::Str(text) => text.clone().map(Value::Str),
+            FieldRef::StrSet(items) => items.as_ref().map(|items| Value::StrSet(items.iter().cloned().collect())),
+            FieldRef::Int(n) => n.map(Value::Int),
         }
     }
 }

@@ -91,72 +91,125 @@ impl Source {
     }
 }
 
-/// The request vocabulary. The type of each field is fixed ([`Field::ty`]).
+/// The request vocabulary: the fields a policy names directly. Everything about a field (its
+/// name, type, where it is read from, meaning) is in one table, [`Field::spec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
-    /// The principal on whose behalf the call is made (token `sub`).
+    /// `sub`.
     Sub,
-    /// Token issuer.
+    /// `iss`.
     Iss,
-    /// Token id (`jti`).
+    /// `jti`.
     Jti,
-    /// OAuth client the token was issued to (`client_id`).
+    /// `client_id`.
     ClientId,
-    /// The agent instance / task id (configurable claim, default `instance_id`).
+    /// `instance`.
     Instance,
-    /// The resource being called (the request's target URI).
+    /// `resource`.
     Resource,
-    /// The operation being attempted.
+    /// `action`.
     Action,
-    /// Token audience(s) (`aud`, string or array).
+    /// `aud`.
     Aud,
-    /// Granted scopes (`scope`, space-separated string, or array).
+    /// `scope`.
     Scope,
-    /// Issued-at, seconds since the epoch.
+    /// `iat`.
     Iat,
-    /// Expiry, seconds since the epoch.
+    /// `exp`.
     Exp,
-    /// Not-before, seconds since the epoch.
+    /// `nbf`.
     Nbf,
-    /// Decision time, seconds since the epoch (supplied by the host).
+    /// `now`.
     Now,
 }
 
+/// Where a vocabulary field's value is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOrigin {
+    /// The token claim of this name.
+    Claim(&'static str),
+    /// The claim the deployment names for the agent instance (`ClaimMapping::instance_claim`,
+    /// default `instance_id`), at the top level and in each `act`.
+    InstanceClaim,
+    /// The call, not the token: supplied by the gateway or host (in the JSON request, the
+    /// top-level key of the field's name).
+    Call,
+}
+
+/// One row of the vocabulary table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The name in the language, the manifest and the JSON request.
+    pub name: &'static str,
+    /// The type it is read as; a value of another JSON type is an invalid request.
+    pub ty: Ty,
+    /// Where it is read from.
+    pub origin: FieldOrigin,
+    /// For a set: whether a string claim is a space-separated list (RFC 9068 `scope`) rather
+    /// than a one-element set (RFC 7519 `aud`).
+    pub string_is_list: bool,
+    /// What it means, for the docs.
+    pub doc: &'static str,
+}
+
+/// A vocabulary row supplied by the call.
+const fn call(name: &'static str, ty: Ty, doc: &'static str) -> FieldSpec {
+    FieldSpec { name, ty, origin: FieldOrigin::Call, string_is_list: false, doc }
+}
+
+/// A vocabulary row read from a token claim of the field's own name.
+const fn claim(name: &'static str, ty: Ty, doc: &'static str) -> FieldSpec {
+    FieldSpec { name, ty, origin: FieldOrigin::Claim(name), string_is_list: false, doc }
+}
+
 impl Field {
+    /// The vocabulary table: the one place a field's name, type, origin and meaning are
+    /// written. The checker, the request readers and encoders (Rust and generated host code)
+    /// and the docs' vocabulary table all follow it.
+    pub const fn spec(self) -> FieldSpec {
+        match self {
+            Field::Sub => claim("sub", Ty::Str, "the principal on whose behalf the call is made"),
+            Field::Iss => claim("iss", Ty::Str, "the token issuer"),
+            Field::Jti => claim("jti", Ty::Str, "the token id"),
+            Field::ClientId => claim("client_id", Ty::Str, "the OAuth client the token was issued to"),
+            Field::Instance => FieldSpec {
+                name: "instance",
+                ty: Ty::Str,
+                origin: FieldOrigin::InstanceClaim,
+                string_is_list: false,
+                doc: "the agent instance / task id",
+            },
+            Field::Resource => call("resource", Ty::Str, "the resource being called (the target URI)"),
+            Field::Action => call("action", Ty::Str, "the operation being attempted"),
+            Field::Aud => claim("aud", Ty::StrSet, "the token audience(s): a string or an array of strings"),
+            Field::Scope => FieldSpec {
+                string_is_list: true,
+                ..claim("scope", Ty::StrSet, "granted scopes: a space-separated string (RFC 9068) or an array")
+            },
+            Field::Iat => claim("iat", Ty::Int, "issued at, seconds since the epoch"),
+            Field::Exp => claim("exp", Ty::Int, "expiry, seconds since the epoch"),
+            Field::Nbf => claim("nbf", Ty::Int, "not before, seconds since the epoch"),
+            Field::Now => call("now", Ty::Int, "decision time, seconds since the epoch, supplied by the host"),
+        }
+    }
+
+    /// The type every read of the field has ([`Field::spec`]).
     pub fn ty(self) -> Ty {
-        match self {
-            Field::Sub
-            | Field::Iss
-            | Field::Jti
-            | Field::ClientId
-            | Field::Instance
-            | Field::Resource
-            | Field::Action => Ty::Str,
-            Field::Aud | Field::Scope => Ty::StrSet,
-            Field::Iat | Field::Exp | Field::Nbf | Field::Now => Ty::Int,
-        }
+        self.spec().ty
     }
 
-    /// The name of the field in the language (and in the JSON request).
+    /// The name of the field in the language (and in the JSON request) ([`Field::spec`]).
     pub fn name(self) -> &'static str {
-        match self {
-            Field::Sub => "sub",
-            Field::Iss => "iss",
-            Field::Jti => "jti",
-            Field::ClientId => "client_id",
-            Field::Instance => "instance",
-            Field::Resource => "resource",
-            Field::Action => "action",
-            Field::Aud => "aud",
-            Field::Scope => "scope",
-            Field::Iat => "iat",
-            Field::Exp => "exp",
-            Field::Nbf => "nbf",
-            Field::Now => "now",
-        }
+        self.spec().name
     }
 
+    /// The field named `name` in the language (and in the manifest), if any.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Every field, in vocabulary order (the order of the docs' table and of request reading).
     pub const ALL: [Field; 13] = [
         Field::Sub,
         Field::Iss,
@@ -331,5 +384,17 @@ impl Program {
             }),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_lists_every_field_once_in_declaration_order() {
+        assert!(Field::ALL.iter().enumerate().all(|(i, f)| *f as usize == i));
+        assert!(Field::ALL.iter().all(|&f| Field::from_name(f.name()) == Some(f)));
+        assert!(Field::ALL.iter().all(|f| !f.spec().string_is_list || f.ty() == Ty::StrSet));
     }
 }

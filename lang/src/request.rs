@@ -12,8 +12,13 @@
 //!   delegation order: `chain[0]` is the first actor the user delegated to (the innermost
 //!   `act`), the last element is the current actor (the outermost `act`).
 //! - every claim stays reachable as `claims.NAME`.
+//!
+//! Which claim or request key each field comes from, and its type, is the vocabulary table
+//! ([`Field::spec`]); [`Request::field`] is the one map from a field to its member here.
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use crate::ir::{Field, FieldOrigin};
 
 /// Default bound on the delegation chain depth accepted from a token.
 pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 16;
@@ -53,6 +58,62 @@ pub struct Request {
     pub claims: Map<String, Value>,
 }
 
+/// A vocabulary field's value in a [`Request`], typed as [`Field::ty`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRef<'a> {
+    /// A string field (`None`: missing).
+    Str(&'a Option<String>),
+    /// A set field, as listed in the token (`None`: missing).
+    StrSet(&'a Option<Vec<String>>),
+    /// An integer field (`None`: missing).
+    Int(&'a Option<i64>),
+}
+
+/// A vocabulary field's member of a [`Request`], to fill in.
+#[derive(Debug)]
+enum FieldMut<'a> {
+    Str(&'a mut Option<String>),
+    StrSet(&'a mut Option<Vec<String>>),
+    Int(&'a mut Option<i64>),
+}
+
+/// Writes [`Request::field`] and its `&mut` twin from one list of `Field => member: kind`.
+macro_rules! field_members {
+    ($($field:ident => $member:ident: $kind:ident),* $(,)?) => {
+        impl Request {
+            /// The value of a vocabulary field: how the reference evaluator and every encoder
+            /// read the request, so none of them lists the fields again.
+            pub fn field(&self, field: Field) -> FieldRef<'_> {
+                match field {
+                    $(Field::$field => FieldRef::$kind(&self.$member),)*
+                }
+            }
+
+            fn field_mut(&mut self, field: Field) -> FieldMut<'_> {
+                match field {
+                    $(Field::$field => FieldMut::$kind(&mut self.$member),)*
+                }
+            }
+        }
+    };
+}
+
+field_members! {
+    Sub => sub: Str,
+    Iss => iss: Str,
+    Jti => jti: Str,
+    ClientId => client_id: Str,
+    Instance => instance: Str,
+    Resource => resource: Str,
+    Action => action: Str,
+    Aud => aud: StrSet,
+    Scope => scope: StrSet,
+    Iat => iat: Int,
+    Exp => exp: Int,
+    Nbf => nbf: Int,
+    Now => now: Int,
+}
+
 /// How claims map onto the vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimMapping {
@@ -86,6 +147,7 @@ pub enum RequestError {
 
 impl Request {
     /// Builds a request from verified claims and what the gateway knows about the call.
+    /// Claims are read as the vocabulary table says ([`Field::spec`]), in its order.
     pub fn from_claims(
         claims: Map<String, Value>,
         resource: Option<String>,
@@ -94,27 +156,22 @@ impl Request {
         mapping: &ClaimMapping,
     ) -> Result<Request, RequestError> {
         let chain = chain_from_claims(&claims, mapping)?;
-        Ok(Request {
-            sub: opt_str(&claims, "sub")?,
-            iss: opt_str(&claims, "iss")?,
-            jti: opt_str(&claims, "jti")?,
-            client_id: opt_str(&claims, "client_id")?,
-            instance: opt_str(&claims, &mapping.instance_claim)?,
-            resource,
-            action,
-            aud: opt_str_list(&claims, "aud", false)?,
-            scope: opt_str_list(&claims, "scope", true)?,
-            iat: opt_int(&claims, "iat")?,
-            exp: opt_int(&claims, "exp")?,
-            nbf: opt_int(&claims, "nbf")?,
-            now,
-            chain,
-            claims,
-        })
+        let mut request = Request { resource, action, now, chain, ..Request::default() };
+        for field in Field::ALL {
+            let key = match field.spec().origin {
+                FieldOrigin::Claim(claim) => claim,
+                FieldOrigin::InstanceClaim => &mapping.instance_claim,
+                FieldOrigin::Call => continue,
+            };
+            request.read_field(field, &claims, key)?;
+        }
+        request.claims = claims;
+        Ok(request)
     }
 
     /// Builds a request from the JSON shape the CLI and hosts take:
-    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000}`.
+    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000}` (the call's
+    /// fields are the vocabulary's [`FieldOrigin::Call`] rows).
     pub fn from_json(value: Value, mapping: &ClaimMapping) -> Result<Request, RequestError> {
         let Value::Object(mut top) = value else {
             return Err(RequestError::NotAnObject);
@@ -124,10 +181,22 @@ impl Request {
             Some(Value::Object(m)) => m,
             Some(_) => return Err(RequestError::FieldNotObject("claims")),
         };
-        let resource = opt_str(&top, "resource")?;
-        let action = opt_str(&top, "action")?;
-        let now = opt_int(&top, "now")?;
-        Request::from_claims(claims, resource, action, now, mapping)
+        let mut call = Request::default();
+        for field in Field::ALL.into_iter().filter(|f| f.spec().origin == FieldOrigin::Call) {
+            call.read_field(field, &top, field.name())?;
+        }
+        Request::from_claims(claims, call.resource, call.action, call.now, mapping)
+    }
+
+    /// Reads `field` from `map[key]` as its vocabulary type says.
+    fn read_field(&mut self, field: Field, map: &Map<String, Value>, key: &str) -> Result<(), RequestError> {
+        let string_is_list = field.spec().string_is_list;
+        match self.field_mut(field) {
+            FieldMut::Str(value) => *value = opt_str(map, key)?,
+            FieldMut::StrSet(value) => *value = opt_str_list(map, key, string_is_list)?,
+            FieldMut::Int(value) => *value = opt_int(map, key)?,
+        }
+        Ok(())
     }
 
     /// Parses [`Request::from_json`]'s shape from text.
@@ -235,6 +304,24 @@ mod tests {
         let Value::Object(claims) = json!({"sub": "u", "act": act}) else { unreachable!() };
         let err = Request::from_claims(claims, None, None, None, &ClaimMapping::default()).unwrap_err();
         assert_eq!(err, RequestError::ChainTooDeep { max: DEFAULT_MAX_CHAIN_DEPTH });
+    }
+
+    /// The vocabulary's order is the order of errors, which every host keeps: the call's
+    /// fields, then the chain, then the claims.
+    #[test]
+    fn fields_are_read_in_vocabulary_order() {
+        let mapping = ClaimMapping::default();
+        let wrong = |field: &str| Err(wrong_type(field, "a string"));
+        let request = json!({"now": "x", "resource": 1, "claims": {"sub": 2, "act": 3}});
+        assert_eq!(Request::from_json(request, &mapping), wrong("resource"));
+        let request = json!({"claims": {"client_id": 2, "sub": 3, "act": 4}});
+        assert_eq!(Request::from_json(request, &mapping), Err(RequestError::FieldNotObject("act")));
+        let request = json!({"claims": {"client_id": 2, "sub": 3}});
+        assert_eq!(Request::from_json(request, &mapping), wrong("sub"));
+        let Value::Object(claims) = json!({"task": "t", "instance_id": 5}) else { unreachable!() };
+        let mapping = ClaimMapping { instance_claim: "task".into(), ..mapping };
+        let request = Request::from_claims(claims, None, None, None, &mapping).unwrap();
+        assert_eq!(request.field(Field::Instance), FieldRef::Str(&Some("t".into())));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //!
 //! `ABI.md` (next to `Cargo.toml`) documents the same contract for hosts in other languages;
 //! the constants here are what the code generator and the Rust encoders actually use.
+mod described;
+
 mod coerce;
 mod data_image;
 mod image;
@@ -12,116 +14,147 @@ mod request_image;
 
 use warrant_lang::ir::{RuleId, RuleKind};
 
+use described::abi_constants;
+
 pub use data_image::DataImage;
+pub use described::{ConstValue, Constant};
 pub use manifest::{read_manifest, AbiVersion, Manifest, RuleInfo};
 pub use request_image::RequestEncoder;
 
-/// Major ABI version: bumped on any incompatible layout change; hosts refuse other majors.
-pub const ABI_VERSION_MAJOR: u16 = 2;
-/// Minor ABI version: bumped on backward-compatible additions.
-pub const ABI_VERSION_MINOR: u16 = 0;
-/// What `warrant_abi_version()` returns: `(major << 16) | minor`.
-pub const ABI_VERSION_WORD: i32 = ((ABI_VERSION_MAJOR as i32) << 16) | ABI_VERSION_MINOR as i32;
-
-/// The module's exported linear memory.
-pub const EXPORT_MEMORY: &str = "memory";
-/// Exported immutable i32 global: first free 16-aligned byte after the module's static data.
-pub const EXPORT_HEAP_BASE: &str = "warrant_heap_base";
-/// Exported `() -> i32` returning [`ABI_VERSION_WORD`].
-pub const EXPORT_ABI_VERSION: &str = "warrant_abi_version";
-/// Exported `(data_ptr: i32, req_ptr: i32, out_ptr: i32) -> i32`.
-pub const EXPORT_DECIDE: &str = "warrant_decide";
-/// Custom section holding the JSON [`Manifest`].
-pub const MANIFEST_SECTION: &str = "warrant.manifest";
-
-/// `warrant_decide` result: allowed.
-pub const DECIDE_ALLOW: i32 = 1;
-/// `warrant_decide` result: denied (default deny, or a deny rule fired).
-pub const DECIDE_DENY: i32 = 0;
-/// `warrant_decide` error: the output area is outside memory.
-pub const ERR_OUTPUT_OUT_OF_BOUNDS: i32 = -1;
-/// `warrant_decide` error: the data image header, slot table or string table is outside memory.
-pub const ERR_DATA_IMAGE_OUT_OF_BOUNDS: i32 = -2;
-/// `warrant_decide` error: the request image header, slot table, string table or chain is
-/// outside memory.
-pub const ERR_REQUEST_IMAGE_OUT_OF_BOUNDS: i32 = -3;
-/// `warrant_decide` error: a set, table or string an image points to is outside memory.
-pub const ERR_VALUE_OUT_OF_BOUNDS: i32 = -4;
-/// `warrant_decide` error: a string id is neither a literal, a data string nor a request string.
-pub const ERR_BAD_STRING_ID: i32 = -5;
-
-/// A rule function's result when its body is false.
-pub const TRUTH_FALSE: i32 = 0;
-/// A rule function's result when its body is true. Undecided is `1 + k`, `k` indexing
-/// [`Manifest::undecided`]: the order `false < undecided(k) < true` makes a conjunction the
-/// unsigned minimum and a disjunction the maximum.
-pub const TRUTH_TRUE: i32 = i32::MAX;
-/// Output entry of a deny rule that fired with a true body (else the message index `k`).
-pub const FIRED_DECIDED: i32 = -1;
-
-/// The id of a missing string (and the "missing" marker of every i32 id field).
-pub const MISSING_ID: i32 = -1;
-/// Images start at 16-aligned addresses and their lengths are multiples of 16, so the host can
-/// place the request right after the data image and the output right after the request.
-pub const IMAGE_ALIGN: u32 = 16;
-
-/// Size of one slot cell (slot tables and data-table value arrays).
-pub const CELL_SIZE: u32 = 16;
-/// `Str` cell: i32 string id (`-1` missing).
-pub const CELL_STR_ID: u32 = 0;
-/// `Int` cell: i32 present flag (1 present, 0 missing).
-pub const CELL_INT_PRESENT: u32 = 0;
-/// `Int` cell: i64 value.
-pub const CELL_INT_VALUE: u32 = 8;
-/// `Bool` cell: i32 0 false, 1 true, -1 missing.
-pub const CELL_BOOL: u32 = 0;
-/// `StrSet` cell: i32 pointer to the sorted unique ids.
-pub const CELL_SET_PTR: u32 = 0;
-/// `StrSet` cell: i32 element count (`-1` missing).
-pub const CELL_SET_LEN: u32 = 4;
-/// `DataTable` cell: i32 pointer to the sorted unique key ids.
-pub const CELL_TABLE_KEYS: u32 = 0;
-/// `DataTable` cell: i32 pointer to `len` value cells of [`CELL_SIZE`] bytes.
-pub const CELL_TABLE_VALS: u32 = 4;
-/// `DataTable` cell: i32 entry count.
-pub const CELL_TABLE_LEN: u32 = 8;
-
-/// Bytes of one string-table entry: i32 pointer, i32 byte length.
-pub const STRING_ENTRY_SIZE: u32 = 8;
-/// Bytes of one id in a set or key array.
-pub const ID_SIZE: u32 = 4;
-
-/// Request image: u32 count of request strings.
-pub const REQ_STRING_COUNT: u32 = 0;
-/// Request image: u32 pointer to the request string table.
-pub const REQ_STRING_TABLE: u32 = 4;
-/// Request image: u32 length of the delegation chain.
-pub const REQ_CHAIN_LEN: u32 = 8;
-/// Request image: u32 pointer to the actor records, delegation order.
-pub const REQ_CHAIN_PTR: u32 = 12;
-/// Request image: offset of the slot table.
-pub const REQ_SLOTS: u32 = 16;
-
-/// Data image: u32 count of data strings.
-pub const DATA_STRING_COUNT: u32 = 0;
-/// Data image: u32 pointer to the data string table.
-pub const DATA_STRING_TABLE: u32 = 4;
-/// Data image: offset of the slot table.
-pub const DATA_SLOTS: u32 = 8;
-
-/// Bytes of one actor record: three i32 string ids.
-pub const ACTOR_RECORD_SIZE: u32 = 12;
-/// Actor record: `sub` id.
-pub const ACTOR_SUB: u32 = 0;
-/// Actor record: `client_id` id.
-pub const ACTOR_CLIENT_ID: u32 = 4;
-/// Actor record: `instance` id.
-pub const ACTOR_INSTANCE: u32 = 8;
-
-/// Largest request image the encoder produces; tokens are kilobytes, so more is hostile.
-pub const MAX_REQUEST_IMAGE_BYTES: usize = 1 << 20;
-/// Largest data image the encoder produces.
-pub const MAX_DATA_IMAGE_BYTES: usize = 1 << 30;
+abi_constants! {
+    "version" {
+        /// Major ABI version: bumped on any incompatible layout change; hosts refuse other majors.
+        ABI_VERSION_MAJOR: u16 = 2;
+        /// Minor ABI version: bumped on backward-compatible additions.
+        ABI_VERSION_MINOR: u16 = 0;
+        /// What `warrant_abi_version()` returns: `(major << 16) | minor`.
+        ABI_VERSION_WORD: i32 = ((ABI_VERSION_MAJOR as i32) << 16) | ABI_VERSION_MINOR as i32;
+    }
+    "exports" {
+        /// The module's exported linear memory.
+        EXPORT_MEMORY: &str = "memory";
+        /// Exported immutable i32 global: first free 16-aligned byte after the module's static data.
+        EXPORT_HEAP_BASE: &str = "warrant_heap_base";
+        /// Exported `() -> i32` returning `ABI_VERSION_WORD`.
+        EXPORT_ABI_VERSION: &str = "warrant_abi_version";
+        /// Exported `(data_ptr: i32, req_ptr: i32, out_ptr: i32) -> i32`.
+        EXPORT_DECIDE: &str = "warrant_decide";
+        /// Custom section holding the JSON manifest.
+        MANIFEST_SECTION: &str = "warrant.manifest";
+    }
+    "manifest" {
+        /// The manifest's slot type names (`slots[i].ty`), for `str`, `int`, `bool` and `str_set`.
+        SLOT_TYPES: [&str; 4] = ["str", "int", "bool", "str_set"];
+        /// The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`.
+        RULE_KINDS: [&str; 3] = ["allow", "deny", "helper"];
+    }
+    "decide" {
+        /// `warrant_decide` result: allowed.
+        DECIDE_ALLOW: i32 = 1;
+        /// `warrant_decide` result: denied (default deny, or a deny rule fired).
+        DECIDE_DENY: i32 = 0;
+        /// `warrant_decide` error: the output area is outside memory.
+        ERR_OUTPUT_OUT_OF_BOUNDS: i32 = -1;
+        /// `warrant_decide` error: the data image header, slot table or string table is outside memory.
+        ERR_DATA_IMAGE_OUT_OF_BOUNDS: i32 = -2;
+        /// `warrant_decide` error: the request image header, slot table, string table or chain is
+        /// outside memory.
+        ERR_REQUEST_IMAGE_OUT_OF_BOUNDS: i32 = -3;
+        /// `warrant_decide` error: a set, table or string an image points to is outside memory.
+        ERR_VALUE_OUT_OF_BOUNDS: i32 = -4;
+        /// `warrant_decide` error: a string id is neither a literal, a data string nor a request string.
+        ERR_BAD_STRING_ID: i32 = -5;
+    }
+    "output" {
+        /// A rule function's result when its body is false.
+        TRUTH_FALSE: i32 = 0;
+        /// A rule function's result when its body is true. Undecided is `1 + k`, `k` indexing
+        /// the manifest's `undecided`: the order `false < undecided(k) < true` makes a
+        /// conjunction the unsigned minimum and a disjunction the maximum.
+        TRUTH_TRUE: i32 = i32::MAX;
+        /// Output entry of a deny rule that fired with a true body (else the message index `k`).
+        FIRED_DECIDED: i32 = -1;
+        /// Bytes of one little-endian u32 word of the fired bitmap (32 rules) and of one i32
+        /// output entry.
+        OUTPUT_WORD_SIZE: u32 = 4;
+    }
+    "ids" {
+        /// The id of a missing string (and the "missing" marker of every i32 id field).
+        MISSING_ID: i32 = -1;
+        /// Images start at 16-aligned addresses and their lengths are multiples of 16, so the host can
+        /// place the request right after the data image and the output right after the request.
+        IMAGE_ALIGN: u32 = 16;
+        /// Bytes of one string-table entry: i32 pointer, i32 byte length.
+        STRING_ENTRY_SIZE: u32 = 8;
+        /// String-table entry: u32 pointer to the string's UTF-8 bytes.
+        STRING_ENTRY_PTR: u32 = 0;
+        /// String-table entry: u32 byte length.
+        STRING_ENTRY_LEN: u32 = 4;
+        /// Bytes of one id in a set or key array.
+        ID_SIZE: u32 = 4;
+    }
+    "cell" {
+        /// Size of one slot cell (slot tables and data-table value arrays).
+        CELL_SIZE: u32 = 16;
+        /// `Str` cell: i32 string id (`-1` missing).
+        CELL_STR_ID: u32 = 0;
+        /// `Int` cell: i32 present flag (1 present, 0 missing).
+        CELL_INT_PRESENT: u32 = 0;
+        /// `Int` cell: i64 value.
+        CELL_INT_VALUE: u32 = 8;
+        /// `Bool` cell: i32 0 false, 1 true, -1 missing.
+        CELL_BOOL: u32 = 0;
+        /// `StrSet` cell: i32 pointer to the sorted unique ids.
+        CELL_SET_PTR: u32 = 0;
+        /// `StrSet` cell: i32 element count (`-1` missing).
+        CELL_SET_LEN: u32 = 4;
+        /// `DataTable` cell: i32 pointer to the sorted unique key ids.
+        CELL_TABLE_KEYS: u32 = 0;
+        /// `DataTable` cell: i32 pointer to `len` value cells of `CELL_SIZE` bytes.
+        CELL_TABLE_VALS: u32 = 4;
+        /// `DataTable` cell: i32 entry count.
+        CELL_TABLE_LEN: u32 = 8;
+    }
+    "request" {
+        /// Request image: u32 `R`, the number of request strings.
+        REQ_STRING_COUNT: u32 = 0;
+        /// Request image: u32 pointer to the request string table (`R` string-table entries).
+        REQ_STRING_TABLE: u32 = 4;
+        /// Request image: u32 `N`, the length of the delegation chain.
+        REQ_CHAIN_LEN: u32 = 8;
+        /// Request image: u32 pointer to the `N` actor records, delegation order.
+        REQ_CHAIN_PTR: u32 = 12;
+        /// Request image: offset of the slot table (one cell per slot); also the header's size.
+        REQ_SLOTS: u32 = 16;
+    }
+    "data" {
+        /// Data image: u32 `D`, the number of data strings.
+        DATA_STRING_COUNT: u32 = 0;
+        /// Data image: u32 pointer to the data string table (`D` string-table entries).
+        DATA_STRING_TABLE: u32 = 4;
+        /// Data image: offset of the slot table (one cell per slot); also the header's size.
+        DATA_SLOTS: u32 = 8;
+    }
+    "actor" {
+        /// Bytes of one actor record: three i32 string ids.
+        ACTOR_RECORD_SIZE: u32 = 12;
+        /// Actor record: `sub` id.
+        ACTOR_SUB: u32 = 0;
+        /// Actor record: `client_id` id.
+        ACTOR_CLIENT_ID: u32 = 4;
+        /// Actor record: `instance` id.
+        ACTOR_INSTANCE: u32 = 8;
+    }
+    "limits" {
+        /// Largest request image the encoder produces; tokens are kilobytes, so more is hostile.
+        MAX_REQUEST_IMAGE_BYTES: usize = 1 << 20;
+        /// Largest data image the encoder produces.
+        MAX_DATA_IMAGE_BYTES: usize = 1 << 30;
+        /// Data keys of the host's revocation lists: enforced on every hop before the policy
+        /// runs, and read by a policy as the empty set when the document has none.
+        REVOCATION_LISTS: [&str; 3] = warrant_lang::ir::REVOCATION_LISTS;
+    }
+}
 
 /// Why an image could not be built or a module not accepted. Each is a deny at the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,21 +192,21 @@ pub fn output_words(rule_count: usize) -> usize {
 /// Bytes of the output area: the fired bitmap, then one i32 per rule that the guest writes for
 /// each fired deny rule ([`FIRED_DECIDED`], or the index of its [`Manifest::undecided`] message).
 pub fn output_bytes(rule_count: usize) -> usize {
-    (output_words(rule_count) + rule_count) * 4
+    (output_words(rule_count) + rule_count) * OUTPUT_WORD_SIZE as usize
 }
 
 /// The undecided deny rules among `fired`, with their messages, read from the output area.
 /// An entry that is neither [`FIRED_DECIDED`] nor a valid index is an error: the guest broke
 /// the contract, so nothing it reported can be trusted.
 pub fn decode_undecided(output: &[u8], manifest: &Manifest, fired: &[RuleId]) -> Option<Vec<(RuleId, String)>> {
-    let entries = output.get(output_words(manifest.rules.len()) * 4..)?;
+    let entries = output.get(output_words(manifest.rules.len()) * OUTPUT_WORD_SIZE as usize..)?;
     let mut undecided = Vec::new();
     for &id in fired {
         if !matches!(manifest.rules.get(id as usize)?.kind, RuleKind::Deny { .. }) {
             continue;
         }
-        let at = id as usize * 4;
-        let entry = i32::from_le_bytes(entries.get(at..at + 4)?.try_into().ok()?);
+        let at = id as usize * OUTPUT_WORD_SIZE as usize;
+        let entry = i32::from_le_bytes(entries.get(at..at + OUTPUT_WORD_SIZE as usize)?.try_into().ok()?);
         if entry != FIRED_DECIDED {
             let message = manifest.undecided.get(usize::try_from(entry).ok()?)?;
             undecided.push((id, message.clone()));
@@ -190,8 +223,8 @@ pub fn decode_fired(words: &[u8], manifest: &Manifest) -> Vec<RuleId> {
         if rule.kind == RuleKind::Helper {
             continue;
         }
-        let word_start = (index / 32) * 4;
-        let Some(word) = words.get(word_start..word_start + 4) else { break };
+        let word_start = (index / 32) * OUTPUT_WORD_SIZE as usize;
+        let Some(word) = words.get(word_start..word_start + OUTPUT_WORD_SIZE as usize) else { break };
         let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         if word & (1 << (index % 32)) != 0 {
             // Rule counts are bounded by the manifest, which fits in memory as u32 ids.

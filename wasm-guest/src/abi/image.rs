@@ -4,7 +4,8 @@ use warrant_lang::ir::Ty;
 
 use super::{
     AbiError, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID,
-    CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, IMAGE_ALIGN, MISSING_ID,
+    CELL_TABLE_KEYS, CELL_TABLE_LEN, CELL_TABLE_VALS, ID_SIZE, IMAGE_ALIGN, MISSING_ID, STRING_ENTRY_LEN,
+    STRING_ENTRY_PTR, STRING_ENTRY_SIZE,
 };
 
 /// The value of one 16-byte cell.
@@ -94,9 +95,9 @@ impl<'a> ImageBuf<'a> {
 
     /// Appends `ids` as little-endian u32s; returns their absolute address.
     pub(super) fn append_ids(&mut self, ids: &[u32]) -> Result<u32, AbiError> {
-        let offset = self.reserve(ids.len() * 4)?;
+        let offset = self.reserve(ids.len() * ID_SIZE as usize)?;
         for (i, id) in ids.iter().enumerate() {
-            self.put_u32(offset + i * 4, *id);
+            self.put_u32(offset + i * ID_SIZE as usize, *id);
         }
         self.address(offset)
     }
@@ -139,14 +140,15 @@ impl<'a> ImageBuf<'a> {
         &mut self,
         strings: impl ExactSizeIterator<Item = &'s [u8]>,
     ) -> Result<u32, AbiError> {
-        let table = self.reserve(strings.len() * 8)?;
+        let table = self.reserve(strings.len() * STRING_ENTRY_SIZE as usize)?;
         for (i, text) in strings.enumerate() {
             let start = self.reserve(text.len())?;
             self.bytes[start..].copy_from_slice(text);
             let ptr = self.address(start)?;
             let len = u32::try_from(text.len()).map_err(|_| self.too_large.clone())?;
-            self.put_u32(table + i * 8, ptr);
-            self.put_u32(table + i * 8 + 4, len);
+            let entry = table + i * STRING_ENTRY_SIZE as usize;
+            self.put_u32(entry + STRING_ENTRY_PTR as usize, ptr);
+            self.put_u32(entry + STRING_ENTRY_LEN as usize, len);
         }
         self.pad_to(IMAGE_ALIGN as usize)?;
         // The end address must be representable too: the host places the next image there.

@@ -1,32 +1,33 @@
 //! The manifest: what a host needs to know about a compiled policy (its literals, slots and
 //! rules), embedded in the module so a `.wasm` file is self-describing.
+//!
+//! The JSON is written and read through wire types of its own ([`wire`]), each field and
+//! variant named explicitly, so renaming an IR item cannot change the ABI's wire format.
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
 use warrant_lang::ir::{Program, RuleKind, Slot};
 use wasmparser::{Parser, Payload};
 
 use super::{AbiError, ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MANIFEST_SECTION};
 
 /// An ABI version as stored in the manifest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AbiVersion {
     pub major: u16,
     pub minor: u16,
 }
 
-/// One rule of the policy, in rule-id order. `kind` is flattened: `{"name": "r", "kind":
-/// "deny", "reason": "...", "line": 3}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One rule of the policy, in rule-id order. On the wire `kind` is flattened:
+/// `{"name": "r", "kind": "deny", "reason": "...", "line": 3}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleInfo {
     pub name: String,
-    #[serde(flatten)]
     pub kind: RuleKind,
     pub line: u32,
 }
 
-/// The JSON content of the `warrant.manifest` custom section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The content of the `warrant.manifest` custom section, in IR terms for the Rust host.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     pub abi_version: AbiVersion,
     pub package: String,
@@ -59,13 +60,16 @@ impl Manifest {
         }
     }
 
-    /// Parses and checks manifest JSON: compatible ABI major, literals without duplicates
-    /// (the host's interning relies on literal ids being the only ids of their strings).
+    /// Parses and checks manifest JSON: compatible ABI major, known slot sources and types,
+    /// literals without duplicates (the host's interning relies on literal ids being the only
+    /// ids of their strings).
     pub fn from_json(json: &[u8]) -> Result<Manifest, AbiError> {
-        let manifest: Manifest = serde_json::from_slice(json).map_err(|e| AbiError::InvalidManifest(e.to_string()))?;
-        if manifest.abi_version.major != ABI_VERSION_MAJOR {
-            return Err(AbiError::IncompatibleAbi { found: manifest.abi_version.major });
+        let wire: wire::Manifest =
+            serde_json::from_slice(json).map_err(|e| AbiError::InvalidManifest(e.to_string()))?;
+        if wire.abi_version.major != ABI_VERSION_MAJOR {
+            return Err(AbiError::IncompatibleAbi { found: wire.abi_version.major });
         }
+        let manifest = wire.into_manifest()?;
         let mut seen = HashSet::with_capacity(manifest.literals.len());
         if !manifest.literals.iter().all(|l| seen.insert(l.as_str())) {
             return Err(AbiError::InvalidManifest("duplicate literal".into()));
@@ -76,7 +80,212 @@ impl Manifest {
     /// The manifest as the JSON stored in the custom section.
     pub fn to_json(&self) -> Vec<u8> {
         // Serializing plain structs of strings and integers cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        serde_json::to_vec(&wire::Manifest::from(self)).unwrap_or_default()
+    }
+}
+
+/// The manifest's JSON, type by type: the ABI 2.0 wire format (ABI.md §2). Conversions to and
+/// from the IR are the only link, so the IR can be renamed or restructured freely.
+mod wire {
+    use serde::{Deserialize, Serialize};
+    use warrant_lang::ir::{self, Field};
+
+    use super::super::AbiError;
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Manifest {
+        #[serde(rename = "abi_version")]
+        pub(super) abi_version: Version,
+        #[serde(rename = "package")]
+        package: String,
+        #[serde(rename = "source_hash")]
+        source_hash: String,
+        #[serde(rename = "literals")]
+        literals: Vec<String>,
+        #[serde(rename = "slots")]
+        slots: Vec<Slot>,
+        #[serde(rename = "rules")]
+        rules: Vec<Rule>,
+        #[serde(rename = "undecided")]
+        undecided: Vec<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Version {
+        #[serde(rename = "major")]
+        pub(super) major: u16,
+        #[serde(rename = "minor")]
+        minor: u16,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Slot {
+        #[serde(rename = "source")]
+        source: Source,
+        #[serde(rename = "ty")]
+        ty: Ty,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum Source {
+        /// A vocabulary field by its language name ([`Field::name`]).
+        #[serde(rename = "field")]
+        Field(String),
+        #[serde(rename = "claim")]
+        Claim(Vec<String>),
+        #[serde(rename = "data")]
+        Data(Vec<String>),
+        #[serde(rename = "data_table")]
+        DataTable {
+            #[serde(rename = "table")]
+            table: Vec<String>,
+            #[serde(rename = "field")]
+            field: Vec<String>,
+        },
+    }
+
+    #[derive(Clone, Copy, Serialize, Deserialize)]
+    pub(super) enum Ty {
+        #[serde(rename = "str")]
+        Str,
+        #[serde(rename = "int")]
+        Int,
+        #[serde(rename = "bool")]
+        Bool,
+        #[serde(rename = "str_set")]
+        StrSet,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Rule {
+        #[serde(rename = "name")]
+        name: String,
+        #[serde(flatten)]
+        kind: RuleKind,
+        #[serde(rename = "line")]
+        line: u32,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "kind")]
+    pub(super) enum RuleKind {
+        #[serde(rename = "allow")]
+        Allow,
+        #[serde(rename = "deny")]
+        Deny {
+            #[serde(rename = "reason")]
+            reason: String,
+        },
+        #[serde(rename = "helper")]
+        Helper,
+    }
+
+    impl From<&super::Manifest> for Manifest {
+        fn from(m: &super::Manifest) -> Self {
+            Manifest {
+                abi_version: Version { major: m.abi_version.major, minor: m.abi_version.minor },
+                package: m.package.clone(),
+                source_hash: m.source_hash.clone(),
+                literals: m.literals.clone(),
+                slots: m.slots.iter().map(Slot::from).collect(),
+                rules: m
+                    .rules
+                    .iter()
+                    .map(|r| Rule { name: r.name.clone(), kind: RuleKind::from(&r.kind), line: r.line })
+                    .collect(),
+                undecided: m.undecided.clone(),
+            }
+        }
+    }
+
+    impl Manifest {
+        /// The IR view; a field name outside the vocabulary is an invalid manifest.
+        pub(super) fn into_manifest(self) -> Result<super::Manifest, AbiError> {
+            Ok(super::Manifest {
+                abi_version: super::AbiVersion { major: self.abi_version.major, minor: self.abi_version.minor },
+                package: self.package,
+                source_hash: self.source_hash,
+                literals: self.literals,
+                slots: self.slots.into_iter().map(Slot::into_ir).collect::<Result<_, _>>()?,
+                rules: self
+                    .rules
+                    .into_iter()
+                    .map(|r| super::RuleInfo { name: r.name, kind: r.kind.into_ir(), line: r.line })
+                    .collect(),
+                undecided: self.undecided,
+            })
+        }
+    }
+
+    impl From<&ir::Slot> for Slot {
+        fn from(slot: &ir::Slot) -> Self {
+            let source = match &slot.source {
+                ir::Source::Field(field) => Source::Field(field.name().to_string()),
+                ir::Source::Claim(path) => Source::Claim(path.clone()),
+                ir::Source::Data(path) => Source::Data(path.clone()),
+                ir::Source::DataTable { table, field } => {
+                    Source::DataTable { table: table.clone(), field: field.clone() }
+                }
+            };
+            Slot { source, ty: Ty::from(slot.ty) }
+        }
+    }
+
+    impl Slot {
+        fn into_ir(self) -> Result<ir::Slot, AbiError> {
+            let source = match self.source {
+                Source::Field(name) => ir::Source::Field(
+                    Field::from_name(&name)
+                        .ok_or_else(|| AbiError::InvalidManifest(format!("unknown request field `{name}`")))?,
+                ),
+                Source::Claim(path) => ir::Source::Claim(path),
+                Source::Data(path) => ir::Source::Data(path),
+                Source::DataTable { table, field } => ir::Source::DataTable { table, field },
+            };
+            Ok(ir::Slot { source, ty: self.ty.into_ir() })
+        }
+    }
+
+    impl From<ir::Ty> for Ty {
+        fn from(ty: ir::Ty) -> Self {
+            match ty {
+                ir::Ty::Str => Ty::Str,
+                ir::Ty::Int => Ty::Int,
+                ir::Ty::Bool => Ty::Bool,
+                ir::Ty::StrSet => Ty::StrSet,
+            }
+        }
+    }
+
+    impl Ty {
+        fn into_ir(self) -> ir::Ty {
+            match self {
+                Ty::Str => ir::Ty::Str,
+                Ty::Int => ir::Ty::Int,
+                Ty::Bool => ir::Ty::Bool,
+                Ty::StrSet => ir::Ty::StrSet,
+            }
+        }
+    }
+
+    impl From<&ir::RuleKind> for RuleKind {
+        fn from(kind: &ir::RuleKind) -> Self {
+            match kind {
+                ir::RuleKind::Allow => RuleKind::Allow,
+                ir::RuleKind::Deny { reason } => RuleKind::Deny { reason: reason.clone() },
+                ir::RuleKind::Helper => RuleKind::Helper,
+            }
+        }
+    }
+
+    impl RuleKind {
+        fn into_ir(self) -> ir::RuleKind {
+            match self {
+                RuleKind::Allow => ir::RuleKind::Allow,
+                RuleKind::Deny { reason } => ir::RuleKind::Deny { reason },
+                RuleKind::Helper => ir::RuleKind::Helper,
+            }
+        }
     }
 }
 
@@ -96,6 +305,7 @@ pub fn read_manifest(wasm: &[u8]) -> Result<Manifest, AbiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warrant_lang::ir::{Field, Source, Ty};
 
     fn sample() -> Manifest {
         Manifest {
@@ -106,6 +316,63 @@ mod tests {
             slots: vec![],
             rules: vec![RuleInfo { name: "no".into(), kind: RuleKind::Deny { reason: "because".into() }, line: 3 }],
             undecided: vec!["sub is missing or not a string".into()],
+        }
+    }
+
+    /// Every slot source, every type and every rule kind, as ABI 2.0 writes them.
+    fn golden_sample() -> Manifest {
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Manifest {
+            slots: vec![
+                Slot { source: Source::Field(Field::ClientId), ty: Ty::Str },
+                Slot { source: Source::Field(Field::Scope), ty: Ty::StrSet },
+                Slot { source: Source::Claim(path(&["tenant", "id"])), ty: Ty::Int },
+                Slot { source: Source::Data(path(&["flags", "on"])), ty: Ty::Bool },
+                Slot { source: Source::DataTable { table: path(&["agents"]), field: path(&["owner"]) }, ty: Ty::Str },
+            ],
+            rules: vec![
+                RuleInfo { name: "ok".into(), kind: RuleKind::Allow, line: 2 },
+                RuleInfo { name: "no".into(), kind: RuleKind::Deny { reason: "because".into() }, line: 3 },
+                RuleInfo { name: "h".into(), kind: RuleKind::Helper, line: 4 },
+            ],
+            ..sample()
+        }
+    }
+
+    /// The ABI 2.0 wire format, byte for byte: renaming an IR item must not change it.
+    const GOLDEN: &str = concat!(
+        r#"{"abi_version":{"major":2,"minor":0},"package":"p","source_hash":"abc","literals":["read"],"#,
+        r#""slots":[{"source":{"field":"client_id"},"ty":"str"},{"source":{"field":"scope"},"ty":"str_set"},"#,
+        r#"{"source":{"claim":["tenant","id"]},"ty":"int"},{"source":{"data":["flags","on"]},"ty":"bool"},"#,
+        r#"{"source":{"data_table":{"table":["agents"],"field":["owner"]}},"ty":"str"}],"#,
+        r#""rules":[{"name":"ok","kind":"allow","line":2},{"name":"no","kind":"deny","reason":"because","line":3},"#,
+        r#"{"name":"h","kind":"helper","line":4}],"undecided":["sub is missing or not a string"]}"#
+    );
+
+    #[test]
+    fn manifest_json_is_pinned() {
+        assert_eq!(String::from_utf8(golden_sample().to_json()).unwrap(), GOLDEN);
+        assert_eq!(Manifest::from_json(GOLDEN.as_bytes()).unwrap(), golden_sample());
+    }
+
+    /// The names the ABI's described constants give hosts are the ones the wire types write.
+    #[test]
+    fn slot_types_and_rule_kinds_match_the_wire_types() {
+        for (ty, name) in [Ty::Str, Ty::Int, Ty::Bool, Ty::StrSet].into_iter().zip(crate::abi::SLOT_TYPES) {
+            assert_eq!(serde_json::to_value(wire::Ty::from(ty)).unwrap(), serde_json::json!(name));
+        }
+        let kinds = [RuleKind::Allow, RuleKind::Deny { reason: "r".into() }, RuleKind::Helper];
+        for (kind, name) in kinds.iter().zip(crate::abi::RULE_KINDS) {
+            assert_eq!(serde_json::to_value(wire::RuleKind::from(kind)).unwrap()["kind"], serde_json::json!(name));
+        }
+    }
+
+    #[test]
+    fn unknown_field_or_type_is_an_invalid_manifest() {
+        for (from, to) in [(r#"{"field":"client_id"}"#, r#"{"field":"clientid"}"#), (r#""ty":"int""#, r#""ty":"i64""#)]
+        {
+            let json = GOLDEN.replacen(from, to, 1);
+            assert!(matches!(Manifest::from_json(json.as_bytes()), Err(AbiError::InvalidManifest(_))), "{json}");
         }
     }
 

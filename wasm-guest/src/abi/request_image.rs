@@ -3,7 +3,7 @@
 use hashbrown::HashTable;
 
 use warrant_lang::ir::{Field, Source, Ty};
-use warrant_lang::request::Request;
+use warrant_lang::request::{FieldRef, Request};
 
 use super::coerce::{json_cell, walk_claims, Intern};
 use super::image::{set_cell, Cell, ImageBuf};
@@ -165,23 +165,11 @@ fn field_cell(
     if field.ty() != ty {
         return Ok(Cell::Missing(ty));
     }
-    let int = |value: Option<i64>| value.map_or(Cell::Missing(ty), Cell::Int);
-    let cell = match field {
-        Field::Sub => str_cell(interner, request.sub.as_deref())?,
-        Field::Iss => str_cell(interner, request.iss.as_deref())?,
-        Field::Jti => str_cell(interner, request.jti.as_deref())?,
-        Field::ClientId => str_cell(interner, request.client_id.as_deref())?,
-        Field::Instance => str_cell(interner, request.instance.as_deref())?,
-        Field::Resource => str_cell(interner, request.resource.as_deref())?,
-        Field::Action => str_cell(interner, request.action.as_deref())?,
-        Field::Aud => list_cell(image, interner, set_ids, request.aud.as_deref())?,
-        Field::Scope => list_cell(image, interner, set_ids, request.scope.as_deref())?,
-        Field::Iat => int(request.iat),
-        Field::Exp => int(request.exp),
-        Field::Nbf => int(request.nbf),
-        Field::Now => int(request.now),
-    };
-    Ok(cell)
+    match request.field(field) {
+        FieldRef::Str(text) => str_cell(interner, text.as_deref()),
+        FieldRef::StrSet(items) => list_cell(image, interner, set_ids, items.as_deref()),
+        FieldRef::Int(n) => Ok(n.map_or(Cell::Missing(ty), Cell::Int)),
+    }
 }
 
 fn str_cell(interner: &mut RequestInterner<'_>, text: Option<&str>) -> Result<Cell, AbiError> {
