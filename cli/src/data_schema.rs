@@ -109,7 +109,7 @@ impl DataSchema {
     fn walk(&self, path: &[String], prefix: &str) -> Result<&DataSchema, SchemaError> {
         let mut node = self;
         for (depth, key) in path.iter().enumerate() {
-            let here = || display_path(prefix, &path[..=depth]);
+            let here = || display_path(prefix, path.get(..=depth).unwrap_or(path));
             if node.kind != SchemaType::Object {
                 return Err(SchemaError::UnknownPath { path: here() });
             }

@@ -1,5 +1,7 @@
 //! The `warrant` binary end to end: check, build and eval on the example policies, and clear
 //! failures on bad input.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! `warrant audit`, `warrant revoke` and `warrant check --schema` end to end: a real gateway
 //! writes a log, the CLI reads it back.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -1,5 +1,7 @@
 //! Policy-author tooling end to end: `warrant test` on the scenario policies (and proof that a
 //! broken policy line fails a named case), `warrant fmt`, and `warrant eval --explain`.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! `warrant revoke` under concurrent writers and readers, expiries, lifting, hostile input, and
 //! `warrant eval --revocations` deciding as the gateway does.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};

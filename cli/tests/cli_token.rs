@@ -1,6 +1,8 @@
 //! `warrant eval --token` and `warrant token inspect` on tokens signed by an independent
 //! implementation (PyJWT; engine/tests/vectors): verified tokens decide, every refused token
 //! is a deny naming why, and inspection draws the chain in the documented order.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::path::Path;
 
 use serde_json::{json, Value};

@@ -5,6 +5,8 @@
 //! cross_host/harness.rs, shared with the Python host's test (cross_host_python.rs).
 //!
 //! Needs `node` (20+) on PATH; without it the tests fail, they never skip.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 #[path = "cross_host/batch.rs"]
 mod batch;
 #[path = "cross_host/corpus.rs"]

@@ -5,6 +5,8 @@
 //!
 //! Needs `python3` with the `wasmtime` package (`bash .ci/run` installs it); without either the
 //! tests fail, they never skip.
+// Test code: a failed expectation should panic loudly (the workspace lints forbid it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 #[path = "cross_host/batch.rs"]
 mod batch;
 #[path = "cross_host/corpus.rs"]

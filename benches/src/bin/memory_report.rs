@@ -21,6 +21,7 @@ struct CountingAllocator;
 static LIVE_HEAP_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is forwarded unchanged to the system allocator; only a counter is added.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE_HEAP_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
