@@ -257,8 +257,8 @@ pub enum ConfigError {
         /// The repeated key id.
         kid: String,
     },
-    /// The issuer (named) has no signature key left after encryption and unsupported keys
-    /// were skipped.
+    /// The issuer (named) has no signature key: none configured, or every JWK was skipped as
+    /// an encryption or unsupported key.
     #[error("issuer `{0}` has no usable signature key")]
     NoKeys(String),
     /// The JWKS text is not JSON of the JWK Set shape. Only the position is kept: the text may
