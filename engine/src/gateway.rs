@@ -44,7 +44,9 @@ pub struct GatewayDecision {
     /// Unique across gateways and restarts; the audit record carries the same id, so a caller
     /// can cite it.
     pub decision_id: String,
-    /// The decision itself.
+    /// The verdict, fired rules and deny reasons: the policy's, or a deny for a revoked
+    /// request, a refused token, an engine failure or (under [`AuditMode::Required`]) an
+    /// unavailable audit trail.
     pub decision: Decision,
 }
 

@@ -52,7 +52,7 @@ pub struct AuditRecord {
     pub jti: Option<String>,
     /// The token's issuer.
     pub iss: Option<String>,
-    /// Allowed or denied.
+    /// The verdict, from [`Decision::allowed`].
     pub result: Verdict,
     /// The rules that fired, in rule order, as in [`Decision::fired`].
     pub fired: Vec<FiredRule>,
