@@ -10,20 +10,25 @@ pub const NO_ALLOW_RULE_MATCHED: &str = "no allow rule matched";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
+    /// An `allow` rule: grants the request unless a deny rule also fired.
     Allow,
+    /// A `deny` rule: refuses the request whatever else fired.
     Deny,
 }
 
 /// An allow or deny rule whose body held for the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiredRule {
+    /// The rule's name in the policy source.
     pub name: String,
+    /// Whether it is an allow or a deny rule.
     pub kind: Effect,
 }
 
 /// Identifies the policy that decided, so every decision can be traced to its source text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyVersion {
+    /// The `package` name declared by the policy source.
     pub package: String,
     /// Hex SHA-256 of the policy source.
     pub hash: String,
@@ -32,11 +37,14 @@ pub struct PolicyVersion {
 /// A decision. Default deny: `allowed` is true only when an allow rule fired and no deny did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    /// The verdict; false for every failure (fail closed).
     pub allowed: bool,
     /// Fired allow and deny rules, in rule order.
     pub fired: Vec<FiredRule>,
     /// Why the request was refused (empty when allowed).
     pub deny_reasons: Vec<String>,
+    /// The policy that decided; denies for an engine failure or a reason found before the
+    /// policy ran (an invalid token, a revocation) name it too.
     pub policy: PolicyVersion,
 }
 
@@ -92,6 +100,7 @@ impl Decision {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -25,11 +25,15 @@ use crate::host::Policy;
 use crate::revocation::{Revocation, RevocationError, RevocationSet};
 use crate::token::TokenVerifier;
 
+/// Why a gateway could not be built or updated. The gateway keeps its previous snapshot, so
+/// decisions continue with the last good policy, data and revocations.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GatewayError {
+    /// The policy refused the data document (with the revocations merged in).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The data's `revoked_*` lists cannot be read.
     #[error(transparent)]
     Revocation(#[from] RevocationError),
 }
@@ -37,7 +41,12 @@ pub enum GatewayError {
 /// A decision and the id it is logged under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayDecision {
+    /// Unique across gateways and restarts; the audit record carries the same id, so a caller
+    /// can cite it.
     pub decision_id: String,
+    /// The verdict, fired rules and deny reasons: the policy's, or a deny for a revoked
+    /// request, a refused token, an engine failure or (under [`AuditMode::Required`]) an
+    /// unavailable audit trail.
     pub decision: Decision,
 }
 

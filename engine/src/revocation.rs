@@ -119,7 +119,15 @@ pub enum RevocationError {
     UnknownKey(String),
     /// An `expires` that is not whole Unix seconds from 0 to [`MAX_EXPIRY`].
     #[error("`{key}`: the expiry of `{id}` must be whole Unix seconds from 0 to {MAX_EXPIRY}, found {found}")]
-    BadExpiry { key: String, id: String, found: String },
+    BadExpiry {
+        /// The list's key: `instances` in a revocation file, `revoked_instances` in a data
+        /// document, and so on.
+        key: String,
+        /// The revoked id whose entry holds the bad expiry.
+        id: String,
+        /// The rejected value: a number as written, any other value by its type.
+        found: String,
+    },
 }
 
 /// The revoked ids of one kind, each with its expiry.
@@ -378,6 +386,7 @@ impl<'de> Deserialize<'de> for RevocationSet {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

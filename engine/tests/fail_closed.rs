@@ -2,6 +2,7 @@
 //! disables a deny rule, a data document that contradicts the policy is refused (the previous
 //! data stays in force), and revocations listed in the data are enforced by `Policy::decide`
 //! on every hop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use warrant_engine::{ClaimMapping, Engine, EngineError, Policy, Request};

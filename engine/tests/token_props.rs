@@ -1,5 +1,6 @@
 //! Hostile input: whatever bytes arrive as a token, verification never panics and never
 //! succeeds; and no single-character change to a valid token survives.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 mod token_support;
 
 use std::sync::LazyLock;

@@ -54,20 +54,34 @@ pub enum AuditMode {
 /// Start of the deny reason of a decision refused under [`AuditMode::Required`].
 pub const AUDIT_UNAVAILABLE: &str = "audit trail unavailable";
 
+/// Why the audit log could not start, take a record or confirm a flush. Any of them means the
+/// trail may be incomplete; [`AuditMode::Required`] turns that into denies.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
+    /// [`AuditLog::start`] could not spawn the writer thread; holds the OS error.
     #[error("cannot start the audit writer thread: {0}")]
     Spawn(io::Error),
+    /// The writer thread is no longer running, so nothing more can be recorded or flushed.
     #[error("the audit writer thread has stopped")]
     WriterGone,
     /// [`AuditLog::record`] found the queue full: the record was dropped (and counted).
     #[error("the audit queue is full ({capacity} records)")]
-    QueueFull { capacity: usize },
+    QueueFull {
+        /// The queue's length, in records ([`AuditConfig::capacity`]).
+        capacity: usize,
+    },
     /// Records that did not reach the sink since the previous flush: `failed` the sink refused
     /// (or lost when a flush failed), `dropped` the queue could not take.
     #[error("{failed} audit records failed to write and {dropped} were dropped since the last flush: {last_error}")]
-    RecordsLost { failed: u64, dropped: u64, last_error: String },
+    RecordsLost {
+        /// Records the sink refused or lost in a failed flush since the previous flush.
+        failed: u64,
+        /// Records the full queue dropped since the previous flush.
+        dropped: u64,
+        /// The most recent sink error message ("no error recorded" when there was none).
+        last_error: String,
+    },
 }
 
 /// Counters since the log started.

@@ -13,7 +13,9 @@ use crate::decision::{Decision, FiredRule, PolicyVersion};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// The request was allowed ([`Decision::allowed`]).
     Allow,
+    /// The request was refused, by a rule, a revocation or a failure (fail closed).
     Deny,
 }
 
@@ -32,16 +34,29 @@ pub struct AuditRecord {
     pub sub: Option<String>,
     /// Every hop of the delegation chain, first delegate first, current actor last.
     pub chain: Vec<Actor>,
+    /// The token's `client_id`: the OAuth client the token was issued to.
     pub client_id: Option<String>,
+    /// The token's agent instance id (the claim [`ClaimMapping::instance_claim`] names).
+    ///
+    /// [`ClaimMapping::instance_claim`]: warrant_lang::request::ClaimMapping::instance_claim
     pub instance: Option<String>,
+    /// The token's audiences (RFC 8707 resource indicators).
     pub aud: Option<Vec<String>>,
+    /// The resource (tool) the call was for, as the gateway gave it.
     pub resource: Option<String>,
+    /// The action requested on the resource, as the gateway gave it.
     pub action: Option<String>,
+    /// The token's scopes (a space-separated `scope` claim is split).
     pub scope: Option<Vec<String>>,
+    /// The token's id: ties the decision to one token without logging the token.
     pub jti: Option<String>,
+    /// The token's issuer.
     pub iss: Option<String>,
+    /// The verdict, from [`Decision::allowed`].
     pub result: Verdict,
+    /// The rules that fired, in rule order, as in [`Decision::fired`].
     pub fired: Vec<FiredRule>,
+    /// Why the request was refused (empty when allowed), as in [`Decision::deny_reasons`].
     pub deny_reasons: Vec<String>,
     /// Time to decide (revocation check, policy, building this record excluded), microseconds.
     pub latency_us: u64,
@@ -100,12 +115,16 @@ impl AuditRecord {
 // Nearly every event is a decision: boxing it would cost an allocation and save nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum AuditEvent {
+    /// One decision, allowed or denied.
     Decision(AuditRecord),
     /// Records lost because the queue was full: written as soon as the writer catches up, so
     /// a gap in the log is always visible in the log itself.
     RecordsDropped {
+        /// When the notice was written, RFC 3339 UTC.
         time: String,
+        /// The same instant in Unix milliseconds.
         time_ms: u64,
+        /// Records dropped since the previous notice.
         count: u64,
     },
 }

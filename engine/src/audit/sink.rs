@@ -47,6 +47,7 @@ pub struct MemorySink {
 }
 
 impl MemorySink {
+    /// An empty sink; clone it before handing it to the log to read the events back.
     pub fn new() -> MemorySink {
         MemorySink::default()
     }

@@ -8,32 +8,65 @@ use warrant_lang::request::RequestError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
+    /// The token is longer than [`VerifyOptions::max_token_bytes`](super::VerifyOptions::max_token_bytes);
+    /// refused before any decoding so hostile input stays cheap.
     #[error("token is {size} bytes, more than the accepted maximum of {max}")]
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// Length of the presented token, in bytes.
+        size: usize,
+        /// The configured cap, in bytes.
+        max: usize,
+    },
+    /// Not a compact JWS: not three segments, a segment that is not canonical base64url or not
+    /// a JSON object, or a header `alg`/`kid` of the wrong type. Holds which rule was broken.
     #[error("malformed token: {0}")]
     Malformed(&'static str),
+    /// The header says `alg: none` (any letter case): an unsigned token is never accepted.
     #[error("unsecured token (`alg: none`) refused")]
     AlgNone,
+    /// The header `alg` is none of the signature algorithms in [`Algorithm`].
     #[error("token `alg` is not a supported signature algorithm")]
     UnsupportedAlgorithm,
+    /// The header has a `crit` member; RFC 7515 §4.1.11 makes the JWS invalid when a critical
+    /// extension is not understood, and this verifier understands none.
     #[error("token carries a `crit` header extension this verifier does not understand")]
     UnsupportedCriticalHeader,
+    /// [`VerifyOptions::require_access_token_type`](super::VerifyOptions::require_access_token_type)
+    /// is on and the header `typ` is not `at+jwt` (so an ID token cannot pass as an access token).
     #[error("token `typ` is not `at+jwt` (RFC 9068 access token) as this verifier requires")]
     NotAnAccessToken,
+    /// The `iss` names no configured issuer (looked up before the signature is checked, to
+    /// choose the keys).
     #[error("token issuer is not configured")]
     UnknownIssuer,
+    /// The issuer is known but its allow-list does not include the header's algorithm.
     #[error("algorithm `{alg:?}` is not allowed for this issuer")]
-    AlgorithmNotAllowed { alg: Algorithm },
+    AlgorithmNotAllowed {
+        /// The algorithm the token's header asked for.
+        alg: Algorithm,
+    },
+    /// The header `kid` names no key of the issuer.
     #[error("token `kid` names no key of this issuer")]
     UnknownKeyId,
+    /// The header has no `kid` and several of the issuer's keys fit the algorithm; keys are
+    /// never tried one after another.
     #[error("token has no `kid` and the issuer has several keys for its algorithm")]
     KeyIdRequired,
+    /// The selected key cannot verify this algorithm (wrong key type, curve or declared `alg`),
+    /// or no key of the issuer fits it: refused to prevent key confusion.
     #[error("algorithm `{alg:?}` does not match the type or declared algorithm of the selected key")]
-    KeyAlgorithmMismatch { alg: Algorithm },
+    KeyAlgorithmMismatch {
+        /// The algorithm the token's header asked for.
+        alg: Algorithm,
+    },
+    /// The signature does not verify with the selected key.
     #[error("signature does not verify")]
     BadSignature,
+    /// `aud` names none of the issuer's accepted audiences (RFC 8707).
     #[error("token audience is not one of this issuer's accepted audiences")]
     WrongAudience,
+    /// A claim the verifier requires (`iss`, `aud`, `exp`, and `iat`/`jti`/`client_id` as
+    /// [`VerifyOptions`](super::VerifyOptions) says) is absent. Holds the claim name.
     #[error("required claim `{0}` is missing")]
     MissingClaim(String),
     /// No `sub` (or `sub: null`): RFC 9068 §2.2 requires it, and a request without a user must
@@ -43,28 +76,76 @@ pub enum TokenError {
     /// An `act` level without `sub`: an actor nobody can name is not an actor. `act_depth` 1 is
     /// the outermost `act` (the current actor), deeper levels came earlier in the delegation.
     #[error("actor at `act` depth {act_depth} has no subject (`sub`)")]
-    ActorWithoutSubject { act_depth: usize },
+    ActorWithoutSubject {
+        /// Nesting level of the offending `act`, from 1 (outermost).
+        act_depth: usize,
+    },
     /// A `sub` that is not a non-empty string; `act_depth` 0 is the token's own `sub`.
     #[error("{} must be a non-empty string", subject_name(*act_depth))]
-    InvalidSubject { act_depth: usize },
+    InvalidSubject {
+        /// 0 for the token's own `sub`, else the nesting level of the `act` holding it.
+        act_depth: usize,
+    },
+    /// A claim is present but of the wrong type or out of range (`iss`, `jti` or `client_id`
+    /// not a string, a time claim not an integer NumericDate up to year 9999).
     #[error("claim `{claim}` must be {expected}")]
-    InvalidClaim { claim: &'static str, expected: &'static str },
+    InvalidClaim {
+        /// The claim's name.
+        claim: &'static str,
+        /// What it must be, as a phrase for the message ("a string").
+        expected: &'static str,
+    },
+    /// `now` is at or after `exp` plus the leeway.
     #[error("token expired at {exp} (now {now}, leeway included)")]
-    Expired { exp: i64, now: i64 },
+    Expired {
+        /// The token's `exp`, in Unix seconds.
+        exp: i64,
+        /// The verification time, in Unix seconds.
+        now: i64,
+    },
+    /// `nbf` is later than `now` plus the leeway.
     #[error("token not valid before {nbf} (now {now}, leeway included)")]
-    NotYetValid { nbf: i64, now: i64 },
+    NotYetValid {
+        /// The token's `nbf`, in Unix seconds.
+        nbf: i64,
+        /// The verification time, in Unix seconds.
+        now: i64,
+    },
+    /// `iat` is later than `now` plus the leeway: a token from the future means a broken or
+    /// forged issuer clock, and would make token-age rules meaningless.
     #[error("token issued in the future at {iat} (now {now}, leeway included)")]
-    IssuedInFuture { iat: i64, now: i64 },
+    IssuedInFuture {
+        /// The token's `iat`, in Unix seconds.
+        iat: i64,
+        /// The verification time, in Unix seconds.
+        now: i64,
+    },
     /// The caller's clock is outside the NumericDate range every time claim must lie in, so no
     /// validity window can be judged (and no policy arithmetic on `now` could be trusted).
     #[error("verification time {now} is outside 0..={max} (Unix seconds up to year 9999)")]
-    ClockOutOfRange { now: i64, max: i64 },
+    ClockOutOfRange {
+        /// The verification time given, in Unix seconds.
+        now: i64,
+        /// [`MAX_NUMERIC_DATE`](super::MAX_NUMERIC_DATE).
+        max: i64,
+    },
+    /// The `act` chain has more levels than [`ClaimMapping`](warrant_lang::request::ClaimMapping)
+    /// allows; bounds the work a token can cause and the chain a policy must reason about.
     #[error("delegation chain deeper than the accepted maximum of {max} actors")]
-    ChainTooDeep { max: usize },
+    ChainTooDeep {
+        /// The configured maximum number of actors.
+        max: usize,
+    },
+    /// Verified claims that cannot become a [`Request`](warrant_lang::request::Request): an
+    /// `act` that is not an object, or a mapped claim of the wrong type. Holds the mapping's error.
     #[error("claims do not fit the request model: {0}")]
     ClaimShape(RequestError),
+    /// jsonwebtoken refused the selected key as malformed for this token (a key it could not
+    /// parse after configuration accepted it).
     #[error("the selected key cannot verify this token")]
     KeyUnusable,
+    /// Any other refusal by jsonwebtoken, with its error kind as text; still a deny, never a
+    /// silent allow of an error we did not anticipate.
     #[error("verification failed: {0}")]
     VerificationFailed(String),
 }
@@ -147,28 +228,76 @@ impl TokenError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The issuer list is empty: a verifier that trusts nobody would refuse every token.
     #[error("no issuer configured")]
     NoIssuers,
+    /// Two configurations share one `iss`; holds it. Which keys apply would be ambiguous.
     #[error("issuer `{0}` is configured twice")]
     DuplicateIssuer(String),
+    /// The issuer (named) accepts no audience, so `aud` could not be checked (RFC 8707).
     #[error("issuer `{0}` accepts no audience")]
     NoAudiences(String),
+    /// The issuer (named) allows no signature algorithm, so none of its tokens could verify.
     #[error("issuer `{0}` allows no signature algorithm")]
     NoAlgorithms(String),
+    /// An allowed algorithm has no key that can verify it: dead configuration that hides a
+    /// missing or wrong key.
     #[error("issuer `{issuer}` allows `{alg:?}` but has no key able to verify it")]
-    AlgorithmWithoutKey { issuer: String, alg: Algorithm },
+    AlgorithmWithoutKey {
+        /// The issuer's `iss`.
+        issuer: String,
+        /// The allowed algorithm no key fits.
+        alg: Algorithm,
+    },
+    /// Two keys of one issuer share a `kid`, so a token's `kid` would not select one key.
     #[error("issuer `{issuer}` has two keys with kid `{kid}`")]
-    DuplicateKeyId { issuer: String, kid: String },
+    DuplicateKeyId {
+        /// The issuer's `iss`.
+        issuer: String,
+        /// The repeated key id.
+        kid: String,
+    },
+    /// The issuer (named) has no signature key: none configured, or every JWK was skipped as
+    /// an encryption or unsupported key.
     #[error("issuer `{0}` has no usable signature key")]
     NoKeys(String),
+    /// The JWKS text is not JSON of the JWK Set shape. Only the position is kept: the text may
+    /// hold secrets (`oct` keys), so it never reaches the message.
     #[error("JWKS is not valid JSON of the JWK Set shape ({category} at line {line}, column {column})")]
-    InvalidJwks { category: &'static str, line: usize, column: usize },
+    InvalidJwks {
+        /// serde_json's error class ("syntax error", "unexpected shape", ...).
+        category: &'static str,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// A key cannot be used: not parseable, a private key or certificate in place of a public
+    /// key, an unsupported curve, or parameters that contradict each other.
     #[error("{} is invalid: {reason}", key_name(kid.as_deref()))]
-    InvalidKey { kid: Option<String>, reason: &'static str },
+    InvalidKey {
+        /// The key's `kid`; None when it has none.
+        kid: Option<String>,
+        /// Which rule the key breaks.
+        reason: &'static str,
+    },
+    /// A key is well-formed but too weak to trust (HMAC secret under 32 bytes, RSA modulus
+    /// under 2048 bits).
     #[error("{} is too weak: {reason}", key_name(kid.as_deref()))]
-    WeakKey { kid: Option<String>, reason: &'static str },
+    WeakKey {
+        /// The key's `kid`; None when it has none.
+        kid: Option<String>,
+        /// Which minimum the key misses.
+        reason: &'static str,
+    },
+    /// A key or JWKS file could not be read.
     #[error("cannot read key file `{path}`: {source}")]
-    KeyFile { path: String, source: std::io::Error },
+    KeyFile {
+        /// The file's path, as given.
+        path: String,
+        /// The I/O error reading it.
+        source: std::io::Error,
+    },
 }
 
 /// Names a key in messages: "key `rsa-1`", or "key without kid".

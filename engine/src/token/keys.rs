@@ -30,9 +30,19 @@ pub enum KeySource {
     Jwks(String),
     /// One PEM public key: SPKI (`PUBLIC KEY`: RSA, EC P-256/P-384, Ed25519) or PKCS#1
     /// (`RSA PUBLIC KEY`). Private keys and certificates are refused.
-    Pem { kid: Option<String>, pem: String },
+    Pem {
+        /// The key id tokens name it by; None for a key selected by algorithm alone.
+        kid: Option<String>,
+        /// The PEM text.
+        pem: String,
+    },
     /// A shared HMAC secret, at least 32 bytes.
-    HmacSecret { kid: Option<String>, secret: Vec<u8> },
+    HmacSecret {
+        /// The key id tokens name it by; None for a key selected by algorithm alone.
+        kid: Option<String>,
+        /// The raw secret bytes; never shown by `Debug`.
+        secret: Vec<u8>,
+    },
 }
 
 impl KeySource {
