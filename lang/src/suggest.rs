@@ -21,16 +21,21 @@ fn is_abbreviation(a: &str, b: &str) -> bool {
 /// Levenshtein distance over bytes.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
+    // `previous[j]`: distance from the prefix of `a` read so far to `b[..j]`.
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        let mut current = Vec::with_capacity(b.len() + 1);
+        let mut left = i + 1; // `current[j]`, starting at j = 0.
+        current.push(left);
+        // For each `b[j]`: `diagonal` is `previous[j]`, `above` is `previous[j + 1]`.
+        for ((cb, &diagonal), &above) in b.iter().zip(&previous).zip(previous.iter().skip(1)) {
+            left = (diagonal + usize::from(ca != *cb)).min(above + 1).min(left + 1);
+            current.push(left);
         }
         previous = current;
     }
-    previous[b.len()]
+    // `previous` has `b.len() + 1` entries; the last is the distance to the whole of `b`.
+    previous.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]
