@@ -947,6 +947,7 @@ fn out_of_scope(name: &Ident) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::parser::parse;

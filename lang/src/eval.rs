@@ -399,6 +399,7 @@ pub fn glob_matches(text: &[u8], pattern: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ir::{Rule, Slot};
@@ -550,6 +551,32 @@ mod tests {
         assert!(glob_matches(b"a?c", b"a?c"));
         assert!(!glob_matches(b"ab", b"abc*"));
         assert!(glob_matches("é".as_bytes(), b"*\xa9"));
+    }
+
+    /// The definition, read off the pattern's first byte; exponential, fine for short inputs.
+    fn glob_by_definition(text: &[u8], pattern: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_by_definition(&text[skip..], rest)),
+            Some((&p, rest)) => text.split_first().is_some_and(|(&t, tail)| t == p && glob_by_definition(tail, rest)),
+        }
+    }
+
+    #[test]
+    fn glob_matches_its_definition_on_every_short_input() {
+        let texts = crate::test_words::words(b"ab*", 4);
+        let patterns = crate::test_words::words(b"a*", 4);
+        for text in &texts {
+            for pattern in &patterns {
+                assert_eq!(
+                    glob_matches(text, pattern),
+                    glob_by_definition(text, pattern),
+                    "{:?} matches {:?}",
+                    String::from_utf8_lossy(text),
+                    String::from_utf8_lossy(pattern)
+                );
+            }
+        }
     }
 
     #[test]

@@ -335,6 +335,7 @@ fn shown(value: Value) -> (Option<Json>, usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -366,6 +366,7 @@ fn binary_op_text(op: BinaryOp) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ir::Program;
@@ -440,6 +441,13 @@ allow empty if {}
             |text: &str| -> Vec<String> { comments(text).iter().map(|c| text[c.start..c.end].to_string()).collect() };
         assert_eq!(comments_of(&fmt(MESSY)), comments_of(MESSY));
         assert_eq!(comments_of(MESSY).len(), 9);
+    }
+
+    #[test]
+    fn comments_end_at_any_line_break_without_trailing_blanks() {
+        let source = "# a \r\n#b\t\r# c\n\"#\" # d  ";
+        let texts: Vec<&str> = comments(source).iter().map(|c| &source[c.start..c.end]).collect();
+        assert_eq!(texts, ["# a", "#b", "# c", "# d"]);
     }
 
     #[test]

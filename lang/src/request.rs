@@ -303,6 +303,7 @@ fn wrong_type(field: &str, expected: &'static str) -> RequestError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -39,6 +39,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -49,5 +50,27 @@ mod tests {
         assert_eq!(closest("dpeth", ["depth", "first", "last"]), Some("depth"));
         assert_eq!(closest("zzzzzz", ["depth", "first", "last"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    /// Levenshtein's recursive definition; exponential, fine for short inputs.
+    fn distance_by_definition(a: &[u8], b: &[u8]) -> usize {
+        match (a.split_first(), b.split_first()) {
+            (None, _) => b.len(),
+            (_, None) => a.len(),
+            (Some((x, a_tail)), Some((y, b_tail))) => (distance_by_definition(a_tail, b_tail) + usize::from(x != y))
+                .min(distance_by_definition(a_tail, b) + 1)
+                .min(distance_by_definition(a, b_tail) + 1),
+        }
+    }
+
+    #[test]
+    fn edit_distance_matches_its_definition_on_every_short_pair() {
+        let words = crate::test_words::words(b"abc", 4);
+        for a in &words {
+            for b in &words {
+                let (a_text, b_text) = (std::str::from_utf8(a).unwrap(), std::str::from_utf8(b).unwrap());
+                assert_eq!(edit_distance(a_text, b_text), distance_by_definition(a, b), "{a_text:?} to {b_text:?}");
+            }
+        }
     }
 }
