@@ -158,7 +158,7 @@ pub enum RequestError {
     #[error("`{0}` must be a JSON object")]
     FieldNotObject(&'static str),
     /// A vocabulary claim or request key holds a JSON value of another type than the
-    /// vocabulary table says (an integer out of `i64` range counts as the wrong type).
+    /// vocabulary table says (a number that is not an `i64` counts as the wrong type).
     #[error("`{field}` has the wrong type: expected {expected}")]
     WrongType {
         /// The claim or request key as named in the JSON.
