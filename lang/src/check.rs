@@ -16,6 +16,7 @@ use crate::types::{check_types, Inference};
 /// A policy whose names and types are known; the input of lowering.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedPolicy {
+    /// The first `package` name; empty when there is none (an error was reported).
     pub package: String,
     /// Rules in source order; a rule's index is its [`RuleId`].
     pub rules: Vec<CheckedRule>,
@@ -31,10 +32,15 @@ impl CheckedPolicy {
     }
 }
 
+/// One rule with its body checked; mirrors [`crate::ir::Rule`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedRule {
+    /// The rule's name as written.
     pub name: String,
+    /// `allow`, `deny` (with its reason) or helper.
     pub kind: RuleKind,
+    /// The conditions that checked without error, a conjunction; when there are errors it can
+    /// be shorter than `body_text`.
     pub body: Vec<CheckedCond>,
     /// Source text of each body condition.
     pub body_text: Vec<String>,
@@ -42,52 +48,80 @@ pub struct CheckedRule {
     pub line: u32,
 }
 
+/// A checked condition, with its place for later diagnostics (unsatisfiable conditions).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedCond {
+    /// What the condition says.
     pub kind: CheckedCondKind,
+    /// The condition's text in the source.
     pub span: Span,
 }
 
 /// Mirrors [`crate::ir::Cond`], with literals still as text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckedCondKind {
+    /// [`crate::ir::Cond::Cmp`].
     Cmp(CmpOp, CheckedExpr, CheckedExpr),
+    /// [`crate::ir::Cond::In`].
     In(CheckedExpr, CheckedExpr),
+    /// [`crate::ir::Cond::Subset`].
     Subset(CheckedExpr, CheckedExpr),
+    /// [`crate::ir::Cond::StartsWith`], with the prefix literal.
     StartsWith(CheckedExpr, String),
+    /// [`crate::ir::Cond::EndsWith`], with the suffix literal.
     EndsWith(CheckedExpr, String),
+    /// [`crate::ir::Cond::Matches`], with the glob literal.
     Matches(CheckedExpr, String),
+    /// [`crate::ir::Cond::Truthy`].
     Truthy(CheckedExpr),
+    /// [`crate::ir::Cond::Defined`].
     Defined(CheckedExpr),
+    /// [`crate::ir::Cond::Not`].
     Not(Box<CheckedCond>),
+    /// [`crate::ir::Cond::Rule`]: a helper rule, by its index in [`CheckedPolicy::rules`].
     Rule(RuleId),
+    /// [`crate::ir::Cond::Every`].
     Every(Vec<CheckedCond>),
+    /// [`crate::ir::Cond::Some`].
     Some(Vec<CheckedCond>),
 }
 
+/// A checked value expression, with its place for type errors found after inference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedExpr {
+    /// What the expression is.
     pub kind: CheckedExprKind,
+    /// The expression's text in the source.
     pub span: Span,
 }
 
 /// Mirrors [`crate::ir::Expr`], with literals still as text and inputs not yet numbered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckedExprKind {
+    /// A string literal.
     Str(String),
+    /// An integer or duration literal, in seconds for a duration.
     Int(i64),
+    /// `true` or `false`.
     Bool(bool),
+    /// A set literal's members as written (not yet sorted or deduplicated).
     StrSet(Vec<String>),
+    /// A request vocabulary field.
     Field(Field),
     /// A `Source::Claim` or `Source::Data` path.
     Dynamic(Source),
     /// `data.table[key].field`; `source` is a `Source::DataTable`.
     Lookup {
+        /// The table and the field read from its entry.
         source: Source,
+        /// The key, a `Str` expression.
         key: Box<CheckedExpr>,
     },
+    /// [`crate::ir::Expr::Actor`].
     Actor(ActorRef, ActorField),
+    /// `chain.depth`: [`crate::ir::Expr::ChainDepth`].
     ChainDepth,
+    /// [`crate::ir::Expr::Arith`].
     Arith(ArithOp, Box<CheckedExpr>, Box<CheckedExpr>),
 }
 
@@ -254,8 +288,9 @@ impl<'a> Checker<'a> {
                     .with_help("a rule named like a request field could never be used; rename it"),
                 );
             }
-            if let Some(&first) = rule_ids.get(rule.name.name.as_str()) {
-                let first: &ast::RuleDecl = rules[first as usize];
+            // Ids in `rule_ids` are indices of earlier rules, so the lookup always finds one.
+            let first = rule_ids.get(rule.name.name.as_str()).and_then(|&first| rules.get(first as usize));
+            if let Some(first) = first {
                 errors.push(
                     Error::new(
                         ErrorKind::DuplicateRule,
@@ -912,6 +947,7 @@ fn out_of_scope(name: &Ident) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::parser::parse;

@@ -16,20 +16,40 @@ const RENDER_WIDTH: usize = 80;
 /// The kinds of compile error; each has its own stable diagnostic code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
+    /// The text does not match the grammar, a string literal is invalid (a lone surrogate
+    /// escape), the file starts with a byte order mark, or conditions nest deeper than
+    /// [`crate::parser::MAX_NESTING`].
     Parse,
+    /// No `package` statement, or one after a rule.
     MissingPackage,
+    /// A second `package` statement.
     DuplicatePackage,
+    /// A name, attribute or function that is not in the vocabulary (`subject`, `act.foo`,
+    /// `startwith(...)`).
     UnknownName,
+    /// A value used as a type it does not have (`chain.depth == "3"`), a wrong argument
+    /// count, or one claim/data path used as two types.
     TypeMismatch,
+    /// A bare name that is no rule.
     UnknownRule,
+    /// An `allow`/`deny` rule used as a condition; only helper rules can be.
     NotAHelperRule,
+    /// Two rules with one name, or a rule named like a vocabulary name.
     DuplicateRule,
+    /// A helper rule that depends on itself, directly or through others.
     RecursiveRule,
+    /// A quantifier variable used outside its `every`/`some` body, or named like the
+    /// vocabulary.
     QuantifierScope,
+    /// An `every`/`some` inside another.
     NestedQuantifier,
+    /// The pattern of `matches`, `startswith` or `endswith` is not a string literal.
     NonLiteralPattern,
+    /// An index where none is allowed (`claims[sub]`, `data[sub]`) or two in one path.
     InvalidIndex,
+    /// An integer or duration literal that does not fit an `i64`.
     IntegerOverflow,
+    /// A condition that is always false, or two that cannot both hold, so the rule never fires.
     Unsatisfiable,
     /// A documented size or depth limit is exceeded (`lang/src/rule_graph.rs`, `parser.rs`).
     LimitExceeded,
@@ -82,19 +102,25 @@ impl ErrorKind {
 /// One compile error, not yet attached to its source text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// What kind of error; gives the stable code.
     pub kind: ErrorKind,
+    /// One-line summary, shown first.
     pub message: String,
+    /// The source range underlined; may fall outside the source (rendering clamps it).
     pub span: Span,
     /// Text shown under the underlined span.
     pub label: String,
+    /// How to fix it, when there is something to say.
     pub help: Option<String>,
 }
 
 impl Error {
+    /// An error without help text.
     pub fn new(kind: ErrorKind, span: Span, message: impl Into<String>, label: impl Into<String>) -> Error {
         Error { kind, message: message.into(), span, label: label.into(), help: None }
     }
 
+    /// The same error with `help` as its fix-it text.
     pub fn with_help(mut self, help: impl Into<String>) -> Error {
         self.help = Some(help.into());
         self
@@ -104,6 +130,7 @@ impl Error {
 /// An [`Error`] together with the source it points into, so miette can show a snippet.
 #[derive(Debug, Clone)]
 pub struct Located {
+    /// The error itself.
     pub error: Error,
     source: Arc<NamedSource<String>>,
 }
@@ -159,14 +186,17 @@ impl Diagnostics {
         Diagnostics { origin: origin.to_string(), errors }
     }
 
+    /// How many errors were found.
     pub fn len(&self) -> usize {
         self.errors.len()
     }
 
+    /// Whether none were found (`compile` never returns an empty set as an error).
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
+    /// The errors, sorted by position in the source.
     pub fn errors(&self) -> impl Iterator<Item = &Error> {
         self.errors.iter().map(|l| &l.error)
     }

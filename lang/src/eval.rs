@@ -50,8 +50,12 @@ pub fn condition_truth(program: &Program, request: &Request, data: &Json, cond: 
 /// its sorted message table.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Truth {
+    /// The condition does not hold.
     False,
+    /// A value it reads is missing or ill typed, or its arithmetic overflows; holds the
+    /// message naming that value.
     Undecided(String),
+    /// The condition holds.
     True,
 }
 
@@ -77,13 +81,18 @@ impl Truth {
 /// A value of one [`Ty`]. `None` stands for *missing* throughout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
+    /// A [`Ty::Str`] value.
     Str(String),
+    /// A [`Ty::Int`] value (seconds, for times and durations).
     Int(i64),
+    /// A [`Ty::Bool`] value.
     Bool(bool),
+    /// A [`Ty::StrSet`] value, ordered so that sets compare by content.
     StrSet(BTreeSet<String>),
 }
 
 impl Value {
+    /// The type of this value, to compare with what a slot or operator expects.
     pub fn ty(&self) -> Ty {
         match self {
             Value::Str(_) => Ty::Str,
@@ -107,6 +116,7 @@ pub struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
+    /// An evaluator of `program` on `request` with data document `data`; computes nothing yet.
     pub fn new(program: &'a Program, request: &'a Request, data: &'a Json) -> Evaluator<'a> {
         Evaluator { program, request, data }
     }
@@ -367,28 +377,29 @@ fn compare(op: CmpOp, l: &Value, r: &Value) -> bool {
 /// `*` matches any run of bytes (including `/` and none); every other byte matches itself.
 /// Dynamic programming over prefixes: `row[j]` = "the pattern so far matches `text[..j]`".
 pub fn glob_matches(text: &[u8], pattern: &[u8]) -> bool {
-    let mut row = vec![false; text.len() + 1];
-    row[0] = true;
+    // The empty pattern matches the empty prefix only: `row` is `[true, false, false, ...]`.
+    let mut row: Vec<bool> = std::iter::once(true).chain(text.iter().map(|_| false)).collect();
     for &p in pattern {
-        let mut next = vec![false; text.len() + 1];
-        if p == b'*' {
+        row = if p == b'*' {
             // `*` extends any match: once a prefix matches, every longer prefix does too.
             let mut reached = false;
-            for j in 0..=text.len() {
-                reached |= row[j];
-                next[j] = reached;
-            }
+            row.iter()
+                .map(|&matched| {
+                    reached |= matched;
+                    reached
+                })
+                .collect()
         } else {
-            for j in 1..=text.len() {
-                next[j] = row[j - 1] && text[j - 1] == p;
-            }
-        }
-        row = next;
+            // `next[0]` is false (a byte needs one); `next[j] = row[j - 1] && text[j - 1] == p`.
+            std::iter::once(false).chain(row.iter().zip(text).map(|(&matched, &t)| matched && t == p)).collect()
+        };
     }
-    row[text.len()]
+    // `row` has `text.len() + 1` entries; the last says whether the whole text matches.
+    row.last().copied().unwrap_or(false)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ir::{Rule, Slot};
@@ -540,6 +551,32 @@ mod tests {
         assert!(glob_matches(b"a?c", b"a?c"));
         assert!(!glob_matches(b"ab", b"abc*"));
         assert!(glob_matches("é".as_bytes(), b"*\xa9"));
+    }
+
+    /// The definition, read off the pattern's first byte; exponential, fine for short inputs.
+    fn glob_by_definition(text: &[u8], pattern: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_by_definition(&text[skip..], rest)),
+            Some((&p, rest)) => text.split_first().is_some_and(|(&t, tail)| t == p && glob_by_definition(tail, rest)),
+        }
+    }
+
+    #[test]
+    fn glob_matches_its_definition_on_every_short_input() {
+        let texts = crate::test_words::words(b"ab*", 4);
+        let patterns = crate::test_words::words(b"a*", 4);
+        for text in &texts {
+            for pattern in &patterns {
+                assert_eq!(
+                    glob_matches(text, pattern),
+                    glob_by_definition(text, pattern),
+                    "{:?} matches {:?}",
+                    String::from_utf8_lossy(text),
+                    String::from_utf8_lossy(pattern)
+                );
+            }
+        }
     }
 
     #[test]

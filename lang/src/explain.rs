@@ -21,13 +21,16 @@ pub const MAX_SHOWN_ELEMENTS: usize = 16;
 /// The explanation of one decision: one report per allow and deny rule, in source order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
+    /// Allow and deny rules in source order; helper rules only appear inside [`Because::Helper`].
     pub rules: Vec<RuleReport>,
 }
 
 /// One allow or deny rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleReport {
+    /// The rule's name.
     pub name: String,
+    /// Allow or deny (with its reason); never a helper.
     #[serde(flatten)]
     pub kind: RuleKind,
     /// 1-based line of the rule head.
@@ -46,6 +49,8 @@ pub struct ConditionReport {
     /// The condition as written (top level of a rule) or as rebuilt from the IR (inside a
     /// quantifier, where the loop variable is shown as `hop`).
     pub condition: String,
+    /// The inputs the condition reads, in reading order, with their values (a quantifier
+    /// shows `chain.depth`).
     pub values: Vec<Observed>,
     /// Why the condition could not be decided (absent when it was false).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,10 +81,20 @@ fn is_zero(n: &usize) -> bool {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Because {
     /// A helper rule did not hold: its first failing condition.
-    Helper { rule: String, line: u32, failed: Box<ConditionReport> },
+    Helper {
+        /// The helper rule's name.
+        rule: String,
+        /// 1-based line of its head.
+        line: u32,
+        /// Its first false condition, else its first undecided one.
+        failed: Box<ConditionReport>,
+    },
     /// A quantifier did not hold: for `every`, the first actor that failed the body; for
     /// `some`, every actor (none satisfied the body).
-    Actors { failures: Vec<ActorFailure> },
+    Actors {
+        /// The failing actors, in chain order.
+        failures: Vec<ActorFailure>,
+    },
 }
 
 /// One actor of the chain that did not satisfy a quantifier's body.
@@ -87,6 +102,7 @@ pub enum Because {
 pub struct ActorFailure {
     /// Position in the chain: 0 is the first delegate, the last is the current actor.
     pub index: usize,
+    /// The body condition that failed for this actor.
     pub failed: ConditionReport,
 }
 
@@ -319,6 +335,7 @@ fn shown(value: Value) -> (Option<Json>, usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -43,15 +43,16 @@ fn comments(source: &str) -> Vec<Comment> {
     let mut found = Vec::new();
     let mut in_string = false;
     let mut i = 0;
-    while i < bytes.len() {
-        match (in_string, bytes[i]) {
+    while let Some(&byte) = bytes.get(i) {
+        match (in_string, byte) {
             (true, b'\\') => i += 1,
             (true, b'"') | (false, b'"') => in_string = !in_string,
             (false, b'#') => {
-                let line_end = bytes[i..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes.len(), |n| i + n);
-                let text_end = i + source[i..line_end].trim_end().len();
-                found.push(Comment { start: i, end: text_end });
-                i = line_end;
+                // `#` is ASCII, so `i` is a character boundary and `get` always succeeds.
+                let rest = source.get(i..).unwrap_or("");
+                let line = rest.split(['\n', '\r']).next().unwrap_or(rest);
+                found.push(Comment { start: i, end: i + line.trim_end().len() });
+                i += line.len();
             }
             _ => {}
         }
@@ -180,12 +181,12 @@ impl<'s> Printer<'s> {
                 };
                 self.out.push_str(&format!("{word} {} in chain {{", var.name));
                 let single = match body.as_slice() {
-                    [only] => !is_quantifier(only),
-                    _ => false,
+                    [only] if !is_quantifier(only) => Some(only),
+                    _ => None,
                 };
-                if single && !self.has_comment_before(cond.span.end) {
+                if let Some(only) = single.filter(|_| !self.has_comment_before(cond.span.end)) {
                     self.out.push(' ');
-                    self.cond(&body[0], depth);
+                    self.cond(only, depth);
                     self.out.push_str(" }");
                 } else {
                     self.out.push('\n');
@@ -310,8 +311,14 @@ impl<'s> Printer<'s> {
 
     /// Takes the comments not yet printed that start before `position`.
     fn comments_before(&mut self, position: usize) -> Vec<Comment> {
-        let taken: Vec<Comment> =
-            self.comments[self.next_comment..].iter().take_while(|c| c.start < position).copied().collect();
+        let taken: Vec<Comment> = self
+            .comments
+            .get(self.next_comment..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| c.start < position)
+            .copied()
+            .collect();
         self.next_comment += taken.len();
         taken
     }
@@ -359,6 +366,7 @@ fn binary_op_text(op: BinaryOp) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ir::Program;
@@ -433,6 +441,13 @@ allow empty if {}
             |text: &str| -> Vec<String> { comments(text).iter().map(|c| text[c.start..c.end].to_string()).collect() };
         assert_eq!(comments_of(&fmt(MESSY)), comments_of(MESSY));
         assert_eq!(comments_of(MESSY).len(), 9);
+    }
+
+    #[test]
+    fn comments_end_at_any_line_break_without_trailing_blanks() {
+        let source = "# a \r\n#b\t\r# c\n\"#\" # d  ";
+        let texts: Vec<&str> = comments(source).iter().map(|c| &source[c.start..c.end]).collect();
+        assert_eq!(texts, ["# a", "#b", "# c", "# d"]);
     }
 
     #[test]

@@ -38,8 +38,11 @@ pub struct Program {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ty {
+    /// A UTF-8 string.
     Str,
+    /// A signed 64-bit integer; times and durations are in seconds.
     Int,
+    /// `true` or `false`.
     Bool,
     /// A set of strings.
     StrSet,
@@ -49,7 +52,9 @@ pub enum Ty {
 /// A value whose JSON shape does not match `ty` reads as *missing*.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Slot {
+    /// Where the value is read from.
     pub source: Source,
+    /// The type it is read as; `(source, ty)` is unique in [`Program::slots`].
     pub ty: Ty,
 }
 
@@ -66,7 +71,12 @@ pub enum Source {
     Data(Vec<String>),
     /// `data.table[key].field`: an object of objects indexed by a key computed at decision
     /// time. `ty` is the type of `field` (an empty `field` path means the entry itself).
-    DataTable { table: Vec<String>, field: Vec<String> },
+    DataTable {
+        /// Path of the table object in the data document (`data.table`).
+        table: Vec<String>,
+        /// Path inside the entry (`.field`); empty for the entry itself.
+        field: Vec<String>,
+    },
 }
 
 /// Data keys of the host's revocation lists (`data.revoked_instances`, ...). Every host
@@ -243,26 +253,39 @@ pub enum ActorRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorField {
+    /// `sub` of the `act` object.
     Sub,
+    /// `client_id` of the `act` object.
     ClientId,
+    /// The instance claim of the `act` object (`ClaimMapping::instance_claim`).
     Instance,
 }
 
+/// A comparison operator; only `Int` operands take the four orderings (see [`Cond::Cmp`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CmpOp {
+    /// `==`.
     Eq,
+    /// `!=`.
     Ne,
+    /// `<`.
     Lt,
+    /// `<=`.
     Le,
+    /// `>`.
     Gt,
+    /// `>=`.
     Ge,
 }
 
+/// An integer operator; overflow makes the expression undecided, never wraps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArithOp {
+    /// `+`.
     Add,
+    /// `-`.
     Sub,
 }
 
@@ -270,8 +293,11 @@ pub enum ArithOp {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expr {
+    /// A string literal, by its id in [`Program::literals`].
     Str(LitId),
+    /// An integer literal (durations already in seconds).
     Int(i64),
+    /// A boolean literal.
     Bool(bool),
     /// A literal set; ids sorted ascending, no duplicates.
     StrSet(Vec<LitId>),
@@ -280,7 +306,9 @@ pub enum Expr {
     /// `data.table[key].field`: `slot` is a `Source::DataTable` slot; `key` is a `Str` expr.
     /// Missing when the key is missing or absent from the table.
     Lookup {
+        /// The `Source::DataTable` slot read.
         slot: SlotId,
+        /// The entry's key, a `Str` expression.
         key: Box<Expr>,
     },
     /// A string field of an actor; missing when the chain is empty or the field is absent.
@@ -316,6 +344,7 @@ pub enum Cond {
     /// `defined(e)`: true when `e` reads (present, well typed, no overflow), else false; never
     /// undecided.
     Defined(Expr),
+    /// `not c`: true and false swap; undecided stays undecided.
     Not(Box<Cond>),
     /// A helper rule holds.
     Rule(RuleId),
@@ -332,7 +361,10 @@ pub enum RuleKind {
     /// Grants, unless some deny rule fires.
     Allow,
     /// Refuses, whatever allows; the reason is reported.
-    Deny { reason: String },
+    Deny {
+        /// The reason as written in the policy, reported with every denial by this rule.
+        reason: String,
+    },
     /// A named condition other rules can use; never decides by itself.
     Helper,
 }
@@ -340,8 +372,11 @@ pub enum RuleKind {
 /// One rule: its body is a conjunction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
+    /// The rule's name, unique in the program; decisions and explanations name rules by it.
     pub name: String,
+    /// Allow, deny or helper.
     pub kind: RuleKind,
+    /// The conditions, a conjunction; empty means always true.
     pub body: Vec<Cond>,
     /// Source text of each body condition (same length as `body`), for explanations.
     pub body_text: Vec<String>,

@@ -18,6 +18,8 @@ pub mod request;
 pub mod rule_graph;
 mod satisfiable;
 mod suggest;
+#[cfg(test)]
+mod test_words;
 pub mod text;
 mod types;
 pub mod undecided;

@@ -118,6 +118,7 @@ impl Lowering<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::ir::{ActorField, ActorRef, Field, Ty};

@@ -3,7 +3,8 @@
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser;
-use pest_derive::Parser;
+
+use grammar::{PolicyParser, Rule};
 
 use crate::ast::{
     BinaryOp, Cond, CondKind, Expr, ExprKind, Ident, IntLiteral, Path, PathPart, Policy, Quantifier, RuleDecl,
@@ -17,9 +18,16 @@ use crate::ir::{ArithOp, CmpOp};
 /// end of the stack whatever the input.
 pub const MAX_NESTING: usize = 64;
 
-#[derive(Parser)]
-#[grammar = "grammar.pest"]
-struct PolicyParser;
+/// The generated parser, in a private module: pest makes its `Rule` enum public, and it is an
+/// implementation detail of this module, not part of the crate's API.
+mod grammar {
+    use pest_derive::Parser;
+
+    /// pest's parser for `grammar.pest`.
+    #[derive(Parser)]
+    #[grammar = "grammar.pest"]
+    pub(super) struct PolicyParser;
+}
 
 /// Parses a whole policy file.
 pub fn parse(source: &str) -> Result<Policy, Error> {
@@ -346,6 +354,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

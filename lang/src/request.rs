@@ -28,29 +28,47 @@ pub const DEFAULT_INSTANCE_CLAIM: &str = "instance_id";
 /// One actor of the delegation chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
+    /// The `act` object's `sub` claim: who acts. `None` when absent or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// The `act` object's `client_id` claim. `None` when absent or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The `act` object's instance claim ([`ClaimMapping::instance_claim`]). `None` when absent
+    /// or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
 }
 
-/// A fully resolved decision request. `None` means *missing*: every condition on it is false.
+/// A fully resolved decision request. `None` means *missing*: a condition reading it is
+/// undecided (only `defined` is plainly false), which fails closed as `crate::eval` describes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// The `sub` claim: the principal on whose behalf the call is made.
     pub sub: Option<String>,
+    /// The `iss` claim: the token issuer.
     pub iss: Option<String>,
+    /// The `jti` claim: the token id.
     pub jti: Option<String>,
+    /// The `client_id` claim: the OAuth client the token was issued to.
     pub client_id: Option<String>,
+    /// The top-level instance claim ([`ClaimMapping::instance_claim`]): the agent instance.
     pub instance: Option<String>,
+    /// The resource being called (target URI), from the call, not the token.
     pub resource: Option<String>,
+    /// The operation being attempted, from the call, not the token.
     pub action: Option<String>,
+    /// The `aud` claim as a list: a string claim is a one-element list.
     pub aud: Option<Vec<String>>,
+    /// The `scope` claim as a list: a string claim is split on spaces (RFC 9068).
     pub scope: Option<Vec<String>>,
+    /// The `iat` claim, seconds since the epoch.
     pub iat: Option<i64>,
+    /// The `exp` claim, seconds since the epoch.
     pub exp: Option<i64>,
+    /// The `nbf` claim, seconds since the epoch.
     pub nbf: Option<i64>,
+    /// Decision time, seconds since the epoch, supplied by the host, not the token.
     pub now: Option<i64>,
     /// Delegation order: first delegate first, current actor last.
     pub chain: Vec<Actor>,
@@ -133,14 +151,28 @@ impl Default for ClaimMapping {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
+    /// The JSON request ([`Request::from_json`]) is not an object.
     #[error("request must be a JSON object")]
     NotAnObject,
+    /// `claims` or an `act` claim (named here) is present but not an object.
     #[error("`{0}` must be a JSON object")]
     FieldNotObject(&'static str),
+    /// A vocabulary claim or request key holds a JSON value of another type than the
+    /// vocabulary table says (a number that is not an `i64` counts as the wrong type).
     #[error("`{field}` has the wrong type: expected {expected}")]
-    WrongType { field: String, expected: &'static str },
+    WrongType {
+        /// The claim or request key as named in the JSON.
+        field: String,
+        /// What it should have been, in words ("a string").
+        expected: &'static str,
+    },
+    /// The nested `act` claims hold more actors than [`ClaimMapping::max_chain_depth`].
     #[error("delegation chain deeper than the accepted maximum of {max} actors")]
-    ChainTooDeep { max: usize },
+    ChainTooDeep {
+        /// The configured maximum number of actors.
+        max: usize,
+    },
+    /// The request text ([`Request::from_json_str`]) is not valid JSON; holds serde's message.
     #[error("invalid request JSON: {0}")]
     Json(String),
 }
@@ -271,6 +303,7 @@ fn wrong_type(field: &str, expected: &'static str) -> RequestError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

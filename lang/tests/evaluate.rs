@@ -1,4 +1,5 @@
 //! The reference evaluator on compiled policies: the billing example, one change at a time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use serde_json::{json, Value};
 use warrant_lang::compile;
 use warrant_lang::eval::evaluate;

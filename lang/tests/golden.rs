@@ -1,6 +1,7 @@
 //! Golden diagnostics: each `tests/diagnostics/NAME.warrant` is a bad policy and
 //! `NAME.expected` its rendered errors. `UPDATE_GOLDEN=1 cargo test -p warrant-lang --test
 //! golden` rewrites the expected files (review the diff before committing).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};

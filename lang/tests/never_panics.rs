@@ -1,5 +1,6 @@
 //! Property tests: no input text makes the front end panic, and whatever compiles satisfies
 //! the IR invariants the backends rely on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::collections::HashSet;
 
 use proptest::prelude::*;
