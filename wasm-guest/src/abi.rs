@@ -260,6 +260,7 @@ pub fn align_image(offset: u32) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use warrant_lang::ir::{Program, Rule};

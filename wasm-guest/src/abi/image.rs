@@ -168,6 +168,7 @@ pub(super) fn set_cell(image: &mut ImageBuf<'_>, ids: &mut Vec<u32>) -> Result<C
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -313,6 +313,7 @@ pub fn read_manifest(wasm: &[u8]) -> Result<Manifest, AbiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use warrant_lang::ir::{Field, Source, Ty};
