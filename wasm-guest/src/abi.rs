@@ -160,26 +160,44 @@ abi_constants! {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AbiError {
+    /// [`read_manifest`] could not parse the bytes as a Wasm module; holds the parser's message.
     #[error("not a valid Wasm module: {0}")]
     InvalidModule(String),
+    /// The module parses but has no [`MANIFEST_SECTION`] custom section, so it is not a Warrant policy.
     #[error("module has no `{MANIFEST_SECTION}` custom section")]
     MissingManifest,
+    /// The manifest JSON is malformed, names an unknown request field or repeats a literal; holds
+    /// what was wrong.
     #[error("invalid manifest: {0}")]
     InvalidManifest(String),
+    /// The manifest's ABI major version is not [`ABI_VERSION_MAJOR`]: the images' layout may differ.
     #[error("module ABI major version {found} is not the host's {ABI_VERSION_MAJOR}")]
-    IncompatibleAbi { found: u16 },
+    IncompatibleAbi {
+        /// The major version the module's manifest declares.
+        found: u16,
+    },
+    /// The request image (or its strings and string ids) would exceed [`MAX_REQUEST_IMAGE_BYTES`].
     #[error("request image exceeds {MAX_REQUEST_IMAGE_BYTES} bytes")]
     RequestTooLarge,
+    /// The data document contradicts a type the policy reads (for instance a string where it
+    /// reads a set).
     #[error("data does not fit the policy: {0}")]
     DataShape(#[from] warrant_lang::data_shape::DataShapeError),
+    /// The data image (or its strings and string ids) would exceed [`MAX_DATA_IMAGE_BYTES`].
     #[error("data image exceeds {MAX_DATA_IMAGE_BYTES} bytes")]
     DataTooLarge,
+    /// An address inside the image, or its end, would not fit in 32-bit linear memory at the
+    /// requested base.
     #[error("image does not fit in 32-bit linear memory")]
     AddressOverflow,
+    /// The requested image base is not [`IMAGE_ALIGN`]-aligned; holds that base.
     #[error("image base {0:#x} is not {IMAGE_ALIGN}-byte aligned")]
     MisalignedBase(u32),
+    /// The request image's base lies below [`DataImage::end`], so it would overwrite the data image.
     #[error("request image base must not overlap the data image")]
     OverlapsDataImage,
+    /// The request encoder was given a data image built from another manifest (its source hash
+    /// or literal count differs), whose string ids would be wrong.
     #[error("data image was built for another policy")]
     DataImageMismatch,
 }
@@ -224,8 +242,8 @@ pub fn decode_fired(words: &[u8], manifest: &Manifest) -> Vec<RuleId> {
             continue;
         }
         let word_start = (index / 32) * OUTPUT_WORD_SIZE as usize;
-        let Some(word) = words.get(word_start..word_start + OUTPUT_WORD_SIZE as usize) else { break };
-        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        let word = words.get(word_start..word_start + OUTPUT_WORD_SIZE as usize).and_then(|w| w.try_into().ok());
+        let Some(word) = word.map(u32::from_le_bytes) else { break };
         if word & (1 << (index % 32)) != 0 {
             // Rule counts are bounded by the manifest, which fits in memory as u32 ids.
             if let Ok(id) = RuleId::try_from(index) {
@@ -242,6 +260,7 @@ pub fn align_image(offset: u32) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use warrant_lang::ir::{Program, Rule};

@@ -1,5 +1,6 @@
 //! Targeted code generation tests: module shape, manifest, invalid IR, the action dispatch
 //! with gaps and more than 32 rules, and helper memoisation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 mod common;
 
 use common::gen::{self, Rng};

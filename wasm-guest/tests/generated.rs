@@ -3,6 +3,7 @@
 //! the tables of `ABI.md` and `docs/language.md` (between `BEGIN GENERATED` / `END GENERATED`
 //! markers). Each test fails when its file is stale; `UPDATE=1 cargo test -p warrant-wasm
 //! --test generated` rewrites them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@ pub struct Constant {
     pub name: &'static str,
     /// Its doc comment, one entry per line.
     pub doc: &'static [&'static str],
-    /// Its value.
+    /// Its value, written verbatim into the generated constants and tables.
     pub value: ConstValue,
 }
 
@@ -26,9 +26,10 @@ pub enum ConstValue {
     StrList(&'static [&'static str]),
 }
 
-/// Converts a constant of any type the ABI uses into a [`ConstValue`].
+/// Converts a constant of any type the ABI uses into a [`ConstValue`], so constants of
+/// different Rust types can be listed in one `Vec`.
 pub trait AbiValue {
-    /// This constant as a described value.
+    /// This constant's value, in the shape the generators read.
     fn described(&'static self) -> ConstValue;
 }
 

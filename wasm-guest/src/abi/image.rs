@@ -143,7 +143,7 @@ impl<'a> ImageBuf<'a> {
         let table = self.reserve(strings.len() * STRING_ENTRY_SIZE as usize)?;
         for (i, text) in strings.enumerate() {
             let start = self.reserve(text.len())?;
-            self.bytes[start..].copy_from_slice(text);
+            self.put(start, text);
             let ptr = self.address(start)?;
             let len = u32::try_from(text.len()).map_err(|_| self.too_large.clone())?;
             let entry = table + i * STRING_ENTRY_SIZE as usize;
@@ -168,6 +168,7 @@ pub(super) fn set_cell(image: &mut ImageBuf<'_>, ids: &mut Vec<u32>) -> Result<C
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

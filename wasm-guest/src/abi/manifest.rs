@@ -13,7 +13,9 @@ use super::{AbiError, ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MANIFEST_SECTION};
 /// An ABI version as stored in the manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AbiVersion {
+    /// Incompatible-change counter; [`Manifest::from_json`] refuses any but [`ABI_VERSION_MAJOR`].
     pub major: u16,
+    /// Backward-compatible-addition counter; any value is accepted.
     pub minor: u16,
 }
 
@@ -21,21 +23,29 @@ pub struct AbiVersion {
 /// `{"name": "r", "kind": "deny", "reason": "...", "line": 3}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleInfo {
+    /// The rule's name in the policy source, which decisions report for fired rules.
     pub name: String,
+    /// Allow, deny (with the reason a decision reports) or helper (never fires by itself).
     pub kind: RuleKind,
+    /// 1-based line of the rule head in the policy source, so a report can point a reader at it.
     pub line: u32,
 }
 
 /// The content of the `warrant.manifest` custom section, in IR terms for the Rust host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
+    /// The ABI the module was compiled against: the layout of the images it reads.
     pub abi_version: AbiVersion,
+    /// The policy's declared `package` name.
     pub package: String,
+    /// Hex SHA-256 of the policy source: the policy version each decision reports, and what ties
+    /// a [`super::DataImage`] to this policy.
     pub source_hash: String,
     /// String literals; literal `i` has string id `i`.
     pub literals: Vec<String>,
     /// Slot `i` is cell `i` of both images' slot tables.
     pub slots: Vec<Slot>,
+    /// Rule `i` is rule id `i`: bit `i` of the output's fired bitmap and rule function `i`.
     pub rules: Vec<RuleInfo>,
     /// Why a condition could not be decided, sorted: a deny rule that fired because its body
     /// was undecided reports index `k` of this table in the output area (ABI.md §7).
@@ -303,6 +313,7 @@ pub fn read_manifest(wasm: &[u8]) -> Result<Manifest, AbiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use warrant_lang::ir::{Field, Source, Ty};

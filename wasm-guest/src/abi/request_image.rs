@@ -79,6 +79,7 @@ impl<'v> Intern<'v> for RequestInterner<'_> {
 }
 
 impl RequestEncoder {
+    /// An encoder with empty buffers; they grow to the largest request seen and are then reused.
     pub fn new() -> Self {
         RequestEncoder::default()
     }

@@ -7,7 +7,7 @@
 //! the outcome.
 use std::collections::BTreeMap;
 
-use warrant_lang::ir::{CmpOp, Cond, Expr, Field, LitId, Program, RuleId, RuleKind, Source, Ty};
+use warrant_lang::ir::{CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId, RuleKind, Source, Ty};
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 use super::code::{Code, Label};
@@ -108,7 +108,7 @@ fn admitted_actions(cond: &Cond, action_slot: u32, literal_count: usize) -> Opti
         Cond::In(Expr::Slot(s), Expr::StrSet(lits)) if *s == action_slot => lits.clone(),
         _ => return None,
     };
-    let valid = lits.iter().all(|&l| (l as usize) < literal_count) && lits.windows(2).all(|pair| pair[0] < pair[1]);
+    let valid = lits.iter().all(|&l| (l as usize) < literal_count) && lits.is_sorted_by(|a, b| a < b);
     valid.then_some(lits)
 }
 
@@ -137,9 +137,9 @@ pub(super) fn decide_function(
         code.get(PARAM_OUT).i32(0).store32(word * 4);
     }
     let record = Recorder { program, allowed, denied, truth, entries: words * 4 };
-    for id in 0..program.rules.len() as RuleId {
-        if program.rules[id as usize].kind != RuleKind::Helper && !plan.by_action.contains_key(&id) {
-            record.run(&mut code, id, None);
+    for (id, rule) in (0..).zip(&program.rules) {
+        if rule.kind != RuleKind::Helper && !plan.by_action.contains_key(&id) {
+            record.run(&mut code, id, rule, None);
         }
     }
     if let Some(action_slot) = plan.action_slot {
@@ -197,10 +197,11 @@ struct Recorder<'p> {
 }
 
 impl Recorder<'_> {
-    /// `cap`: an undecided truth the result may not exceed (a condition the dispatch decided).
-    fn run(&self, code: &mut Code, id: RuleId, cap: Option<i32>) {
+    /// `rule` is rule `id`; `cap`: an undecided truth the result may not exceed (a condition
+    /// the dispatch decided).
+    fn run(&self, code: &mut Code, id: RuleId, rule: &Rule, cap: Option<i32>) {
         let word_offset = (id / 32) * 4;
-        let is_deny = matches!(self.program.rules[id as usize].kind, RuleKind::Deny { .. });
+        let is_deny = matches!(rule.kind, RuleKind::Deny { .. });
         code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(rule_function(id))).set(self.truth);
         if let Some(cap) = cap {
             code.get(self.truth).i32(cap).get(self.truth).i32(cap).op(I::I32LtU).op(I::Select).set(self.truth);
@@ -223,6 +224,15 @@ impl Recorder<'_> {
     }
 }
 
+/// Rule `id` of `program`. The plan only holds ids of existing rules; should one be missing,
+/// compilation fails rather than emit a call to a function that does not exist.
+fn rule_at(program: &Program, id: RuleId) -> Result<&Rule, CodegenError> {
+    program
+        .rules
+        .get(id as usize)
+        .ok_or_else(|| CodegenError::InvalidIr { rule: format!("#{id}"), reason: "no such rule".to_string() })
+}
+
 /// With the action missing, `action == lit` is undecided: every deny rule the dispatch indexes
 /// runs, its truth capped at that undecided value.
 fn run_deny_rules_without_action(
@@ -234,9 +244,10 @@ fn run_deny_rules_without_action(
 ) -> Result<(), CodegenError> {
     code.get(PARAM_REQUEST).load32(cell_offset(REQ_SLOTS, action_slot)? + CELL_STR_ID);
     code.i32(0).op(I::I32LtS).if_(BlockType::Empty);
-    for &rule in plan.by_action.keys() {
-        if matches!(record.program.rules[rule as usize].kind, RuleKind::Deny { .. }) {
-            record.run(code, rule, Some(undecided));
+    for &id in plan.by_action.keys() {
+        let rule = rule_at(record.program, id)?;
+        if matches!(rule.kind, RuleKind::Deny { .. }) {
+            record.run(code, id, rule, Some(undecided));
         }
     }
     code.end();
@@ -260,26 +271,18 @@ fn dispatch_on_action(
     let (Some(&min), Some(&max)) = (rules_by_action.keys().next(), rules_by_action.keys().last()) else {
         return Ok(());
     };
-    let cases: Vec<(LitId, Vec<RuleId>)> = rules_by_action.into_iter().collect();
     let done = code.block(BlockType::Empty);
-    let mut case_labels: Vec<Label> = Vec::with_capacity(cases.len());
-    for _ in 0..cases.len() {
-        case_labels.push(code.block(BlockType::Empty));
-    }
-    // Innermost block is case 0: its code follows its `end`.
-    case_labels.reverse();
-    let targets: Vec<Label> = (min..=max)
-        .map(|action| match cases.binary_search_by_key(&action, |(lit, _)| *lit) {
-            Ok(case) => case_labels[case],
-            Err(_) => done,
-        })
-        .collect();
+    // One block per case, the first action's innermost: a case's code follows its block's `end`,
+    // so the innermost block's code comes first.
+    let case_labels: BTreeMap<LitId, Label> =
+        rules_by_action.keys().rev().map(|&action| (action, code.block(BlockType::Empty))).collect();
+    let targets: Vec<Label> = (min..=max).map(|action| case_labels.get(&action).copied().unwrap_or(done)).collect();
     code.get(PARAM_REQUEST).load32(cell_offset(REQ_SLOTS, action_slot)? + CELL_STR_ID);
     code.u32(min).op(I::I32Sub).br_table(&targets, done);
-    for (_, rules) in &cases {
+    for rules in rules_by_action.values() {
         code.end();
-        for rule in rules {
-            record.run(code, *rule, None);
+        for &id in rules {
+            record.run(code, id, rule_at(record.program, id)?, None);
         }
         code.br(done);
     }

@@ -1,6 +1,6 @@
 //! Checks of the helper-rule graph the generated code relies on: `Cond::Rule` names an existing
 //! helper rule, and the graph is acyclic (a cycle would recurse until the Wasm stack traps).
-use warrant_lang::ir::{Cond, Program, RuleKind};
+use warrant_lang::ir::{Cond, Program, Rule, RuleKind};
 
 use super::CodegenError;
 
@@ -13,34 +13,37 @@ enum Visit {
 
 /// Fails on a reference to a missing or non-helper rule, or on a cycle.
 pub(super) fn check_rule_graph(program: &Program) -> Result<(), CodegenError> {
-    let mut state = vec![Visit::New; program.rules.len()];
-    for start in 0..program.rules.len() {
+    let mut nodes: Vec<(&Rule, Visit)> = program.rules.iter().map(|rule| (rule, Visit::New)).collect();
+    for start in 0..nodes.len() {
         // Iterative DFS: hostile IR could nest deeper than the native stack.
         let mut stack = vec![(start, false)];
-        while let Some((rule, leaving)) = stack.pop() {
+        while let Some((index, leaving)) = stack.pop() {
+            // Only `start` and targets found in `nodes` below are pushed: no index is skipped.
+            let Some((rule, visit)) = nodes.get_mut(index) else { continue };
+            let rule: &Rule = rule;
             if leaving {
-                state[rule] = Visit::Done;
+                *visit = Visit::Done;
                 continue;
             }
-            match state[rule] {
+            match *visit {
                 Visit::Done => continue,
-                Visit::InProgress => return Err(CodegenError::RuleCycle(program.rules[rule].name.clone())),
+                Visit::InProgress => return Err(CodegenError::RuleCycle(rule.name.clone())),
                 Visit::New => {}
             }
-            state[rule] = Visit::InProgress;
-            stack.push((rule, true));
+            *visit = Visit::InProgress;
+            stack.push((index, true));
             let mut targets = Vec::new();
-            collect_rule_refs(&program.rules[rule].body, &mut targets);
+            collect_rule_refs(&rule.body, &mut targets);
             for target in targets {
                 let target = target as usize;
-                let Some(callee) = program.rules.get(target) else {
-                    return Err(invalid(program, rule, "references a rule that does not exist"));
+                let Some(&(callee, callee_visit)) = nodes.get(target) else {
+                    return Err(invalid(rule, "references a rule that does not exist"));
                 };
                 if callee.kind != RuleKind::Helper {
-                    return Err(invalid(program, rule, "references a rule that is not a helper"));
+                    return Err(invalid(rule, "references a rule that is not a helper"));
                 }
-                match state[target] {
-                    Visit::InProgress => return Err(CodegenError::RuleCycle(program.rules[target].name.clone())),
+                match callee_visit {
+                    Visit::InProgress => return Err(CodegenError::RuleCycle(callee.name.clone())),
                     Visit::New => stack.push((target, false)),
                     Visit::Done => {}
                 }
@@ -61,6 +64,6 @@ fn collect_rule_refs(body: &[Cond], out: &mut Vec<u32>) {
     }
 }
 
-fn invalid(program: &Program, rule: usize, reason: &str) -> CodegenError {
-    CodegenError::InvalidIr { rule: program.rules[rule].name.clone(), reason: reason.to_string() }
+fn invalid(rule: &Rule, reason: &str) -> CodegenError {
+    CodegenError::InvalidIr { rule: rule.name.clone(), reason: reason.to_string() }
 }

@@ -23,19 +23,23 @@ pub(super) struct StaticLayout {
 impl StaticLayout {
     /// Lays out the literal table and bytes.
     pub(super) fn new(literals: &[String]) -> Result<StaticLayout, CodegenError> {
-        let table_len = literals.len().checked_mul(STRING_ENTRY_SIZE as usize);
-        let mut bytes = vec![0u8; table_len.ok_or(CodegenError::TooLarge)?];
+        let table_len = literals.len().checked_mul(STRING_ENTRY_SIZE as usize).ok_or(CodegenError::TooLarge)?;
+        // The bytes of the literals follow the table, in order.
+        let mut end = table_len;
         let mut literal_entries = Vec::with_capacity(literals.len());
         for literal in literals {
-            let ptr = address(LITERAL_TABLE as usize + bytes.len())?;
+            let ptr = address(LITERAL_TABLE as usize + end)?;
             let len = u32::try_from(literal.len()).map_err(|_| CodegenError::TooLarge)?;
             literal_entries.push((ptr, len));
-            bytes.extend_from_slice(literal.as_bytes());
+            end = end.checked_add(literal.len()).ok_or(CodegenError::TooLarge)?;
         }
-        for (index, (ptr, len)) in literal_entries.iter().enumerate() {
-            let at = index * STRING_ENTRY_SIZE as usize;
-            bytes[at..at + 4].copy_from_slice(&ptr.to_le_bytes());
-            bytes[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+        let mut bytes = Vec::with_capacity(end);
+        for (ptr, len) in &literal_entries {
+            bytes.extend_from_slice(&ptr.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+        }
+        for literal in literals {
+            bytes.extend_from_slice(literal.as_bytes());
         }
         Ok(StaticLayout { bytes, literal_entries, literal_sets: HashMap::new() })
     }

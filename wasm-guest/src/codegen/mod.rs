@@ -28,10 +28,23 @@ use runtime::RUNTIME_FUNCTION_COUNT;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodegenError {
+    /// The IR breaks an invariant the generated code relies on (a bad slot, literal or rule id,
+    /// a type mismatch, an unsorted literal set): a bug in the producer of the IR, refused rather
+    /// than compiled into a module that would misbehave.
     #[error("invalid IR in rule `{rule}`: {reason}")]
-    InvalidIr { rule: String, reason: String },
+    InvalidIr {
+        /// Name of the rule being compiled; `#id` when rule id `id` does not exist, empty when
+        /// the invariant belongs to no single rule (the undecided-message table).
+        rule: String,
+        /// Which invariant is broken.
+        reason: String,
+    },
+    /// A helper rule reaches itself through `Cond::Rule` references; holds a rule on the cycle.
+    /// Compiled, it would recurse until the Wasm stack traps.
     #[error("helper rules form a cycle through `{0}`")]
     RuleCycle(String),
+    /// A count, index or address of the policy (rules, slots, literals, static data, undecided
+    /// messages) does not fit the 32-bit module or the ABI's i32 fields.
     #[error("policy too large for a 32-bit Wasm module")]
     TooLarge,
 }
@@ -75,8 +88,8 @@ pub fn compile(program: &Program) -> Result<Vec<u8>, CodegenError> {
         .collect::<Result<_, CodegenError>>()?;
     let mut rule_functions = Vec::with_capacity(program.rules.len());
     let mut context = RuleContext { program, layout: &mut layout, memo_globals: &memo_globals, messages: &messages };
-    for id in 0..rule_count {
-        rule_functions.push(compile_rule(&mut context, id, plan.decided_condition(id))?);
+    for (id, rule) in (0..rule_count).zip(&program.rules) {
+        rule_functions.push(compile_rule(&mut context, id, rule, plan.decided_condition(id))?);
     }
     let action_missing = match plan.action_expr() {
         Some(action) => Some(context.undecided(&warrant_lang::undecided::missing(program, &action))?),

@@ -58,14 +58,13 @@ impl RuleContext<'_> {
     }
 }
 
-/// Compiles rule `id`, leaving out body condition `skip` (already decided by the dispatch).
-pub(super) fn compile_rule(
-    ctx: &mut RuleContext<'_>,
+/// Compiles `rule`, rule `id`, leaving out body condition `skip` (already decided by the dispatch).
+pub(super) fn compile_rule<'p>(
+    ctx: &mut RuleContext<'p>,
     id: RuleId,
+    rule: &'p Rule,
     skip: Option<usize>,
 ) -> Result<Function, CodegenError> {
-    let program = ctx.program;
-    let rule = &program.rules[id as usize];
     let memo = ctx.memo_globals.get(id as usize).copied().flatten();
     let mut code = Code::new(2);
     let missing = code.local(ValType::I32);
@@ -536,7 +535,7 @@ impl Emitter<'_, '_> {
     /// Literal set invariants the binary search and set equality rely on.
     fn check_literal_set(&self, lits: &[LitId]) -> Result<(), CodegenError> {
         let known = lits.iter().all(|&l| (l as usize) < self.ctx.program.literals.len());
-        let sorted = lits.windows(2).all(|pair| pair[0] < pair[1]);
+        let sorted = lits.is_sorted_by(|a, b| a < b);
         if known && sorted {
             Ok(())
         } else {
