@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use serde_json::Value;
 use warrant_wasm::abi;
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, ImportSection, MemArg, MemArgTarget, MemorySection, MemoryType,
-    Module, TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, MemArg, MemArgTarget, MemorySection, MemoryType, Module, TypeSection,
+    ValType,
 };
 
 /// What `warrant_decide` of a hand-made module does.
@@ -74,7 +74,8 @@ impl Handmade {
             page_size_log2: None,
         });
         let mut globals = GlobalSection::new();
-        globals.global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
+        globals
+            .global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
         let mut exports = ExportSection::new();
         exports
             .export(abi::EXPORT_MEMORY, ExportKind::Memory, 0)

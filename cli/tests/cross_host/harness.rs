@@ -157,7 +157,7 @@ pub fn check_contract(host: &Host) {
     let example = corpus::conformance().remove(0);
     let bump = |field: &'static str, to: u64| move |manifest: &mut Value| manifest["abi_version"][field] = json!(to);
     let handmade = |abi_version_word, decide, max_pages| {
-        Handmade { abi_version_word, decide, max_pages, manifest: manifest_v2() }.encode()
+        Handmade { abi_version_word, decide, max_pages, ..Handmade::new(manifest_v2()) }.encode()
     };
     let small = r#"{"claims": {"blob": "x"}}"#.to_string();
     let blob = json!({"claims": {"blob": "b".repeat(100_000)}}).to_string();

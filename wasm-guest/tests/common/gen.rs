@@ -7,34 +7,7 @@ use warrant_lang::ir::{
 };
 use warrant_lang::request::{Actor, Request};
 
-/// SplitMix64: small, deterministic, good enough for test generation.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+pub use warrant_test_support::Rng;
 
 /// Policy literals (patterns included).
 pub const LITERALS: [&str; 10] = ["read", "write", "a", "b", "ab", "a*b", "*", "x/*", "", "*a*"];
@@ -107,7 +80,7 @@ pub fn program(rng: &mut Rng) -> Program {
     }
     Program {
         package: "gen".into(),
-        source_hash: format!("{:016x}", gen.rng.next()),
+        source_hash: format!("{:016x}", gen.rng.next_u64()),
         literals: LITERALS.iter().map(|s| s.to_string()).collect(),
         slots,
         rules,
