@@ -99,13 +99,8 @@ fn python_images_are_byte_identical_to_the_rust_encoders() {
                 image.map_or(Value::Null, |bytes| json!(hex(bytes)))
             })
             .collect();
-        let wasm = dir.join(format!("policy{index}.wasm"));
-        std::fs::write(&wasm, &subject.wasm).expect("write the module");
-        entries.push(BatchEntry {
-            wasm,
-            data: subject.data.clone(),
-            requests: cases.iter().map(|c| c.request.clone()).collect(),
-        });
+        let texts = cases.iter().map(|c| c.request.clone()).collect();
+        entries.push(BatchEntry::written(&dir, index, &subject.wasm, subject.data.clone(), texts));
         expected.push((subject.name, json!({"data": hex(data_image.bytes()), "requests": requests})));
     }
     let path = write_batch(&dir, &entries);

@@ -12,6 +12,15 @@ pub struct BatchEntry {
     pub requests: Vec<String>,
 }
 
+impl BatchEntry {
+    /// Writes `wasm` as `policy{index}.wasm` under `dir` and pairs it with `data` and `requests`.
+    pub fn written(dir: &Path, index: usize, wasm: &[u8], data: Option<String>, requests: Vec<String>) -> BatchEntry {
+        let path = dir.join(format!("policy{index}.wasm"));
+        std::fs::write(&path, wasm).expect("write the module");
+        BatchEntry { wasm: path, data, requests }
+    }
+}
+
 /// The repository root (the CLI crate sits one level below it).
 pub fn repo_root() -> &'static Path {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR"));

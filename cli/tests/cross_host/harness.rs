@@ -59,13 +59,8 @@ pub fn check_conformance(host: &Host) {
             }
         }
         failures.extend(uncovered_rules(&subject, &policy, &outcomes));
-        let wasm = dir.join(format!("policy{index}.wasm"));
-        std::fs::write(&wasm, &subject.wasm).expect("write the module");
-        entries.push(BatchEntry {
-            wasm,
-            data: subject.data.clone(),
-            requests: cases.iter().map(|c| c.request.clone()).collect(),
-        });
+        let requests = cases.iter().map(|c| c.request.clone()).collect();
+        entries.push(BatchEntry::written(&dir, index, &subject.wasm, subject.data.clone(), requests));
         expected.push((subject.name, cases, outcomes));
     }
     let host_name = host.name;
