@@ -207,7 +207,7 @@ pub fn line_of(source: &str, offset: usize) -> u32 {
 }
 
 /// The `package` statement must come first, exactly once.
-fn check_package(policy: &ast::Policy, errors: &mut Vec<Error>) -> Option<String> {
+pub(crate) fn check_package(policy: &ast::Policy, errors: &mut Vec<Error>) -> Option<String> {
     let packages: Vec<&Ident> = policy
         .statements
         .iter()

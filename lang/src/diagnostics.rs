@@ -186,6 +186,21 @@ impl Diagnostics {
         Diagnostics { origin: origin.to_string(), errors }
     }
 
+    /// Errors found in the files of one package: each error comes with the index in `files`
+    /// (display name, text) of the file its span points into, so that every snippet shows the
+    /// right file. `origin` names the whole package (its folder). Sorted by file, then position.
+    pub fn in_files(origin: &str, files: &[(String, &str)], mut errors: Vec<(usize, Error)>) -> Diagnostics {
+        errors.sort_by_key(|(file, e)| (*file, e.span.start, e.span.end));
+        let named: Vec<_> =
+            files.iter().map(|(name, text)| Arc::new(NamedSource::new(name.clone(), text.to_string()))).collect();
+        let unknown = Arc::new(NamedSource::new(origin, String::new()));
+        let errors = errors
+            .into_iter()
+            .map(|(file, error)| Located { error, source: Arc::clone(named.get(file).unwrap_or(&unknown)) })
+            .collect();
+        Diagnostics { origin: origin.to_string(), errors }
+    }
+
     /// How many errors were found.
     pub fn len(&self) -> usize {
         self.errors.len()

@@ -35,6 +35,10 @@ pub struct RuleReport {
     pub kind: RuleKind,
     /// 1-based line of the rule head.
     pub line: u32,
+    /// The file defining the rule, set by [`crate::CompiledPackage::explain`] when the policy
+    /// has several files (a one-file policy names its file once, elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Whether the rule fired: an allow rule's body was true, a deny rule's body was not false.
     pub held: bool,
     /// The condition that decided the body: the first false one, else the first undecided one
@@ -120,7 +124,7 @@ pub fn explain(program: &Program, request: &Request, data: &Json) -> Explanation
                 (RuleKind::Deny { .. }, Some(report)) => report.undecided.is_some(),
                 _ => false,
             };
-            RuleReport { name: rule.name.clone(), kind: rule.kind.clone(), line: rule.line, held, failed }
+            RuleReport { name: rule.name.clone(), kind: rule.kind.clone(), line: rule.line, file: None, held, failed }
         })
         .collect();
     Explanation { rules }
@@ -141,7 +145,10 @@ impl Explanation {
                 (_, true) => "held".to_string(),
                 (_, false) => "did not hold".to_string(),
             };
-            let _ = writeln!(out, "{head} (line {}): {verdict}", rule.line);
+            let _ = match &rule.file {
+                Some(file) => writeln!(out, "{head} ({file} line {}): {verdict}", rule.line),
+                None => writeln!(out, "{head} (line {}): {verdict}", rule.line),
+            };
             if let Some(failed) = &rule.failed {
                 render_failure(&mut out, failed, 1);
             }

@@ -13,6 +13,7 @@ pub mod fmt;
 pub mod ir;
 pub mod limits;
 pub mod lower;
+pub mod package;
 pub mod parser;
 pub mod request;
 pub mod rule_graph;
@@ -25,6 +26,7 @@ mod types;
 pub mod undecided;
 
 pub use diagnostics::Diagnostics;
+pub use package::{compile_files, CompiledPackage, SourceFile};
 
 /// Compiles policy text to the IR. `origin` names the source in diagnostics (a file path).
 /// On failure every error found is returned: a syntax error stops at the first one, the
@@ -32,16 +34,22 @@ pub use diagnostics::Diagnostics;
 pub fn compile(source: &str, origin: &str) -> Result<ir::Program, Diagnostics> {
     let fail = |errors| Diagnostics::new(source, origin, errors);
     let policy = parser::parse(source).map_err(|e| fail(vec![e]))?;
-    let too_large = limits::check_limits(&policy);
+    compile_parsed(&policy, source).map_err(fail)
+}
+
+/// The checks and lowering of [`compile`] on a parsed policy; `source` is the text its spans
+/// point into (one file, or the files of a package joined by [`package`]).
+fn compile_parsed(policy: &ast::Policy, source: &str) -> Result<ir::Program, Vec<diagnostics::Error>> {
+    let too_large = limits::check_limits(policy);
     if !too_large.is_empty() {
-        return Err(fail(too_large));
+        return Err(too_large);
     }
-    let (checked, mut errors) = check::check_partial(&policy, source);
+    let (checked, mut errors) = check::check_partial(policy, source);
     let program = lower::lower(&checked, source);
     errors.extend(satisfiable::check(&program, &checked, source));
     if errors.is_empty() {
         Ok(program)
     } else {
-        Err(fail(errors))
+        Err(errors)
     }
 }

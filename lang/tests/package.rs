@@ -1,0 +1,131 @@
+//! Policies over several files: one package, a folder of `.warrant` files, one program.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+use warrant_lang::diagnostics::ErrorKind;
+use warrant_lang::ir::RuleKind;
+use warrant_lang::package::package_hash;
+use warrant_lang::request::{ClaimMapping, Request};
+use warrant_lang::{compile, compile_files, SourceFile};
+
+fn file(name: &str, text: &str) -> SourceFile {
+    SourceFile { name: name.into(), text: text.into() }
+}
+
+const ALLOW: &str = "package p\n\nrule reader if { action == \"read\" }\nallow read if { reader }\n";
+const DENY: &str = "package p\n# refusals\ndeny late \"too late\" if { now > 100 }\n";
+
+#[test]
+fn files_of_one_package_compile_into_one_program_with_rule_lines_per_file() {
+    // Given in reverse order: files are taken in name order.
+    let package = compile_files("pol", &[file("b.warrant", DENY), file("a.warrant", ALLOW)])
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let program = &package.program;
+    assert_eq!(program.package, "p");
+    let rules: Vec<(&str, u32)> = program.rules.iter().map(|r| (r.name.as_str(), r.line)).collect();
+    assert_eq!(rules, [("reader", 3), ("read", 4), ("late", 3)]);
+    assert_eq!(package.rule_files, ["pol/a.warrant", "pol/a.warrant", "pol/b.warrant"]);
+    assert_eq!(package.file_of(2), Some("pol/b.warrant"));
+    assert!(matches!(program.rules[2].kind, RuleKind::Deny { .. }));
+}
+
+#[test]
+fn one_file_compiles_as_compile_does() {
+    let package = compile_files("dir", &[file("policy.warrant", ALLOW)]).unwrap();
+    assert_eq!(package.program, compile(ALLOW, "dir/policy.warrant").unwrap());
+    assert_eq!(package.program.source_hash, package_hash(&[file("policy.warrant", ALLOW)]));
+}
+
+#[test]
+fn the_version_covers_every_file_name_and_text_in_name_order() {
+    let a = file("a.warrant", "package p\n");
+    let b = file("b.warrant", "package p\nallow x if { }\n");
+    // printf 'a.warrant\0%s\0package p\n' 10 >h; printf 'b.warrant\0%s\0package p\nallow x if { }\n' 25 >>h;
+    // sha256sum h
+    let expected = "055a09dd58587851f2f72d79d21f77fb4253e29e7b771329789e22d7f9017c46";
+    assert_eq!(package_hash(&[a.clone(), b.clone()]), expected);
+    assert_eq!(package_hash(&[b.clone(), a.clone()]), expected);
+    let package = compile_files("", &[b.clone(), a.clone()]).unwrap();
+    assert_eq!(package.program.source_hash, expected);
+    let renamed = file("c.warrant", &b.text);
+    assert_ne!(package_hash(&[a.clone(), renamed]), expected, "names are part of the version");
+    // Moving text from one file to the other changes the version too.
+    let moved = [file("a.warrant", "package p\nallow x if { }\n"), file("b.warrant", "package p\n")];
+    assert_ne!(package_hash(&moved), expected);
+}
+
+#[test]
+fn a_diagnostic_in_the_second_file_names_it_and_its_line() {
+    let bad = "package p\n\ndeny d \"r\" if { chain.depht > 1 }\n";
+    let diagnostics = compile_files("pol", &[file("a.warrant", ALLOW), file("b.warrant", bad)]).unwrap_err();
+    let kinds: Vec<_> = diagnostics.errors().map(|e| e.kind).collect();
+    assert_eq!(kinds, [ErrorKind::UnknownName]);
+    let text = diagnostics.render();
+    assert!(text.contains("pol/b.warrant:3:"), "{text}");
+    assert!(text.contains("chain.depht"), "{text}");
+    assert!(!text.contains("a.warrant"), "{text}");
+}
+
+#[test]
+fn a_syntax_error_stays_in_its_file() {
+    let broken = "package p\nallow x if {\n";
+    let diagnostics = compile_files("", &[file("a.warrant", broken), file("b.warrant", DENY)]).unwrap_err();
+    let text = diagnostics.render();
+    assert!(text.contains("a.warrant:"), "{text}");
+    assert!(!text.contains("b.warrant"), "{text}");
+}
+
+#[test]
+fn a_rule_defined_in_two_files_names_both_places() {
+    let twice = "package p\nallow read if { action == \"x\" }\n";
+    let diagnostics = compile_files("pol", &[file("a.warrant", ALLOW), file("b.warrant", twice)]).unwrap_err();
+    let errors: Vec<_> = diagnostics.errors().collect();
+    assert_eq!(errors.len(), 1, "{}", diagnostics.render());
+    assert_eq!(errors[0].kind, ErrorKind::DuplicateRule);
+    assert_eq!(errors[0].help.as_deref(), Some("first defined on line 4 of pol/a.warrant; rule names must be unique"));
+    assert!(diagnostics.render().contains("pol/b.warrant:2:"), "{}", diagnostics.render());
+}
+
+#[test]
+fn a_type_conflict_across_files_names_the_other_file() {
+    let a = "package p\nallow a if { claims.level == 1 }\n";
+    let b = "package p\nallow b if { claims.level == \"x\" }\n";
+    let diagnostics = compile_files("", &[file("a.warrant", a), file("b.warrant", b)]).unwrap_err();
+    let help: Vec<_> = diagnostics.errors().filter_map(|e| e.help.clone()).collect();
+    assert!(help.iter().any(|h| h.contains("line 2 of a.warrant")), "{help:?}");
+}
+
+#[test]
+fn files_of_different_packages_are_refused_naming_both() {
+    let other = "package q\ndeny d \"r\" if { now > 1 }\n";
+    let diagnostics = compile_files("pol", &[file("a.warrant", ALLOW), file("b.warrant", other)]).unwrap_err();
+    let errors: Vec<_> = diagnostics.errors().collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].kind, ErrorKind::DuplicatePackage);
+    assert_eq!(errors[0].message, "pol/b.warrant declares package `q` but pol/a.warrant declares `p`");
+}
+
+#[test]
+fn every_file_needs_its_package_line() {
+    let headless = "deny d \"r\" if { now > 1 }\n";
+    let diagnostics = compile_files("", &[file("a.warrant", ALLOW), file("b.warrant", headless)]).unwrap_err();
+    let kinds: Vec<_> = diagnostics.errors().map(|e| e.kind).collect();
+    assert_eq!(kinds, [ErrorKind::MissingPackage]);
+    assert!(diagnostics.render().contains("b.warrant"), "{}", diagnostics.render());
+}
+
+#[test]
+fn no_file_is_an_error_not_a_panic() {
+    let diagnostics = compile_files("empty", &[]).unwrap_err();
+    assert_eq!(diagnostics.errors().next().map(|e| e.kind), Some(ErrorKind::MissingPackage));
+}
+
+#[test]
+fn explanations_name_the_file_of_each_rule() {
+    let package = compile_files("pol", &[file("a.warrant", ALLOW), file("b.warrant", DENY)]).unwrap();
+    let request =
+        Request::from_json_str(r#"{"claims": {}, "action": "read", "now": 5}"#, &ClaimMapping::default()).unwrap();
+    let text = package.explain(&request, &serde_json::json!({})).render();
+    assert!(text.contains("allow read (pol/a.warrant line 4): held"), "{text}");
+    assert!(text.contains("deny late (pol/b.warrant line 3): did not hold"), "{text}");
+    let single = compile_files("pol", &[file("a.warrant", ALLOW)]).unwrap();
+    assert!(single.explain(&request, &serde_json::json!({})).render().contains("allow read (line 4)"));
+}
