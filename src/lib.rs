@@ -24,7 +24,10 @@
 #![deny(missing_docs)]
 
 /// The compiled-policy runtime: one [`Engine`] per process, a [`Policy`] per loaded module.
-pub use warrant_engine::{compile_to_wasm, Engine, Policy};
+pub use warrant_engine::{compile_package_to_wasm, compile_to_wasm, Engine, Policy};
+
+/// One file of a policy split over several files ([`Engine::compile_package`]).
+pub use warrant_engine::SourceFile;
 
 /// What a decision reports: the verdict, the rules that fired, deny reasons, the policy version.
 pub use warrant_engine::{Decision, Effect, FiredRule, PolicyVersion, NO_ALLOW_RULE_MATCHED};

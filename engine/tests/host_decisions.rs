@@ -216,3 +216,31 @@ fn decisions_agree_with_the_reference_evaluator() {
         }
     }
 }
+
+#[test]
+fn a_package_of_several_files_decides_as_one_policy() {
+    use warrant_engine::SourceFile;
+    let files = [
+        SourceFile {
+            name: "deny.warrant".into(),
+            text: "package split\ndeny late \"too late\" if { now > 100 }\n".into(),
+        },
+        SourceFile {
+            name: "allow.warrant".into(),
+            text: "package split\nallow read if { action == \"read\" }\n".into(),
+        },
+    ];
+    let engine = Engine::new().unwrap();
+    let decide = |policy: &Policy, now: i64| {
+        let request = json!({"claims": {"sub": "user:ann"}, "action": "read", "now": now});
+        policy.decide(&Request::from_json(request, &ClaimMapping::default()).unwrap()).unwrap()
+    };
+    let policy = engine.compile_package("split", &files).unwrap();
+    assert!(decide(&policy, 5).allowed);
+    let late = decide(&policy, 500);
+    assert!(!late.allowed);
+    assert_eq!(late.deny_reasons, ["too late"]);
+    assert_eq!(late.policy.hash, warrant_lang::package::package_hash(&files));
+    let built = engine.load_wasm(&warrant_engine::compile_package_to_wasm("split", &files).unwrap()).unwrap();
+    assert_eq!(decide(&built, 500), late);
+}

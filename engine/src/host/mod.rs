@@ -8,6 +8,8 @@ pub use policy::Policy;
 
 use std::time::Duration;
 
+use warrant_lang::SourceFile;
+
 use crate::error::EngineError;
 
 /// Compiles and runs policy modules. Cheap to clone: clones share one wasmtime engine (and so
@@ -46,6 +48,14 @@ impl Engine {
         Policy::load(self, wasm)
     }
 
+    /// Compiles the files of one package (a folder of `.warrant` files, see
+    /// [`warrant_lang::compile_files`]; `origin` is the folder as diagnostics show it) into a
+    /// ready policy.
+    pub fn compile_package(&self, origin: &str, files: &[SourceFile]) -> Result<Policy, EngineError> {
+        let wasm = compile_package_to_wasm(origin, files)?;
+        Policy::load(self, wasm)
+    }
+
     /// Loads a module built by `warrant build` (or [`compile_to_wasm`]), refusing modules
     /// without a Warrant manifest or built for another ABI major version.
     pub fn load_wasm(&self, wasm: &[u8]) -> Result<Policy, EngineError> {
@@ -77,4 +87,11 @@ fn start_epoch_clock(engine: &wasmtime::Engine) -> Result<(), EngineError> {
 pub fn compile_to_wasm(source: &str, origin: &str) -> Result<Vec<u8>, EngineError> {
     let program = warrant_lang::compile(source, origin)?;
     Ok(warrant_wasm::compile(&program)?)
+}
+
+/// The files of one package to a standalone Wasm module: [`compile_to_wasm`] for a policy split
+/// over several files.
+pub fn compile_package_to_wasm(origin: &str, files: &[SourceFile]) -> Result<Vec<u8>, EngineError> {
+    let package = warrant_lang::compile_files(origin, files)?;
+    Ok(warrant_wasm::compile(&package.program)?)
 }
