@@ -1,18 +1,22 @@
-//! `warrant check FILE…`: report every file's diagnostics, not just the first failing file's.
+//! `warrant check PATH…`: report every policy's diagnostics, not just the first failing one's.
+//! A path is a policy file, a package folder, or a folder of policies ([`find_policies`]).
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use warrant_lang::CompiledPackage;
+
 use crate::data_schema::DataSchema;
 
-use super::input::{read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES};
+use super::files::find_policies;
+use super::input::{read_text, PolicySource, MAX_DATA_BYTES};
 use super::CliError;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Policy source files.
+    /// Policy files, package folders (holding `.warrant` files), or folders searched for them.
     #[arg(required = true)]
-    files: Vec<PathBuf>,
+    paths: Vec<PathBuf>,
     /// Data schema (JSON Schema subset): every `data.…` path the policies read must exist in
     /// it with the type they read.
     #[arg(long)]
@@ -27,24 +31,26 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
         ),
         None => None,
     };
-    let failed = args.files.iter().filter(|path| !check_one(path, schema.as_ref())).count();
+    let policies = find_policies(&args.paths)?;
+    let failed = policies.iter().filter(|path| !check_one(path, schema.as_ref())).count();
     if failed > 0 {
-        return Err(CliError::CheckFailed { failed, total: args.files.len() });
+        return Err(CliError::CheckFailed { failed, total: policies.len() });
     }
     Ok(())
 }
 
-/// Checks one file, printing its diagnostics or its summary; true when it is valid.
+/// Checks one policy (file or package folder), printing its diagnostics or its summary; true
+/// when it is valid.
 fn check_one(path: &Path, schema: Option<&DataSchema>) -> bool {
-    let source = match read_text(path, "policy sources", MAX_POLICY_BYTES) {
+    let source = match PolicySource::read(path) {
         Ok(source) => source,
         Err(error) => {
             eprintln!("error: {error}");
             return false;
         }
     };
-    match warrant_lang::compile(&source, &path.display().to_string()) {
-        Ok(program) => {
+    match source.compile() {
+        Ok(CompiledPackage { program, .. }) => {
             let problems = schema.map(|schema| schema.check_slots(&program.slots)).unwrap_or_default();
             for problem in &problems {
                 eprintln!("error: {}: {problem}", path.display());

@@ -11,20 +11,15 @@ use warrant::token::{Algorithm, TokenError};
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
 
 use super::explain::{explain_request, with_explanation};
-use super::input::{
-    read_bytes, read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES,
-};
+use super::input::{read_json, read_text, PolicyInput, MAX_DATA_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES};
 use super::revoke::read_file as read_revocation_file;
 use super::trust::{rejected_token_reason, TokenChecks, TrustedIssuer};
 use super::CliError;
 
-/// First bytes of every Wasm module: how a built policy is told from policy text.
-pub(super) const WASM_MAGIC: &[u8] = b"\0asm";
-
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("request").required(true).args(["input", "token"])))]
 pub struct EvalArgs {
-    /// Policy: a `.warrant` source file or a module built by `warrant build`.
+    /// Policy: a `.warrant` source file, a package folder of them, or a module built by `warrant build`.
     policy: PathBuf,
     /// Request JSON: {"claims": {...}, "resource": "...", "action": "...", "now": SECONDS}.
     #[arg(short, long)]
@@ -174,14 +169,13 @@ pub(super) fn unix_now() -> i64 {
 }
 
 fn load_policy(path: &Path) -> Result<Policy, CliError> {
-    let bytes = read_bytes(path, "policies", MAX_POLICY_BYTES)?;
+    let input = PolicyInput::read(path)?;
     let engine_error = |source| CliError::Engine { path: path.to_path_buf(), source };
     let engine = Engine::new().map_err(engine_error)?;
-    if bytes.starts_with(WASM_MAGIC) {
-        return engine.load_wasm(&bytes).map_err(engine_error);
+    match input {
+        PolicyInput::Module(bytes) => engine.load_wasm(&bytes).map_err(engine_error),
+        PolicyInput::Source(source) => engine.compile_package(source.origin(), source.files()).map_err(engine_error),
     }
-    let source = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
-    engine.compile_policy(&source, &path.display().to_string()).map_err(engine_error)
 }
 
 fn print_decision(decision: &Decision, explanation: Option<&warrant_lang::explain::Explanation>, format: Format) {

@@ -1,4 +1,5 @@
-//! `warrant eval --explain`: the reference evaluator's account of every rule, next to the
+//! `warrant eval --explain`: the reference evaluator's account of every rule (and, for a policy
+//! over several files, the file of each), next to the
 //! engine's decision. The explanation needs the policy source; the decision never depends on it.
 use std::path::Path;
 
@@ -6,22 +7,20 @@ use serde::Serialize;
 use serde_json::Value;
 
 use warrant::{Decision, Request};
-use warrant_lang::explain::{explain, Explanation};
+use warrant_lang::explain::Explanation;
 
-use super::eval::WASM_MAGIC;
-use super::input::{read_bytes, MAX_POLICY_BYTES};
+use super::input::PolicyInput;
 use super::CliError;
 
 /// Explains `request` against the policy source at `path` with data document `data`.
 pub fn explain_request(path: &Path, request: &Request, data: &Value) -> Result<Explanation, CliError> {
-    let bytes = read_bytes(path, "policies", MAX_POLICY_BYTES)?;
-    if bytes.starts_with(WASM_MAGIC) {
+    let PolicyInput::Source(source) = PolicyInput::read(path)? else {
         return Err(CliError::ExplainNeedsSource { path: path.to_path_buf() });
-    }
-    let source = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
-    let program = warrant_lang::compile(&source, &path.display().to_string())
+    };
+    let package = source
+        .compile()
         .map_err(|diagnostics| CliError::Engine { path: path.to_path_buf(), source: diagnostics.into() })?;
-    Ok(explain(&program, request, data))
+    Ok(package.explain(request, data))
 }
 
 /// The decision as JSON, with an `explanation` member when there is one: the decision's own

@@ -4,6 +4,10 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use warrant::SourceFile;
+use warrant_lang::{CompiledPackage, Diagnostics};
+
+use super::files::package_files;
 use super::CliError;
 
 /// Cap on policy sources and built modules.
@@ -42,4 +46,88 @@ pub fn read_json(path: &Path, what: &'static str, limit: u64) -> Result<serde_js
             None => CliError::Json { path: path.to_path_buf(), source },
         }
     })
+}
+
+/// A policy named on the command line: one `.warrant` file, or a package folder (every
+/// `.warrant` file directly inside it, one package over several files).
+pub struct PolicySource {
+    /// The folder diagnostics name the files in (a file's parent directory, or the package).
+    origin: String,
+    files: Vec<SourceFile>,
+}
+
+impl PolicySource {
+    /// The policy at `path`, a file or a package folder; a package may not exceed
+    /// [`MAX_POLICY_BYTES`] in all, as a file may not.
+    pub fn read(path: &Path) -> Result<PolicySource, CliError> {
+        if !path.is_dir() {
+            return Ok(PolicySource::of_file(path, read_text(path, "policy sources", MAX_POLICY_BYTES)?));
+        }
+        let mut files = Vec::new();
+        let mut total = 0;
+        for file in package_files(path)? {
+            let text = read_text(&file, "policy sources", MAX_POLICY_BYTES)?;
+            total += text.len() as u64;
+            if total > MAX_POLICY_BYTES {
+                return Err(CliError::TooLarge {
+                    path: path.to_path_buf(),
+                    what: "policy packages",
+                    limit: MAX_POLICY_BYTES,
+                });
+            }
+            files.push(SourceFile { name: file_name(&file), text });
+        }
+        Ok(PolicySource { origin: path.display().to_string(), files })
+    }
+
+    /// The policy of one file at `path` whose text is already read.
+    pub fn of_file(path: &Path, text: String) -> PolicySource {
+        let origin = path.parent().map(|parent| parent.display().to_string()).unwrap_or_default();
+        PolicySource { origin, files: vec![SourceFile { name: file_name(path), text }] }
+    }
+
+    /// The folder diagnostics name the files in.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The files, as read.
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    /// Compiles the policy with the reference front end.
+    pub fn compile(&self) -> Result<CompiledPackage, Diagnostics> {
+        warrant_lang::compile_files(&self.origin, &self.files)
+    }
+}
+
+/// What `eval` accepts as a policy: its source (file or package folder) or a built module.
+pub enum PolicyInput {
+    /// Policy text.
+    Source(PolicySource),
+    /// A module built by `warrant build` (it starts with [`WASM_MAGIC`]).
+    Module(Vec<u8>),
+}
+
+/// First bytes of every Wasm module: how a built policy is told from policy text.
+pub const WASM_MAGIC: &[u8] = b"\0asm";
+
+impl PolicyInput {
+    /// The policy source or module at `path`.
+    pub fn read(path: &Path) -> Result<PolicyInput, CliError> {
+        if path.is_dir() {
+            return PolicySource::read(path).map(PolicyInput::Source);
+        }
+        let bytes = read_bytes(path, "policies", MAX_POLICY_BYTES)?;
+        if bytes.starts_with(WASM_MAGIC) {
+            return Ok(PolicyInput::Module(bytes));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
+        Ok(PolicyInput::Source(PolicySource::of_file(path, text)))
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
 }

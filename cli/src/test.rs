@@ -26,11 +26,11 @@ use serde_json::Value;
 
 use warrant::token::TokenVerifier;
 use warrant::{Decision, Engine, Policy, Request};
-use warrant_lang::explain::explain;
-use warrant_lang::ir::{Program, RuleKind};
+use warrant_lang::ir::RuleKind;
+use warrant_lang::CompiledPackage;
 
 use super::files::find_files;
-use super::input::{read_json, read_text, MAX_DATA_BYTES, MAX_POLICY_BYTES};
+use super::input::{read_json, PolicySource, MAX_DATA_BYTES};
 use super::CliError;
 use spec::{Case, CaseInput, TestFile, Verdict};
 
@@ -50,7 +50,7 @@ pub struct TestArgs {
 /// A policy under test: compiled for the engine and, for explanations, for the evaluator.
 struct Subject {
     path: PathBuf,
-    program: Program,
+    package: CompiledPackage,
     policy: Policy,
     data: Value,
     verifier: Option<TokenVerifier>,
@@ -66,10 +66,8 @@ struct Tally {
 }
 
 struct Coverage {
-    /// The policy path as the first test file named it.
-    policy: PathBuf,
-    /// Allow and deny rules: name and line.
-    rules: Vec<(String, u32)>,
+    /// Allow and deny rules: name, file and line.
+    rules: Vec<(String, String, u32)>,
     fired: BTreeSet<String>,
 }
 
@@ -106,13 +104,14 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
     };
     let key = std::fs::canonicalize(&subject.path).unwrap_or_else(|_| subject.path.clone());
     let coverage = tally.coverage.entry(key).or_insert_with(|| Coverage {
-        policy: subject.path.clone(),
         rules: subject
+            .package
             .program
             .rules
             .iter()
-            .filter(|rule| !matches!(rule.kind, RuleKind::Helper))
-            .map(|rule| (rule.name.clone(), rule.line))
+            .zip(&subject.package.rule_files)
+            .filter(|(rule, _)| !matches!(rule.kind, RuleKind::Helper))
+            .map(|(rule, file)| (rule.name.clone(), file.clone(), rule.line))
             .collect(),
         fired: BTreeSet::new(),
     });
@@ -147,18 +146,17 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
 fn load(engine: &Engine, file: &Path, dir: &Path) -> Result<(TestFile, Subject), CliError> {
     let tests = TestFile::load(file)?;
     let path = dir.join(&tests.policy);
-    let source = read_text(&path, "policy sources", MAX_POLICY_BYTES)?;
-    let origin = path.display().to_string();
+    let source = PolicySource::read(&path)?;
     let engine_error = |source| CliError::Engine { path: path.clone(), source };
-    let program = warrant_lang::compile(&source, &origin).map_err(|d| engine_error(d.into()))?;
-    let policy = engine.compile_policy(&source, &origin).map_err(engine_error)?;
+    let package = source.compile().map_err(|d| engine_error(d.into()))?;
+    let policy = engine.compile_package(source.origin(), source.files()).map_err(engine_error)?;
     let data = match &tests.data {
         Some(data) => read_json(&dir.join(data), "data documents", MAX_DATA_BYTES)?,
         None => Value::Object(Default::default()),
     };
     policy.replace_shared_data(&data).map_err(engine_error)?;
     let verifier = tests.issuer.as_ref().map(|issuer| issuer.verifier(dir)).transpose()?;
-    Ok((tests, Subject { path, program, policy, data, verifier }))
+    Ok((tests, Subject { path, package, policy, data, verifier }))
 }
 
 /// Decides one case with the engine; a token that fails verification is denied before the
@@ -218,26 +216,20 @@ fn print_explanation(subject: &Subject, request: Option<&Request>, decision: &De
         return;
     };
     println!("        why (reference evaluator):");
-    for line in explain(&subject.program, request, &subject.data).render().lines() {
+    for line in subject.package.explain(request, &subject.data).render().lines() {
         println!("          {line}");
     }
 }
 
 fn print_coverage(tally: &Tally) {
-    let never: Vec<(&PathBuf, &String, u32)> = tally
+    let never: Vec<&(String, String, u32)> = tally
         .coverage
         .values()
-        .flat_map(|coverage| {
-            coverage
-                .rules
-                .iter()
-                .filter(|(name, _)| !coverage.fired.contains(name))
-                .map(move |(name, line)| (&coverage.policy, name, *line))
-        })
+        .flat_map(|coverage| coverage.rules.iter().filter(|(name, _, _)| !coverage.fired.contains(name)))
         .collect();
     let total: usize = tally.coverage.values().map(|c| c.rules.len()).sum();
     println!("coverage: {} of {total} allow/deny rules fired in some case", total - never.len());
-    for (policy, name, line) in never {
-        println!("  never fired: {}:{line} {name}", policy.display());
+    for (name, file, line) in never {
+        println!("  never fired: {file}:{line} {name}");
     }
 }

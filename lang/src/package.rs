@@ -100,9 +100,10 @@ pub fn package_hash(files: &[SourceFile]) -> String {
 }
 
 fn display_name(origin: &str, name: &str) -> String {
-    match origin.trim_end_matches('/') {
-        "" => name.to_string(),
-        folder => format!("{folder}/{name}"),
+    if origin.is_empty() || origin.ends_with('/') {
+        format!("{origin}{name}")
+    } else {
+        format!("{origin}/{name}")
     }
 }
 
