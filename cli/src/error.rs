@@ -28,6 +28,13 @@ pub enum CliError {
     /// `warrant test`: the cases and the summary were already printed.
     #[error("{failed} test case(s) failed")]
     TestsFailed { failed: usize },
+    /// A test file key no format has (a misspelling, usually), with the closest known key.
+    #[error(
+        "{}: unknown key `{key}`{}; known keys here: {known}",
+        path.display(),
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownKey { path: PathBuf, key: String, suggestion: Option<String>, known: String },
     #[error("no test case ran (no `*.test.json` found, or `--run` matched no case name)")]
     NoTests,
     #[error("test case `{case}` needs exactly one of `request`, `request_file` and `token`")]

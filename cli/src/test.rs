@@ -221,7 +221,12 @@ fn print_explanation(subject: &Subject, request: Option<&Request>, decision: &De
     }
 }
 
+/// Lists the rules no case fired; says nothing when no policy could be loaded (the errors say
+/// why, and "0 of 0" would only add noise).
 fn print_coverage(tally: &Tally) {
+    if tally.coverage.is_empty() {
+        return;
+    }
     let never: Vec<&(String, String, u32)> = tally
         .coverage
         .values()

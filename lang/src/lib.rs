@@ -18,7 +18,7 @@ pub mod parser;
 pub mod request;
 pub mod rule_graph;
 mod satisfiable;
-mod suggest;
+pub mod suggest;
 #[cfg(test)]
 mod test_words;
 pub mod text;

@@ -1,4 +1,5 @@
-//! "Did you mean …?": the closest known name to a misspelt one.
+//! "Did you mean …?": the closest known name to a misspelt one. Public so that every front end
+//! (the checker, the `warrant` command line's file formats) suggests alike.
 
 /// The candidate closest to `name`, if it is close enough to be a plausible typo or
 /// abbreviation (`subject` → `sub`). Ties go to the earliest candidate.

@@ -85,9 +85,23 @@ pub enum CaseInput {
 
 impl TestFile {
     pub fn load(path: &Path) -> Result<TestFile, CliError> {
-        serde_json::from_value(read_json(path, "test files", MAX_TEST_FILE_BYTES)?)
-            .map_err(|source| CliError::Json { path: path.to_path_buf(), source })
+        serde_json::from_value(read_json(path, "test files", MAX_TEST_FILE_BYTES)?).map_err(|source| {
+            unknown_key(path, &source).unwrap_or_else(|| CliError::Json { path: path.to_path_buf(), source })
+        })
     }
+}
+
+/// A misspelt key (`"expected"` for `"expect"`) as its own error, naming the key and the
+/// closest known one. The known keys are the ones serde lists in its refusal (`unknown field
+/// `x`, expected one of `a`, `b``), so they cannot drift from the structs above.
+fn unknown_key(path: &Path, error: &serde_json::Error) -> Option<CliError> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("unknown field ")?;
+    let mut quoted = rest.split('`').skip(1).step_by(2);
+    let key = quoted.next()?.to_string();
+    let known: Vec<&str> = quoted.collect();
+    let suggestion = warrant_lang::suggest::closest(&key, known.iter().copied()).map(str::to_string);
+    Some(CliError::UnknownKey { path: path.to_path_buf(), key, suggestion, known: known.join(", ") })
 }
 
 impl Case {
