@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::input::PolicySource;
+use super::input::{print_warnings, PolicySource};
 use super::CliError;
 
 #[derive(Debug, Args)]
@@ -18,8 +18,9 @@ pub struct BuildArgs {
 
 pub fn run(args: &BuildArgs) -> Result<(), CliError> {
     let source = PolicySource::read(&args.file)?;
-    let wasm = warrant::compile_package_to_wasm(source.origin(), source.files())
-        .map_err(|source| CliError::Engine { path: args.file.clone(), source })?;
+    let engine_error = |source| CliError::Engine { path: args.file.clone(), source };
+    print_warnings(&source.compile().map_err(|diagnostics| engine_error(diagnostics.into()))?.warnings);
+    let wasm = warrant::compile_package_to_wasm(source.origin(), source.files()).map_err(engine_error)?;
     let output = args.output.clone().unwrap_or_else(|| args.file.with_extension("wasm"));
     std::fs::write(&output, &wasm).map_err(|source| CliError::Write { path: output.clone(), source })?;
     println!("wrote {} ({} bytes)", output.display(), wasm.len());

@@ -9,7 +9,7 @@ use warrant_lang::CompiledPackage;
 use crate::data_schema::DataSchema;
 
 use super::files::find_policies;
-use super::input::{read_text, PolicySource, MAX_DATA_BYTES};
+use super::input::{print_warnings, read_text, PolicySource, MAX_DATA_BYTES};
 use super::CliError;
 
 #[derive(Debug, Args)]
@@ -21,6 +21,9 @@ pub struct CheckArgs {
     /// it with the type they read.
     #[arg(long)]
     schema: Option<PathBuf>,
+    /// Count a policy with warnings (a regex-looking `matches` pattern, …) as failing.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 pub fn run(args: &CheckArgs) -> Result<(), CliError> {
@@ -32,16 +35,16 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
         None => None,
     };
     let policies = find_policies(&args.paths)?;
-    let failed = policies.iter().filter(|path| !check_one(path, schema.as_ref())).count();
+    let failed = policies.iter().filter(|path| !check_one(path, schema.as_ref(), args.deny_warnings)).count();
     if failed > 0 {
         return Err(CliError::CheckFailed { failed, total: policies.len() });
     }
     Ok(())
 }
 
-/// Checks one policy (file or package folder), printing its diagnostics or its summary; true
-/// when it is valid.
-fn check_one(path: &Path, schema: Option<&DataSchema>) -> bool {
+/// Checks one policy (file or package folder), printing its diagnostics and warnings or its
+/// summary; true when it is valid (and, with `deny_warnings`, has no warning).
+fn check_one(path: &Path, schema: Option<&DataSchema>, deny_warnings: bool) -> bool {
     let source = match PolicySource::read(path) {
         Ok(source) => source,
         Err(error) => {
@@ -50,12 +53,17 @@ fn check_one(path: &Path, schema: Option<&DataSchema>) -> bool {
         }
     };
     match source.compile() {
-        Ok(CompiledPackage { program, .. }) => {
+        Ok(CompiledPackage { program, warnings, .. }) => {
+            print_warnings(&warnings);
             let problems = schema.map(|schema| schema.check_slots(&program.slots)).unwrap_or_default();
             for problem in &problems {
                 eprintln!("error: {}: {problem}", path.display());
             }
             if !problems.is_empty() {
+                return false;
+            }
+            if deny_warnings && !warnings.is_empty() {
+                eprintln!("error: {}: {} warning(s), denied by --deny-warnings", path.display(), warnings.len());
                 return false;
             }
             println!("ok: {} ({} rules)", path.display(), program.rules.len());

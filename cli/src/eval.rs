@@ -9,9 +9,13 @@ use clap::{ArgGroup, Args, ValueEnum};
 use warrant::revocation::RevocationSet;
 use warrant::token::{Algorithm, TokenError};
 use warrant::{ClaimMapping, Decision, Engine, Policy, Request};
+use warrant_lang::warnings::{input_warnings, Warnings};
+use warrant_lang::CompiledPackage;
 
 use super::explain::{explain_request, with_explanation};
-use super::input::{read_json, read_text, PolicyInput, MAX_DATA_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES};
+use super::input::{
+    print_warnings, read_json, read_text, PolicyInput, MAX_DATA_BYTES, MAX_REQUEST_BYTES, MAX_TOKEN_FILE_BYTES,
+};
 use super::revoke::read_file as read_revocation_file;
 use super::trust::{rejected_token_reason, TokenChecks, TrustedIssuer};
 use super::CliError;
@@ -75,7 +79,7 @@ enum Format {
 }
 
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
-    let policy = load_policy(&args.policy)?;
+    let (policy, package) = load_policy(&args.policy)?;
     let mut data = serde_json::Value::Null;
     if let Some(path) = &args.data {
         data = read_json(path, "data documents", MAX_DATA_BYTES)?;
@@ -94,8 +98,13 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         print_decision(&policy.deny(reason), None, args.format);
         return Ok(());
     }
+    if let Some(package) = &package {
+        let data_given = args.data.is_some() || args.revocations.is_some();
+        print_warnings(&Warnings::unplaced(input_warnings(&package.program, &request, data_given)));
+    }
     let decision = policy.decide(&request).map_err(|source| CliError::Engine { path: args.policy.clone(), source })?;
-    let explanation = if args.explain { Some(explain_request(&args.policy, &request, &data)?) } else { None };
+    let explanation =
+        if args.explain { Some(explain_request(&args.policy, package.as_ref(), &request, &data)?) } else { None };
     print_decision(&decision, explanation.as_ref(), args.format);
     Ok(())
 }
@@ -168,13 +177,20 @@ pub(super) fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn load_policy(path: &Path) -> Result<Policy, CliError> {
+/// The policy at `path`, and, when it is source, its reference compilation (for warnings and
+/// explanations); the source's warnings are printed.
+fn load_policy(path: &Path) -> Result<(Policy, Option<CompiledPackage>), CliError> {
     let input = PolicyInput::read(path)?;
     let engine_error = |source| CliError::Engine { path: path.to_path_buf(), source };
     let engine = Engine::new().map_err(engine_error)?;
     match input {
-        PolicyInput::Module(bytes) => engine.load_wasm(&bytes).map_err(engine_error),
-        PolicyInput::Source(source) => engine.compile_package(source.origin(), source.files()).map_err(engine_error),
+        PolicyInput::Module(bytes) => Ok((engine.load_wasm(&bytes).map_err(engine_error)?, None)),
+        PolicyInput::Source(source) => {
+            let package = source.compile().map_err(|diagnostics| engine_error(diagnostics.into()))?;
+            print_warnings(&package.warnings);
+            let policy = engine.compile_package(source.origin(), source.files()).map_err(engine_error)?;
+            Ok((policy, Some(package)))
+        }
     }
 }
 

@@ -6,20 +6,20 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::CliError;
 use warrant::{Decision, Request};
 use warrant_lang::explain::Explanation;
+use warrant_lang::CompiledPackage;
 
-use super::input::PolicyInput;
-use super::CliError;
-
-/// Explains `request` against the policy source at `path` with data document `data`.
-pub fn explain_request(path: &Path, request: &Request, data: &Value) -> Result<Explanation, CliError> {
-    let PolicyInput::Source(source) = PolicyInput::read(path)? else {
-        return Err(CliError::ExplainNeedsSource { path: path.to_path_buf() });
-    };
-    let package = source
-        .compile()
-        .map_err(|diagnostics| CliError::Engine { path: path.to_path_buf(), source: diagnostics.into() })?;
+/// Explains `request` against the policy at `path`, compiled from source as `package` (`None`
+/// for a built module, which cannot be explained), with data document `data`.
+pub fn explain_request(
+    path: &Path,
+    package: Option<&CompiledPackage>,
+    request: &Request,
+    data: &Value,
+) -> Result<Explanation, CliError> {
+    let package = package.ok_or_else(|| CliError::ExplainNeedsSource { path: path.to_path_buf() })?;
     Ok(package.explain(request, data))
 }
 

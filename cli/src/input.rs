@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use warrant::SourceFile;
+use warrant_lang::warnings::Warnings;
 use warrant_lang::{CompiledPackage, Diagnostics};
 
 use super::files::package_files;
@@ -126,6 +127,12 @@ impl PolicyInput {
         let text = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
         Ok(PolicyInput::Source(PolicySource::of_file(path, text)))
     }
+}
+
+/// Prints warnings on stderr, as miette renders them; they never change an exit code by
+/// themselves.
+pub fn print_warnings(warnings: &Warnings) {
+    eprint!("{}", warnings.render());
 }
 
 fn file_name(path: &Path) -> String {

@@ -27,10 +27,11 @@ use serde_json::Value;
 use warrant::token::TokenVerifier;
 use warrant::{Decision, Engine, Policy, Request};
 use warrant_lang::ir::RuleKind;
+use warrant_lang::warnings::{data_not_given, now_not_given, Warnings};
 use warrant_lang::CompiledPackage;
 
 use super::files::find_files;
-use super::input::{read_json, PolicySource, MAX_DATA_BYTES};
+use super::input::{print_warnings, read_json, PolicySource, MAX_DATA_BYTES};
 use super::CliError;
 use spec::{Case, CaseInput, TestFile, Verdict};
 
@@ -115,6 +116,11 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
             .collect(),
         fired: BTreeSet::new(),
     });
+    print_warnings(&subject.package.warnings);
+    print_warnings(&Warnings::unplaced(
+        data_not_given(&subject.package.program, tests.data.is_some()).into_iter().collect(),
+    ));
+    let mut warned_now = false;
     let selected = tests.cases.iter().filter(|case| args.run.as_ref().is_none_or(|filter| case.name.contains(filter)));
     for case in selected {
         let (request, decision) = match run_case(&subject, case, dir) {
@@ -125,6 +131,13 @@ fn run_file(engine: &Engine, file: &Path, args: &TestArgs, tally: &mut Tally) {
                 continue;
             }
         };
+        let no_now = request.as_ref().and_then(|request| now_not_given(&subject.package.program, request));
+        if let Some(mut warning) = no_now.filter(|_| !warned_now) {
+            // Once per file: the cases of one file usually share their shape.
+            warning.message = format!("case `{}`: {}", case.name, warning.message);
+            print_warnings(&Warnings::unplaced(vec![warning]));
+            warned_now = true;
+        }
         coverage.fired.extend(decision.fired.iter().map(|rule| rule.name.clone()));
         let differences = differences(case, &decision);
         if differences.is_empty() {

@@ -165,9 +165,25 @@ impl Diagnostic for Located {
 }
 
 /// Keeps a span inside the source so rendering never indexes out of bounds.
-fn clamp(span: Span, len: usize) -> Span {
+pub(crate) fn clamp(span: Span, len: usize) -> Span {
     let start = span.start.min(len);
     Span { start, end: span.end.clamp(start, len) }
+}
+
+/// Renders `reports` as deterministic plain text (no colours, 80 columns).
+pub(crate) fn render_reports<'a>(reports: impl Iterator<Item = &'a dyn Diagnostic>) -> String {
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(RENDER_WIDTH)
+        .with_links(false);
+    let mut out = String::new();
+    for report in reports {
+        if handler.render_report(&mut out, report).is_err() {
+            // Rendering into a String cannot fail; keep the message if it ever does.
+            out.push_str(&report.to_string());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Every error found in one policy file.
@@ -219,18 +235,7 @@ impl Diagnostics {
     /// Deterministic plain text (no colours, 80 columns): each error with its code,
     /// `origin:line:col`, an underlined snippet and help.
     pub fn render(&self) -> String {
-        let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
-            .with_width(RENDER_WIDTH)
-            .with_links(false);
-        let mut out = String::new();
-        for located in &self.errors {
-            if handler.render_report(&mut out, located).is_err() {
-                // Rendering into a String cannot fail; keep the message if it ever does.
-                out.push_str(&located.error.message);
-                out.push('\n');
-            }
-        }
-        out
+        render_reports(self.errors.iter().map(|located| located as &dyn Diagnostic))
     }
 }
 

@@ -24,6 +24,7 @@ mod test_words;
 pub mod text;
 mod types;
 pub mod undecided;
+pub mod warnings;
 
 pub use diagnostics::Diagnostics;
 pub use package::{compile_files, CompiledPackage, SourceFile};
@@ -32,9 +33,15 @@ pub use package::{compile_files, CompiledPackage, SourceFile};
 /// On failure every error found is returned: a syntax error stops at the first one, the
 /// semantic checks report all they find.
 pub fn compile(source: &str, origin: &str) -> Result<ir::Program, Diagnostics> {
+    compile_one(source, origin).map(|(program, _)| program)
+}
+
+/// [`compile`], also returning the syntax tree (for [`warnings::lint`]).
+fn compile_one(source: &str, origin: &str) -> Result<(ir::Program, ast::Policy), Diagnostics> {
     let fail = |errors| Diagnostics::new(source, origin, errors);
     let policy = parser::parse(source).map_err(|e| fail(vec![e]))?;
-    compile_parsed(&policy, source).map_err(fail)
+    let program = compile_parsed(&policy, source).map_err(fail)?;
+    Ok((program, policy))
 }
 
 /// The checks and lowering of [`compile`] on a parsed policy; `source` is the text its spans

@@ -13,6 +13,7 @@ use crate::diagnostics::{Diagnostics, Error, ErrorKind};
 use crate::explain::{explain, Explanation};
 use crate::ir::{Program, RuleKind};
 use crate::request::Request;
+use crate::warnings::{lint, Warnings};
 use crate::{check, parser};
 
 /// One file of a package.
@@ -25,14 +26,17 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// A compiled package: the program, and which file each of its rules comes from (an IR rule
-/// only carries its line, so that the IR and the module's manifest stay one-file shaped).
-#[derive(Debug, Clone, PartialEq)]
+/// A compiled package: the program, which file each of its rules comes from (an IR rule only
+/// carries its line, so that the IR and the module's manifest stay one-file shaped), and the
+/// warnings about its text.
+#[derive(Debug, Clone)]
 pub struct CompiledPackage {
     /// The program of all files together; rule lines count in each rule's own file.
     pub program: Program,
     /// For each rule of `program`, in order, the display name of the file that defines it.
     pub rule_files: Vec<String>,
+    /// What compiled but is probably not what the author meant ([`crate::warnings::lint`]).
+    pub warnings: Warnings,
 }
 
 impl CompiledPackage {
@@ -71,9 +75,11 @@ pub fn compile_files(origin: &str, files: &[SourceFile]) -> Result<CompiledPacka
             Err(Diagnostics::in_files(origin, &[], vec![(0, error)]))
         }
         ([only], [name]) => {
-            let program = crate::compile(&only.text, name)?;
+            let (program, policy) = crate::compile_one(&only.text, name)?;
             let rule_files = vec![name.clone(); program.rules.len()];
-            Ok(CompiledPackage { program, rule_files })
+            let found = lint(&policy).into_iter().map(|warning| (0, warning)).collect();
+            let warnings = Warnings::in_files(&[(name.clone(), only.text.as_str())], found);
+            Ok(CompiledPackage { program, rule_files, warnings })
         }
         _ => compile_joined(origin, &sorted, &names),
     }
@@ -172,6 +178,7 @@ fn compile_joined(origin: &str, files: &[&SourceFile], names: &[String]) -> Resu
     let fail = |errors| Diagnostics::in_files(origin, &pairs, errors);
     let mut errors = Vec::new();
     let mut packages: Vec<(usize, Ident)> = Vec::new();
+    let mut found_warnings = Vec::new();
     for (index, file) in files.iter().enumerate() {
         match parser::parse(&file.text) {
             Ok(policy) => {
@@ -179,6 +186,7 @@ fn compile_joined(origin: &str, files: &[&SourceFile], names: &[String]) -> Resu
                 check::check_package(&policy, &mut found);
                 errors.extend(found.into_iter().map(|error| (index, error)));
                 packages.extend(first_package(&policy).map(|ident| (index, ident.clone())));
+                found_warnings.extend(lint(&policy).into_iter().map(|warning| (index, warning)));
             }
             Err(error) => errors.push((index, error)),
         }
@@ -213,7 +221,7 @@ fn compile_joined(origin: &str, files: &[&SourceFile], names: &[String]) -> Resu
     }
     let owned: Vec<SourceFile> = files.iter().map(|&file| file.clone()).collect();
     program.source_hash = package_hash(&owned);
-    Ok(CompiledPackage { program, rule_files })
+    Ok(CompiledPackage { program, rule_files, warnings: Warnings::in_files(&pairs, found_warnings) })
 }
 
 fn first_package(policy: &Policy) -> Option<&Ident> {

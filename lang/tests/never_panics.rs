@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use warrant_lang::compile;
 use warrant_lang::ir::{Cond, Expr, Program};
+use warrant_lang::{compile, compile_files, SourceFile};
 
 const BILLING: &str = include_str!("policies/billing.warrant");
 
@@ -53,6 +53,7 @@ const TOKENS: &[&str] = &[
     "x",
     "\"s\"",
     "\"a*\"",
+    "\"^a[0-9].*$\"",
     "1",
     "-9",
     "1h",
@@ -120,8 +121,39 @@ fn compile_without_panic(source: &str) {
     }
 }
 
+/// A package of two files: errors name a file, a program keeps its invariants, warnings render.
+fn compile_files_without_panic(first: &str, second: &str) {
+    let file = |name: &str, text: &str| SourceFile { name: name.into(), text: text.into() };
+    match compile_files("fuzz", &[file("a.warrant", first), file("b.warrant", second)]) {
+        Ok(package) => {
+            check_invariants(&package.program);
+            assert_eq!(package.rule_files.len(), package.program.rules.len());
+            let _rendered = package.warnings.render();
+        }
+        Err(diagnostics) => {
+            assert!(!diagnostics.is_empty());
+            let _rendered = diagnostics.render();
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn token_soup_packages_never_panic(
+        first in proptest::collection::vec(proptest::sample::select(TOKENS), 0..40),
+        second in proptest::collection::vec(proptest::sample::select(TOKENS), 0..40),
+    ) {
+        compile_files_without_panic(&first.concat(), &second.concat());
+    }
+
+    #[test]
+    fn policies_split_anywhere_never_panic(cut in 0..BILLING.len(), insert in "\\PC{0,8}") {
+        if let (Some(head), Some(tail)) = (BILLING.get(..cut), BILLING.get(cut..)) {
+            compile_files_without_panic(head, &format!("package billing\n{insert}{tail}"));
+        }
+    }
 
     #[test]
     fn arbitrary_text_never_panics(source in "\\PC{0,200}") {
