@@ -122,7 +122,7 @@ fn malformed_test_files_fail_closed() {
     std::fs::write(&file, typo).unwrap();
     let output = warrant(&["test", text(&file)]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("unknown field `reason`"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("unknown key `reason` (did you mean `reasons`?)"), "{}", stderr(&output));
 
     let both = r#"{"policy": "policy.warrant", "cases": [{"name": "two requests", "request": {}, "request_file": "x.json", "expect": "deny"}]}"#;
     std::fs::write(&file, both).unwrap();
