@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check policies for errors; prints `ok: FILE (N rules)` for each valid one.
+    /// Check policies (files, package folders, folders of them); prints `ok: POLICY (N rules)` for each valid one.
     Check(check::CheckArgs),
     /// Compile a policy to a standalone .wasm module.
     Build(build::BuildArgs),
