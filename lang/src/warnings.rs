@@ -173,8 +173,9 @@ fn regex_syntax(pattern: &str) -> Option<(&'static str, &'static str)> {
     };
     if pattern.starts_with('^') || pattern.ends_with('$') {
         Some(("`^` and `$` anchor nothing here", "a glob always matches the whole text; drop them"))
-    } else if pattern.contains(".*") || pattern.contains(".+") {
-        Some(("`.*` and `.+` are a literal dot here", "write `*` for any run of characters"))
+    } else if pattern.contains(".+") || pattern.match_indices(".*").any(|(at, _)| !after_a_word(pattern, at)) {
+        // `records.*` is a sound glob (a dot, then anything); `/.*` or a leading `.*` is not.
+        Some(("a glob's `.` is a literal dot", "write `*` for any run of characters"))
     } else if ["\\d", "\\w", "\\s", "\\."].iter().any(|class| pattern.contains(class)) {
         Some(("`\\` classes are literal text here", "a glob has no character classes; use `*`"))
     } else if between('[', ']') {
@@ -184,6 +185,11 @@ fn regex_syntax(pattern: &str) -> Option<(&'static str, &'static str)> {
     } else {
         None
     }
+}
+
+/// Whether the text before byte `at` of `pattern` ends with a letter or digit.
+fn after_a_word(pattern: &str, at: usize) -> bool {
+    pattern.get(..at).and_then(|before| before.chars().last()).is_some_and(char::is_alphanumeric)
 }
 
 fn regex_like(pattern: &str, span: Span) -> Option<Warning> {
@@ -231,10 +237,10 @@ mod tests {
 
     #[test]
     fn regex_syntax_is_recognised_and_globs_are_not() {
-        for pattern in ["^spiffe://a/*", "x/*$", "a.*", "a.+b", "id-\\d", "v[0-9]", "(read|write)"] {
+        for pattern in ["^spiffe://a/*", "x/*$", "/a/.*", ".*", "a.+b", "id-\\d", "v[0-9]", "(read|write)"] {
             assert!(regex_syntax(pattern).is_some(), "{pattern}");
         }
-        for pattern in ["spiffe://acme.com/agents/*", "*.acme.com", "a|b", "(x)", "[x", "^"] {
+        for pattern in ["spiffe://acme.com/agents/*", "*.acme.com", "records.*", "a|b", "(x)", "[x", "^"] {
             assert_eq!(regex_syntax(pattern).is_some(), pattern == "^", "{pattern}");
         }
     }
