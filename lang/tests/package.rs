@@ -129,3 +129,54 @@ fn explanations_name_the_file_of_each_rule() {
     let single = compile_files("pol", &[file("a.warrant", ALLOW)]).unwrap();
     assert!(single.explain(&request, &serde_json::json!({})).render().contains("allow read (line 4)"));
 }
+
+/// The program without what depends on the file layout (version, rule lines).
+fn meaning(mut program: warrant_lang::ir::Program) -> warrant_lang::ir::Program {
+    program.source_hash.clear();
+    for rule in &mut program.rules {
+        rule.line = 0;
+    }
+    program
+}
+
+/// Differential: every scenario policy, cut into two files before each of its rules, compiles
+/// to the program of the whole file, each rule keeping its line in its own file.
+#[test]
+fn a_policy_split_into_two_files_compiles_to_the_same_program() {
+    use warrant_lang::ast::Statement;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let mut texts: Vec<String> = vec![include_str!("policies/billing.warrant").to_string()];
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path().join("policy.warrant");
+        texts.extend(std::fs::read_to_string(path).ok());
+    }
+    let mut splits = 0;
+    for text in &texts {
+        let whole = compile(text, "whole.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+        let parsed = warrant_lang::parser::parse(text).unwrap();
+        let starts: Vec<usize> = parsed
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Rule(rule) => Some(rule.span.start),
+                Statement::Package(_) => None,
+            })
+            .collect();
+        for (index, &start) in starts.iter().enumerate().skip(1) {
+            let second = format!("package {}\n{}", whole.package, &text[start..]);
+            let files = [file("a.warrant", &text[..start]), file("b.warrant", &second)];
+            let package = compile_files("", &files).unwrap_or_else(|d| panic!("{}", d.render()));
+            assert_eq!(meaning(package.program.clone()), meaning(whole.clone()));
+            for (rule, (split, name)) in whole.rules.iter().zip(package.program.rules.iter().zip(&package.rule_files)) {
+                let (expected_file, expected_line) = if rule.line >= whole.rules[index].line {
+                    ("b.warrant", rule.line - whole.rules[index].line + 2)
+                } else {
+                    ("a.warrant", rule.line)
+                };
+                assert_eq!((name.as_str(), split.line), (expected_file, expected_line), "rule {}", rule.name);
+            }
+            splits += 1;
+        }
+    }
+    assert!(splits > 20, "the scenarios give many cuts: {splits}");
+}
