@@ -35,6 +35,9 @@ pub fn run(args: &CheckArgs) -> Result<(), CliError> {
         None => None,
     };
     let policies = find_policies(&args.paths)?;
+    if policies.is_empty() {
+        return Err(CliError::NoPolicies);
+    }
     let failed = policies.iter().filter(|path| !check_one(path, schema.as_ref(), args.deny_warnings)).count();
     if failed > 0 {
         return Err(CliError::CheckFailed { failed, total: policies.len() });

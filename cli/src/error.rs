@@ -35,6 +35,9 @@ pub enum CliError {
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
     )]
     UnknownKey { path: PathBuf, key: String, suggestion: Option<String>, known: String },
+    /// `warrant check` found nothing to check: passing would hide a wrong path.
+    #[error("no policy (`.warrant` file or package folder) found in the paths given")]
+    NoPolicies,
     #[error("no test case ran (no `*.test.json` found, or `--run` matched no case name)")]
     NoTests,
     #[error("test case `{case}` needs exactly one of `request`, `request_file` and `token`")]

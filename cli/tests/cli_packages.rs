@@ -129,6 +129,15 @@ fn check_on_a_folder_of_policies_checks_each_and_fails_if_any_fails() {
 }
 
 #[test]
+fn check_on_a_folder_without_policies_fails_rather_than_passing_vacuously() {
+    let root = scratch_dir("no_policies");
+    std::fs::create_dir_all(root.join("empty")).unwrap();
+    let output = warrant(&["check", text(&root)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("no policy"), "{}", stderr(&output));
+}
+
+#[test]
 fn check_on_the_scenario_folder_checks_every_scenario() {
     let output = warrant(&["check", "policies/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
