@@ -99,8 +99,8 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         return Ok(());
     }
     if let Some(package) = &package {
-        let data_given = args.data.is_some() || args.revocations.is_some();
-        print_warnings(&Warnings::unplaced(input_warnings(&package.program, &request, data_given)));
+        // `--revocations` alone gives only the revocation lists, which the warning leaves out.
+        print_warnings(&Warnings::unplaced(input_warnings(&package.program, &request, args.data.is_some())));
     }
     let decision = policy.decide(&request).map_err(|source| CliError::Engine { path: args.policy.clone(), source })?;
     let explanation =
