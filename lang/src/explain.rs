@@ -90,6 +90,9 @@ pub enum Because {
         rule: String,
         /// 1-based line of its head.
         line: u32,
+        /// The file defining it, set as [`RuleReport::file`] is.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
         /// Its first false condition, else its first undecided one.
         failed: Box<ConditionReport>,
     },
@@ -174,8 +177,11 @@ fn render_failure(out: &mut String, report: &ConditionReport, depth: usize) {
     out.push('\n');
     match &report.because {
         None => {}
-        Some(Because::Helper { rule, line, failed }) => {
-            let _ = writeln!(out, "{indent}  in rule {rule} (line {line}):");
+        Some(Because::Helper { rule, line, file, failed }) => {
+            let _ = match file {
+                Some(file) => writeln!(out, "{indent}  in rule {rule} ({file} line {line}):"),
+                None => writeln!(out, "{indent}  in rule {rule} (line {line}):"),
+            };
             render_failure(out, failed, depth + 2);
         }
         Some(Because::Actors { failures }) => {
@@ -248,7 +254,7 @@ impl Explainer<'_> {
                 }
                 let rule = self.program.rules.get(*id as usize)?;
                 let failed = self.first_failure(&rule.body, Some(&rule.body_text), None, depth + 1)?;
-                Some(Because::Helper { rule: rule.name.clone(), line: rule.line, failed: Box::new(failed) })
+                Some(Because::Helper { rule: rule.name.clone(), line: rule.line, file: None, failed: Box::new(failed) })
             }
             Cond::Every(body) => {
                 let failures = self.actor_failures(body, depth).take(1).collect();

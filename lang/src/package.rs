@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ast::{Ident, Policy, Span, Statement};
 use crate::diagnostics::{Diagnostics, Error, ErrorKind};
-use crate::explain::{explain, Explanation};
+use crate::explain::{explain, Because, ConditionReport, Explanation};
 use crate::ir::{Program, RuleKind};
 use crate::request::Request;
 use crate::warnings::{lint, Warnings};
@@ -53,9 +53,29 @@ impl CompiledPackage {
             let files = files.filter(|(rule, _)| !matches!(rule.kind, RuleKind::Helper)).map(|(_, file)| file);
             for (report, file) in explanation.rules.iter_mut().zip(files) {
                 report.file = Some(file.clone());
+                if let Some(failed) = &mut report.failed {
+                    self.name_helper_files(failed);
+                }
             }
         }
         explanation
+    }
+
+    /// Names the file of every helper rule a failure report goes into.
+    fn name_helper_files(&self, report: &mut ConditionReport) {
+        match &mut report.because {
+            Some(Because::Helper { rule, file, failed, .. }) => {
+                let index = self.program.rules.iter().position(|r| r.name == *rule);
+                *file = index.and_then(|index| self.file_of(index)).map(str::to_string);
+                self.name_helper_files(failed);
+            }
+            Some(Because::Actors { failures }) => {
+                for failure in failures {
+                    self.name_helper_files(&mut failure.failed);
+                }
+            }
+            None => {}
+        }
     }
 }
 

@@ -118,6 +118,10 @@ fn no_file_is_an_error_not_a_panic() {
     assert_eq!(diagnostics.errors().next().map(|e| e.kind), Some(ErrorKind::MissingPackage));
 }
 
+fn request_json(json: &str) -> Request {
+    Request::from_json_str(json, &ClaimMapping::default()).unwrap()
+}
+
 #[test]
 fn explanations_name_the_file_of_each_rule() {
     let package = compile_files("pol", &[file("a.warrant", ALLOW), file("b.warrant", DENY)]).unwrap();
@@ -126,6 +130,9 @@ fn explanations_name_the_file_of_each_rule() {
     let text = package.explain(&request, &serde_json::json!({})).render();
     assert!(text.contains("allow read (pol/a.warrant line 4): held"), "{text}");
     assert!(text.contains("deny late (pol/b.warrant line 3): did not hold"), "{text}");
+    let listing = request_json(r#"{"claims": {}, "action": "list", "now": 5}"#);
+    let text = package.explain(&listing, &serde_json::json!({})).render();
+    assert!(text.contains("in rule reader (pol/a.warrant line 3):"), "{text}");
     let single = compile_files("pol", &[file("a.warrant", ALLOW)]).unwrap();
     assert!(single.explain(&request, &serde_json::json!({})).render().contains("allow read (line 4)"));
 }
