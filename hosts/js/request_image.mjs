@@ -70,6 +70,7 @@ export function encodeRequest(manifest, data, request, base) {
     let cell;
     if (source.field !== undefined) cell = fieldCell(image, intern, request, source.field, ty);
     else if (source.claim !== undefined) cell = jsonCell(image, intern, walkClaims(request.claims, source.claim), ty, true);
+    else if (source.context !== undefined) cell = jsonCell(image, intern, walkClaims(request.context, source.context), ty, false);
     else cell = Cell.missing(ty);
     image.putCell(cells + index * CELL_SIZE, cell);
   });

@@ -108,7 +108,7 @@ pub enum CheckedExprKind {
     StrSet(Vec<String>),
     /// A request vocabulary field.
     Field(Field),
-    /// A `Source::Claim` or `Source::Data` path.
+    /// A `Source::Claim`, `Source::Context` or `Source::Data` path.
     Dynamic(Source),
     /// `data.table[key].field`; `source` is a `Source::DataTable`.
     Lookup {
@@ -126,7 +126,7 @@ pub enum CheckedExprKind {
 }
 
 /// Names every policy may use at the start of a path besides the request fields.
-const ROOTS: [&str; 4] = ["act", "chain", "claims", "data"];
+const ROOTS: [&str; 5] = ["act", "chain", "claims", "context", "data"];
 const ACTOR_FIELDS: [&str; 3] = ["sub", "client_id", "instance"];
 const FUNCTIONS: [&str; 3] = ["startswith", "endswith", "defined"];
 
@@ -595,6 +595,10 @@ impl<'a> Checker<'a> {
             "claims" => {
                 let names = self.plain_segments(&path.root, &path.parts, "claims")?;
                 Some(CheckedExprKind::Dynamic(Source::Claim(names)))
+            }
+            "context" => {
+                let names = self.plain_segments(&path.root, &path.parts, "context")?;
+                Some(CheckedExprKind::Dynamic(Source::Context(names)))
             }
             "data" => self.data(path, scope),
             _ => {

@@ -291,6 +291,10 @@ impl<'a> Evaluator<'a> {
                 let (first, rest) = path.split_first()?;
                 coerce(walk(self.request.claims.get(first)?, rest)?, slot.ty, true)
             }
+            Source::Context(path) => {
+                let (first, rest) = path.split_first()?;
+                coerce(walk(self.request.context.get(first)?, rest)?, slot.ty, false)
+            }
             Source::Data(_) if slot.absent_is_empty() && walk_data(self.data, slot).is_none() => {
                 Some(Value::StrSet(BTreeSet::new()))
             }

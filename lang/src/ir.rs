@@ -66,6 +66,10 @@ pub enum Source {
     Field(Field),
     /// `claims.a.b`: any claim of the token, by path.
     Claim(Vec<String>),
+    /// `context.a.b`: a value of the request's `context` object (what the gateway knows about
+    /// the call besides the token: method, tool, arguments, ...), by path. Coerced like data: a
+    /// set is an array of strings or an object's keys; a string is never split on spaces.
+    Context(Vec<String>),
     /// `data.a.b`: a value of the data document, by path. Read as `StrSet`, a JSON array of
     /// strings is its elements and a JSON object is its keys.
     Data(Vec<String>),

@@ -74,6 +74,10 @@ pub struct Request {
     pub chain: Vec<Actor>,
     /// Every claim of the token, for `claims.NAME`.
     pub claims: Map<String, Value>,
+    /// What the gateway knows about the call besides the token (HTTP method, MCP tool and its
+    /// arguments, client address, ...), for `context.NAME`; empty when the caller gave none.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub context: Map<String, Value>,
 }
 
 /// A vocabulary field's value in a [`Request`], typed as [`Field::ty`] says.
@@ -154,7 +158,7 @@ pub enum RequestError {
     /// The JSON request ([`Request::from_json`]) is not an object.
     #[error("request must be a JSON object")]
     NotAnObject,
-    /// `claims` or an `act` claim (named here) is present but not an object.
+    /// `claims`, `context` or an `act` claim (named here) is present but not an object.
     #[error("`{0}` must be a JSON object")]
     FieldNotObject(&'static str),
     /// A vocabulary claim or request key holds a JSON value of another type than the
@@ -202,8 +206,10 @@ impl Request {
     }
 
     /// Builds a request from the JSON shape the CLI and hosts take:
-    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000}` (the call's
-    /// fields are the vocabulary's [`FieldOrigin::Call`] rows).
+    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000, "context": {...}}`
+    /// (the call's fields are the vocabulary's [`FieldOrigin::Call`] rows; `context` must be an
+    /// object when present). Errors come in this order: `claims`, the call's fields, `context`,
+    /// then the claims' own.
     pub fn from_json(value: Value, mapping: &ClaimMapping) -> Result<Request, RequestError> {
         let Value::Object(mut top) = value else {
             return Err(RequestError::NotAnObject);
@@ -217,7 +223,18 @@ impl Request {
         for field in Field::ALL.into_iter().filter(|f| f.spec().origin == FieldOrigin::Call) {
             call.read_field(field, &top, field.name())?;
         }
-        Request::from_claims(claims, call.resource, call.action, call.now, mapping)
+        let context = match top.remove("context") {
+            None => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(RequestError::FieldNotObject("context")),
+        };
+        Ok(Request::from_claims(claims, call.resource, call.action, call.now, mapping)?.with_context(context))
+    }
+
+    /// This request with `context` as its call context (`context.NAME`), e.g. for a request
+    /// built from verified claims ([`Request::from_claims`]).
+    pub fn with_context(self, context: Map<String, Value>) -> Request {
+        Request { context, ..self }
     }
 
     /// Reads `field` from `map[key]` as its vocabulary type says.

@@ -49,6 +49,7 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
         Expr::Slot(id) => match program.slots.get(*id as usize).map(|s| &s.source) {
             Some(Source::Field(field)) => field.name().to_string(),
             Some(Source::Claim(path)) => format!("claims.{}", path.join(".")),
+            Some(Source::Context(path)) => format!("context.{}", path.join(".")),
             Some(Source::Data(path)) => format!("data.{}", path.join(".")),
             Some(Source::DataTable { table, .. }) => format!("data.{}", table.join(".")),
             None => format!("<slot {id}>"),

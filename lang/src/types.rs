@@ -125,6 +125,7 @@ fn source_name(s: &Source) -> String {
     match s {
         Source::Field(f) => f.name().to_string(),
         Source::Claim(p) => format!("claims.{}", p.join(".")),
+        Source::Context(p) => format!("context.{}", p.join(".")),
         Source::Data(p) => format!("data.{}", p.join(".")),
         Source::DataTable { table, field } => {
             let mut name = format!("data.{}[…]", table.join("."));

@@ -75,6 +75,8 @@ def encode_request(manifest, data, request, base: int) -> bytes:
             cell = _field_cell(image, intern, request, source["field"], ty)
         elif "claim" in source:
             cell = json_cell(image, intern, walk_claims(request.claims, source["claim"]), ty, True)
+        elif "context" in source:
+            cell = json_cell(image, intern, walk_claims(request.context, source["context"]), ty, False)
         else:
             cell = Cell.missing(ty)
         image.put_cell(cells + index * CELL_SIZE, cell)

@@ -143,6 +143,8 @@ mod wire {
         Field(String),
         #[serde(rename = "claim")]
         Claim(Vec<String>),
+        #[serde(rename = "context")]
+        Context(Vec<String>),
         #[serde(rename = "data")]
         Data(Vec<String>),
         #[serde(rename = "data_table")]
@@ -232,6 +234,7 @@ mod wire {
             let source = match &slot.source {
                 ir::Source::Field(field) => Source::Field(field.name().to_string()),
                 ir::Source::Claim(path) => Source::Claim(path.clone()),
+                ir::Source::Context(path) => Source::Context(path.clone()),
                 ir::Source::Data(path) => Source::Data(path.clone()),
                 ir::Source::DataTable { table, field } => {
                     Source::DataTable { table: table.clone(), field: field.clone() }
@@ -249,6 +252,7 @@ mod wire {
                         .ok_or_else(|| AbiError::InvalidManifest(format!("unknown request field `{name}`")))?,
                 ),
                 Source::Claim(path) => ir::Source::Claim(path),
+                Source::Context(path) => ir::Source::Context(path),
                 Source::Data(path) => ir::Source::Data(path),
                 Source::DataTable { table, field } => ir::Source::DataTable { table, field },
             };

@@ -129,6 +129,14 @@ impl RequestEncoder {
                     slot.ty,
                     true,
                 )?,
+                Source::Context(path) => json_cell(
+                    &mut image,
+                    &mut interner,
+                    &mut self.set_ids,
+                    walk_claims(&request.context, path),
+                    slot.ty,
+                    false,
+                )?,
                 Source::Data(_) | Source::DataTable { .. } => Cell::Missing(slot.ty),
             };
             image.put_cell(cells + index * CELL_SIZE as usize, cell);

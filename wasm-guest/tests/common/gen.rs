@@ -26,6 +26,12 @@ pub fn slots() -> Vec<Slot> {
     slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::Str });
     slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::StrSet });
     slots.push(Slot { source: Source::Claim(path(&["nested", "k"])), ty: Ty::Str });
+    // The request context: coerced like data (a string is never a space-separated set).
+    for (name, ty) in [("x_str", Ty::Str), ("x_int", Ty::Int), ("x_bool", Ty::Bool), ("x_set", Ty::StrSet)] {
+        slots.push(Slot { source: Source::Context(path(&[name])), ty });
+    }
+    slots.push(Slot { source: Source::Context(path(&["x_any"])), ty: Ty::StrSet });
+    slots.push(Slot { source: Source::Context(path(&["args", "k"])), ty: Ty::Str });
     for (name, ty) in [("d_str", Ty::Str), ("d_int", Ty::Int), ("d_bool", Ty::Bool), ("d_set", Ty::StrSet)] {
         slots.push(Slot { source: Source::Data(path(&[name])), ty });
     }
@@ -267,6 +273,15 @@ pub fn request(rng: &mut Rng) -> Request {
     if rng.chance(70) {
         claims.insert("nested".into(), json!({"k": json_value(rng, 2)}));
     }
+    let mut context = Map::new();
+    for name in ["x_str", "x_int", "x_bool", "x_set", "x_any"] {
+        if rng.chance(85) {
+            context.insert(name.to_string(), json_value(rng, 0));
+        }
+    }
+    if rng.chance(70) {
+        context.insert("args".into(), json!({"k": json_value(rng, 2)}));
+    }
     let int = |rng: &mut Rng| rng.chance(80).then(|| *rng.pick(&INTS));
     Request {
         sub: maybe_string(rng),
@@ -286,6 +301,7 @@ pub fn request(rng: &mut Rng) -> Request {
             .map(|_| Actor { sub: maybe_string(rng), client_id: maybe_string(rng), instance: maybe_string(rng) })
             .collect(),
         claims,
+        context,
     }
 }
 
