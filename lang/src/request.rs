@@ -387,4 +387,34 @@ mod tests {
         assert!(matches!(bad, Err(RequestError::WrongType { .. })));
         assert_eq!(Request::from_json(json!([1]), &ClaimMapping::default()), Err(RequestError::NotAnObject));
     }
+
+    /// `context` is an object or absent; anything else (even `null`) refuses the request,
+    /// after the call's fields and before the claims' own errors.
+    #[test]
+    fn context_must_be_an_object() {
+        let mapping = ClaimMapping::default();
+        let req = Request::from_json(json!({"context": {"tool": "t", "args": {"n": 1}}}), &mapping).unwrap();
+        assert_eq!(req.context.get("tool"), Some(&json!("t")));
+        assert!(Request::from_json(json!({}), &mapping).unwrap().context.is_empty());
+        for bad in [json!(null), json!("x"), json!([]), json!(1), json!(true)] {
+            let request = json!({"context": bad, "claims": {"sub": 1}});
+            assert_eq!(Request::from_json(request, &mapping), Err(RequestError::FieldNotObject("context")));
+        }
+        let request = json!({"context": 1, "resource": 2});
+        assert_eq!(Request::from_json(request, &mapping), Err(wrong_type("resource", "a string")));
+    }
+
+    /// Hostile contexts: nesting beyond serde_json's recursion limit is invalid JSON (every
+    /// host refuses the same depth), and a huge value is carried, not truncated (the encoder
+    /// bounds it).
+    #[test]
+    fn hostile_contexts_are_refused_or_carried_whole() {
+        let mapping = ClaimMapping::default();
+        let nested = |depth: usize| format!(r#"{{"context": {{"a": {}{}}}}}"#, "[".repeat(depth), "]".repeat(depth));
+        assert!(Request::from_json_str(&nested(125), &mapping).is_ok());
+        assert!(matches!(Request::from_json_str(&nested(126), &mapping), Err(RequestError::Json(_))));
+        let huge = "x".repeat(2 << 20);
+        let req = Request::from_json(json!({"context": {"a": huge}}), &mapping).unwrap();
+        assert_eq!(req.context.get("a").and_then(Value::as_str).map(str::len), Some(2 << 20));
+    }
 }

@@ -46,6 +46,7 @@ const TOKENS: &[&str] = &[
     "sub",
     "act",
     "claims",
+    "context",
     "data",
     "scope",
     "depth",
