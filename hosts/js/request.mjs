@@ -76,6 +76,8 @@ function chainFromClaims(claims, instanceClaim, maxChainDepth) {
       sub: optionalString(level, "sub"),
       client_id: optionalString(level, "client_id"),
       instance: optionalString(level, instanceClaim),
+      // Every claim of the `act` object but the nested `act`, for `hop.claims.*`.
+      claims: new Map([...level].filter(([key]) => key !== "act")),
     });
     level = level.get("act");
   }

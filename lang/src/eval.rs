@@ -257,12 +257,7 @@ impl<'a> Evaluator<'a> {
                 _ => Err(missing()),
             },
             Expr::Actor(which, field) => {
-                let actor = match which {
-                    ActorRef::Current => self.request.chain.last(),
-                    ActorRef::First => self.request.chain.first(),
-                    ActorRef::Hop => hop,
-                };
-                let value = actor.and_then(|actor| match field {
+                let value = self.actor(*which, hop).and_then(|actor| match field {
                     ActorField::Sub => actor.sub.clone(),
                     ActorField::ClientId => actor.client_id.clone(),
                     ActorField::Instance => actor.instance.clone(),
@@ -270,6 +265,14 @@ impl<'a> Evaluator<'a> {
                 value.map(Value::Str).ok_or_else(missing)
             }
             Expr::ChainDepth => i64::try_from(self.request.chain.len()).map(Value::Int).map_err(|_| missing()),
+            Expr::ActorClaim(which, slot) => {
+                let actor = self.actor(*which, hop).ok_or_else(missing)?;
+                self.read_actor_claim(actor, *slot).ok_or_else(missing)
+            }
+            Expr::HopIndex => {
+                let index = hop.and_then(|hop| self.hop_index(hop)).ok_or_else(missing)?;
+                i64::try_from(index).map(Value::Int).map_err(|_| missing())
+            }
             Expr::Arith(op, a, b) => {
                 let (a, b) = self.pair(a, b, hop)?;
                 let (Value::Int(a), Value::Int(b)) = (a, b) else { return Err(missing()) };
@@ -299,8 +302,39 @@ impl<'a> Evaluator<'a> {
                 Some(Value::StrSet(BTreeSet::new()))
             }
             Source::Data(path) => coerce(walk(self.data, path)?, slot.ty, false),
-            Source::DataTable { .. } => None,
+            Source::DataTable { .. } | Source::ActorClaim(_) => None,
         }?;
+        (value.ty() == slot.ty).then_some(value)
+    }
+
+    /// The actor `which` names; `hop` is the actor of the enclosing quantifier, if any.
+    fn actor<'r>(&'r self, which: ActorRef, hop: Option<&'r Actor>) -> Option<&'r Actor> {
+        match which {
+            ActorRef::Current => self.request.chain.last(),
+            ActorRef::First => self.request.chain.first(),
+            ActorRef::Hop => hop,
+            ActorRef::Prev => {
+                let index = self.hop_index(hop?)?;
+                self.request.chain.get(index.checked_sub(1)?)
+            }
+        }
+    }
+
+    /// The delegation position of `hop`. A quantifier's actor is always borrowed from this
+    /// request's chain, so it is found by address (the chain is at most a few actors long,
+    /// and only `hop.prev` / `hop.index` ask).
+    fn hop_index(&self, hop: &Actor) -> Option<usize> {
+        self.request.chain.iter().position(|actor| std::ptr::eq(actor, hop))
+    }
+
+    /// A `Source::ActorClaim` slot, read from `actor`'s claims like a top-level claim.
+    fn read_actor_claim(&self, actor: &Actor, id: crate::ir::SlotId) -> Option<Value> {
+        let slot = self.program.slots.get(id as usize)?;
+        let Source::ActorClaim(path) = &slot.source else {
+            return None;
+        };
+        let (first, rest) = path.split_first()?;
+        let value = coerce(walk(actor.claims.get(first)?, rest)?, slot.ty, true)?;
         (value.ty() == slot.ty).then_some(value)
     }
 
@@ -439,7 +473,7 @@ mod tests {
     }
 
     fn actor(sub: &str) -> Actor {
-        Actor { sub: Some(sub.into()), client_id: None, instance: None }
+        Actor { sub: Some(sub.into()), ..Actor::default() }
     }
 
     fn request() -> Request {

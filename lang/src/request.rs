@@ -38,6 +38,10 @@ pub struct Actor {
     /// or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Every claim of the `act` object except the nested `act`, for `hop.claims.NAME` (RFC 8693
+    /// lets an actor carry any claim, e.g. the scope granted at its exchange).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
 }
 
 /// A fully resolved decision request. `None` means *missing*: a condition reading it is
@@ -275,6 +279,7 @@ fn chain_from_claims(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Res
             sub: opt_str(act, "sub")?,
             client_id: opt_str(act, "client_id")?,
             instance: opt_str(act, &mapping.instance_claim)?,
+            claims: act.iter().filter(|(key, _)| *key != "act").map(|(k, v)| (k.clone(), v.clone())).collect(),
         });
         level = act.get("act");
     }

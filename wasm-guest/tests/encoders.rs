@@ -169,7 +169,7 @@ fn sample_request() -> Request {
         scope: Some(path(&["fresh", "alice", "other", "fresh"])),
         now: Some(-3),
         chain: vec![
-            Actor { sub: Some("first".into()), client_id: None, instance: Some("fresh".into()) },
+            Actor { sub: Some("first".into()), instance: Some("fresh".into()), ..Actor::default() },
             Actor { sub: Some("alice".into()), ..Actor::default() },
         ],
         ..Request::default()

@@ -26,6 +26,8 @@ class Actor:
     sub: Optional[str]
     client_id: Optional[str]
     instance: Optional[str]
+    #: Every claim of the ``act`` object but the nested ``act`` (``hop.claims.*``).
+    claims: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def _chain_from_claims(claims, instance_claim, max_chain_depth):
                 sub=_optional_string(level, "sub"),
                 client_id=_optional_string(level, "client_id"),
                 instance=_optional_string(level, instance_claim),
+                claims={key: value for key, value in level.items() if key != "act"},
             )
         )
         claims, level = level, level.get("act")
