@@ -29,6 +29,8 @@ pub struct Alphabet {
     claim_paths: Vec<Vec<String>>,
     /// The `context.*` paths the policy reads.
     context_paths: Vec<Vec<String>>,
+    /// The actor-claim paths (`hop.claims.*`) the policy reads.
+    actor_claim_paths: Vec<Vec<String>>,
 }
 
 impl Alphabet {
@@ -65,12 +67,17 @@ impl Alphabet {
             Source::Context(path) => Some(path),
             _ => None,
         });
+        let actor_claim_paths = paths(|source| match source {
+            Source::ActorClaim(path) => Some(path),
+            _ => None,
+        });
         Alphabet {
             strings: strings.into_iter().collect(),
             hot: hot.into_iter().collect(),
             ints,
             claim_paths,
             context_paths,
+            actor_claim_paths,
         }
     }
 
@@ -189,6 +196,14 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
                     Some(act) => claims.insert("act".to_string(), act),
                     None => claims.remove("act"),
                 };
+            }
+            8 if !alphabet.actor_claim_paths.is_empty() => {
+                // One claim the policy reads of one existing actor (none if the chain is shorter).
+                let path = rng.pick(&alphabet.actor_claim_paths).clone();
+                let value = if rng.chance(30) { Value::Array(alphabet.string_list(rng)) } else { alphabet.any(rng) };
+                if let Some(actor) = actor_at(claims, rng.below(3)) {
+                    set_path(actor, &path, value);
+                }
             }
             _ => {
                 // One field of one existing actor (none if the chain is shorter).
