@@ -638,6 +638,42 @@ mod tests {
         assert!(holds(Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(0)), lits, vec![], &empty));
     }
 
+    /// `hop.prev` is the actor before `hop` (missing for the first), `hop.index` its position,
+    /// and actor claims read like top-level claims (a string is a space-separated set).
+    #[test]
+    fn per_hop_claims_previous_actor_and_index() {
+        let lits = &["first", "current"];
+        let slots = vec![Slot { source: Source::ActorClaim(vec!["scope".into()]), ty: Ty::StrSet }];
+        let mut request = request();
+        request.chain[0].claims.insert("scope".into(), serde_json::json!("a b"));
+        request.chain[1].claims.insert("scope".into(), serde_json::json!(["a"]));
+        let prev_is_first = Cond::Cmp(CmpOp::Eq, Expr::Actor(ActorRef::Prev, ActorField::Sub), Expr::Str(0));
+        let index_is = |i| Cond::Cmp(CmpOp::Eq, Expr::HopIndex, Expr::Int(i));
+        let narrows = Cond::Subset(Expr::ActorClaim(ActorRef::Hop, 0), Expr::ActorClaim(ActorRef::Prev, 0));
+        let second = |cond: Cond| Cond::Some(vec![index_is(1), cond]);
+        assert!(holds(second(prev_is_first.clone()), lits, slots.clone(), &request));
+        assert!(holds(second(narrows.clone()), lits, slots.clone(), &request));
+        assert!(!holds(Cond::Some(vec![index_is(2)]), lits, slots.clone(), &request));
+        // The first actor has no predecessor: a condition on it is undecided, so a deny fires.
+        let deny = |body| Program {
+            rules: vec![Rule {
+                name: "r".into(),
+                kind: RuleKind::Deny { reason: "no".into() },
+                body: vec![body],
+                body_text: vec![String::new()],
+                line: 1,
+            }],
+            ..program(lits, slots.clone(), vec![])
+        };
+        let outcome = evaluate(&deny(Cond::Some(vec![index_is(0), prev_is_first])), &request, &Json::Null);
+        assert_eq!(outcome.undecided, vec![(0, "hop.prev.sub is missing".to_string())]);
+        let widened = Cond::Some(vec![Cond::Not(Box::new(narrows))]);
+        request.chain[0].claims.insert("scope".into(), serde_json::json!(["b"]));
+        assert_eq!(evaluate(&deny(widened), &request, &Json::Null).fired, [0]);
+        let current_claim = Cond::In(Expr::Str(0), Expr::ActorClaim(ActorRef::Current, 0));
+        assert!(!holds(current_claim, lits, slots, &request));
+    }
+
     #[test]
     fn claims_are_read_strictly_by_type() {
         let mut req = request();

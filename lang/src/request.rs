@@ -393,6 +393,16 @@ mod tests {
         assert_eq!(Request::from_json(json!([1]), &ClaimMapping::default()), Err(RequestError::NotAnObject));
     }
 
+    /// Each actor keeps its `act` object's claims, without the nested `act` (which is the
+    /// previous actor, not a claim of this one).
+    #[test]
+    fn actors_keep_their_claims_but_not_the_nested_act() {
+        let claims = json!({"sub": "u", "act": {"sub": "b", "scope": "read", "act": {"sub": "a", "may": ["b"]}}});
+        let req = Request::from_json(json!({ "claims": claims }), &ClaimMapping::default()).unwrap();
+        assert_eq!(Value::Object(req.chain[0].claims.clone()), json!({"sub": "a", "may": ["b"]}));
+        assert_eq!(Value::Object(req.chain[1].claims.clone()), json!({"sub": "b", "scope": "read"}));
+    }
+
     /// `context` is an object or absent; anything else (even `null`) refuses the request,
     /// after the call's fields and before the claims' own errors.
     #[test]
