@@ -101,7 +101,7 @@ impl DataSchema {
                 let node = entries.walk(field, &entry_path)?;
                 expect_type(node, slot.ty, &display_path(&entry_path, field))
             }
-            Source::Field(_) | Source::Claim(_) => Ok(()),
+            Source::Field(_) | Source::Claim(_) | Source::Context(_) | Source::ActorClaim(_) => Ok(()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! `warrant eval POLICY (--input REQUEST | --token JWT --jwks JWKS --issuer ISS --alg ALG
-//! --resource URI --action NAME [token checks]) [--data DATA] [--revocations FILE] [--format json|text|both]
+//! --resource URI --action NAME [--context FILE] [token checks]) [--data DATA] [--revocations FILE] [--format json|text|both]
 //! [--explain]`.
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,7 +25,8 @@ use super::CliError;
 pub struct EvalArgs {
     /// Policy: a `.warrant` source file, a package folder of them, or a module built by `warrant build`.
     policy: PathBuf,
-    /// Request JSON: {"claims": {...}, "resource": "...", "action": "...", "now": SECONDS}.
+    /// Request JSON: {"claims": {...}, "resource": "...", "action": "...", "now": SECONDS,
+    /// "context": {...}}.
     #[arg(short, long)]
     input: Option<PathBuf>,
     /// A signed JWT access token, verified as a gateway would (`@FILE` reads it from a file).
@@ -53,6 +54,10 @@ pub struct EvalArgs {
     /// Decision and verification time in seconds since the epoch (default: the clock).
     #[arg(long, requires = "token")]
     now: Option<i64>,
+    /// JSON object file: what the gateway knows about the call besides the token (the tool,
+    /// its arguments, ...), read by the policy as `context.*`.
+    #[arg(long, requires = "token")]
+    context: Option<PathBuf>,
     #[command(flatten)]
     checks: TokenChecks,
     /// Data document JSON (registries, revocation lists) the policy reads as `data.*`.
@@ -148,9 +153,19 @@ fn read_request(args: &EvalArgs) -> Result<Result<Request, String>, CliError> {
     };
     let verifier = trusted.verifier(Path::new("."))?;
     let now = args.now.unwrap_or_else(unix_now);
+    let context = match &args.context {
+        None => serde_json::Map::new(),
+        Some(path) => match read_json(path, "requests", MAX_REQUEST_BYTES)? {
+            serde_json::Value::Object(context) => context,
+            _ => {
+                let source = warrant::RequestError::FieldNotObject("context");
+                return Err(CliError::Request { path: path.clone(), source });
+            }
+        },
+    };
     let request = read_token(token, verifier.options().max_token_bytes)?
         .and_then(|token| verifier.request(&token, args.resource.clone(), args.action.clone(), now));
-    Ok(request.map_err(|error| rejected_token_reason(&error)))
+    Ok(request.map(|request| request.with_context(context)).map_err(|error| rejected_token_reason(&error)))
 }
 
 /// A token given inline, or `@FILE`. A file longer than [`MAX_TOKEN_FILE_BYTES`] is refused as

@@ -109,6 +109,7 @@ mod tests {
             sub: sub.map(str::to_string),
             client_id: client_id.map(str::to_string),
             instance: instance.map(str::to_string),
+            ..Actor::default()
         }
     }
 

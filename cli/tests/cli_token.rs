@@ -274,3 +274,66 @@ fn inspect_refuses_what_is_not_a_token() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("cannot decode the token"));
     }
 }
+
+/// `--context FILE` passes what the gateway knows about the call with the verified claims; a
+/// context file that is not a JSON object is refused.
+#[test]
+fn eval_token_reads_the_call_context_from_a_file() {
+    let policy = write_policy(
+        "context",
+        "package vectors\nallow own if { sub == context.arguments.customer }\n\
+         deny other \"another customer\" if { context.arguments.customer != sub }\n",
+    );
+    let context = |test: &str, json: &str| {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("context-{test}.json"));
+        std::fs::write(&path, json).unwrap();
+        path.display().to_string()
+    };
+    let own = context("own", r#"{"arguments": {"customer": "user-1"}}"#);
+    let decide = |file: &str| {
+        eval_policy(&policy, RSA, &vector("rs256"), AUDIENCE, &["--audience", AUDIENCE, "--context", file])
+    };
+    assert_eq!(decide(&own)["allowed"], true);
+    let other = decide(&context("other", r#"{"arguments": {"customer": "user-2"}}"#));
+    assert_eq!(reasons(&other), "[\"another customer\"]");
+    let not_object = context("array", "[1]");
+    let output = warrant(&[
+        "eval",
+        &policy,
+        "--token",
+        &vector("rs256"),
+        "--jwks",
+        RSA[0],
+        "--issuer",
+        RSA[1],
+        "--alg",
+        RSA[2],
+        "--resource",
+        AUDIENCE,
+        "--context",
+        &not_object,
+    ]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`context` must be a JSON object"));
+}
+
+/// A `token` case of a test file carries the call's `context` with the verified claims.
+#[test]
+fn test_file_token_cases_carry_a_context() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("context-test-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = "package vectors\nallow read_own if { \"read\" in scope; context.customer == sub }\n";
+    std::fs::write(dir.join("policy.warrant"), policy).unwrap();
+    let issuer = json!({"issuer": RSA[1], "audiences": [AUDIENCE], "algorithms": [RSA[2]],
+                        "jwks": support::root().join(RSA[0])});
+    let case = |name: &str, customer: &str, expect: &str| {
+        let call = json!({"jwt": vector("rs256"), "resource": AUDIENCE, "action": "read", "now": 1800000000,
+                          "context": {"customer": customer}});
+        json!({"name": name, "token": call, "expect": expect})
+    };
+    let spec = json!({"policy": "policy.warrant", "issuer": issuer,
+                      "cases": [case("own", "user-1", "allow"), case("other", "user-2", "deny")]});
+    std::fs::write(dir.join("context.test.json"), spec.to_string()).unwrap();
+    let output = warrant(&["test", &dir.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+}

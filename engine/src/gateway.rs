@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use warrant_lang::request::Request;
 
 use crate::audit::{AuditLog, AuditMode, AuditRecord, AUDIT_UNAVAILABLE};
@@ -128,10 +128,25 @@ impl Gateway {
         action: Option<String>,
         now: i64,
     ) -> GatewayDecision {
+        self.decide_token_with_context(verifier, token, resource, action, now, Map::new())
+    }
+
+    /// [`Gateway::decide_token`] for a call the gateway knows more about than the token says:
+    /// `context` (HTTP method, MCP tool and arguments, ...) is what the policy reads as
+    /// `context.*` ([`Request::context`]). A refused token is logged without it.
+    pub fn decide_token_with_context(
+        &self,
+        verifier: &TokenVerifier,
+        token: &str,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+        context: Map<String, Value>,
+    ) -> GatewayDecision {
         let started = SystemTime::now();
         let clock = Instant::now();
         match verifier.request(token, resource.clone(), action.clone(), now) {
-            Ok(request) => self.decide(&request),
+            Ok(request) => self.decide(&request.with_context(context)),
             Err(error) => {
                 let request = Request { resource, action, now: Some(now), ..Request::default() };
                 let reason = format!("token refused: {}", error.code());

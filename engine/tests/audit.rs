@@ -221,3 +221,34 @@ fn tokens_are_verified_and_never_logged() {
         assert!(!line.contains(signature) && !line.contains(&token[..20]), "{line}");
     }
 }
+
+/// A gateway that knows the call's arguments passes them with the verified claims; the policy
+/// reads them as `context.*`, and a context that does not satisfy the policy is refused.
+#[test]
+fn verified_tokens_are_decided_with_the_call_context() {
+    let secret = b"0123456789abcdef0123456789abcdef".to_vec();
+    let issuer = IssuerConfig {
+        issuer: "https://idp".into(),
+        audiences: vec!["https://t".into()],
+        algorithms: vec![Algorithm::HS256],
+        keys: vec![KeySource::HmacSecret { kid: None, secret: secret.clone() }],
+    };
+    let verifier = TokenVerifier::new(vec![issuer], VerifyOptions::default()).unwrap();
+    let now = 1_800_000_000;
+    let claims = json!({"iss": "https://idp", "aud": "https://t", "iat": now, "exp": now + 60, "sub": "42"});
+    let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(&secret)).unwrap();
+    let policy = compile(
+        "package p\nallow own if { context.arguments.customer_id == sub }\n\
+         deny other \"another customer\" if { context.arguments.customer_id != sub }",
+    );
+    let gateway = Gateway::new(&policy, json!({})).unwrap();
+    let decide = |context: Value| {
+        let Value::Object(context) = context else { unreachable!() };
+        gateway.decide_token_with_context(&verifier, &token, None, None, now, context).decision
+    };
+    assert!(decide(json!({"arguments": {"customer_id": "42"}})).allowed);
+    let other = decide(json!({"arguments": {"customer_id": "77"}}));
+    assert_eq!((other.allowed, other.deny_reasons.as_slice()), (false, ["another customer".to_string()].as_slice()));
+    assert!(!decide(json!({})).allowed, "no context: the deny is undecided, so it fires");
+    assert!(!gateway.decide_token(&verifier, &token, None, None, now).decision.allowed);
+}

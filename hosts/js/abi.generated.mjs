@@ -3,11 +3,11 @@
 
 // version
 /** Major ABI version: bumped on any incompatible layout change; hosts refuse other majors. */
-export const ABI_VERSION_MAJOR = 2;
+export const ABI_VERSION_MAJOR = 3;
 /** Minor ABI version: bumped on backward-compatible additions. */
 export const ABI_VERSION_MINOR = 0;
 /** What `warrant_abi_version()` returns: `(major << 16) | minor`. */
-export const ABI_VERSION_WORD = 131072;
+export const ABI_VERSION_WORD = 196608;
 
 // exports
 /** The module's exported linear memory. */
@@ -110,8 +110,8 @@ export const DATA_STRING_TABLE = 4;
 export const DATA_SLOTS = 8;
 
 // actor
-/** Bytes of one actor record: three i32 string ids. */
-export const ACTOR_RECORD_SIZE = 12;
+/** Bytes of the fixed part of one actor record: three i32 string ids and 4 bytes of padding. The record goes on with one cell (`CELL_SIZE` bytes) per `actor_claim` slot of the manifest, in slot order; so the records' stride is `ACTOR_RECORD_SIZE + CELL_SIZE * (number of actor_claim slots)`. */
+export const ACTOR_RECORD_SIZE = 16;
 /** Actor record: `sub` id. */
 export const ACTOR_SUB = 0;
 /** Actor record: `client_id` id. */

@@ -93,6 +93,8 @@ function checkSlots(slots) {
       Object.keys(source).length === 1 &&
       (FIELD_TYPES.has(source.field) ||
         isPath(source.claim) ||
+        isPath(source.context) ||
+        isPath(source.actor_claim) ||
         isPath(source.data) ||
         (isPath(source.data_table?.table) && isPath(source.data_table?.field)));
     if (!valid) throw invalidManifest(`unknown slot ${JSON.stringify(slot)}`);

@@ -48,7 +48,7 @@ export function walk(value, path) {
   return value;
 }
 
-/** Follows `path` from the claims object (the first step is a claim name; an empty path is missing). */
+/** Follows `path` from the claims or context object (the first step is a key; an empty path is missing). */
 export function walkClaims(claims, path) {
   if (path.length === 0) return undefined;
   return walk(claims, path);

@@ -21,7 +21,7 @@ export class RequestError extends Error {
 }
 
 /**
- * Builds a request from `{"claims": {...}, "resource": "...", "action": "...", "now": N}`.
+ * Builds a request from `{"claims": {...}, "resource": "...", "action": "...", "now": N, "context": {...}}`.
  * Strings stay JS strings, integers are BigInts; `null` fields read as absent.
  * `chain` is in delegation order: the innermost RFC 8693 `act` first, the current actor last.
  */
@@ -31,16 +31,21 @@ export function requestFromJson(value, { instanceClaim = DEFAULT_INSTANCE_CLAIM,
   if (claims === undefined) claims = new Map();
   else if (!isObject(claims)) throw new RequestError("`claims` must be a JSON object");
   const request = {};
-  // The call's fields first, then the chain, then the claims: the Rust host's order of errors.
+  // The call's fields first, then `context`, the chain, the claims: the Rust host's order of errors.
   for (const field of VOCABULARY) {
     if (field.from === "call") request[field.name] = readField(value, field.name, field);
   }
+  // The call's context (`context.*`): an object when present, like `claims`.
+  let context = value.get("context");
+  if (context === undefined) context = new Map();
+  else if (!isObject(context)) throw new RequestError("`context` must be a JSON object");
   request.chain = chainFromClaims(claims, instanceClaim, maxChainDepth);
   for (const field of VOCABULARY) {
     if (field.from === "call") continue;
     request[field.name] = readField(claims, field.from === "claim" ? field.claim : instanceClaim, field);
   }
   request.claims = claims;
+  request.context = context;
   return request;
 }
 
@@ -71,6 +76,8 @@ function chainFromClaims(claims, instanceClaim, maxChainDepth) {
       sub: optionalString(level, "sub"),
       client_id: optionalString(level, "client_id"),
       instance: optionalString(level, instanceClaim),
+      // Every claim of the `act` object but the nested `act`, for `hop.claims.*`.
+      claims: new Map([...level].filter(([key]) => key !== "act")),
     });
     level = level.get("act");
   }

@@ -57,12 +57,19 @@ export function encodeRequest(manifest, data, request, base) {
   const image = new ImageWriter(base, { name: "request", maxLength: MAX_REQUEST_IMAGE_BYTES, fail: unencodable });
   const header = image.reserve(REQ_SLOTS);
   const cells = image.reserveCells(manifest.slots.length);
-  const chain = image.reserve(request.chain.length * ACTOR_RECORD_SIZE);
+  // Each actor record: its ids, then one cell per actor-claim slot, in slot order.
+  const actorClaims = manifest.slots.filter((slot) => slot.source.actor_claim !== undefined);
+  const stride = ACTOR_RECORD_SIZE + CELL_SIZE * actorClaims.length;
+  const chain = image.reserve(request.chain.length * stride);
   request.chain.forEach((actor, index) => {
-    const record = chain + index * ACTOR_RECORD_SIZE;
+    const record = chain + index * stride;
     image.putU32(record + ACTOR_SUB, optionalId(actor.sub));
     image.putU32(record + ACTOR_CLIENT_ID, optionalId(actor.client_id));
     image.putU32(record + ACTOR_INSTANCE, optionalId(actor.instance));
+    actorClaims.forEach(({ source, ty }, claim) => {
+      const cell = jsonCell(image, intern, walkClaims(actor.claims, source.actor_claim), ty, true);
+      image.putCell(record + ACTOR_RECORD_SIZE + claim * CELL_SIZE, cell);
+    });
   });
   image.padTo(8);
   manifest.slots.forEach((slot, index) => {
@@ -70,6 +77,7 @@ export function encodeRequest(manifest, data, request, base) {
     let cell;
     if (source.field !== undefined) cell = fieldCell(image, intern, request, source.field, ty);
     else if (source.claim !== undefined) cell = jsonCell(image, intern, walkClaims(request.claims, source.claim), ty, true);
+    else if (source.context !== undefined) cell = jsonCell(image, intern, walkClaims(request.context, source.context), ty, false);
     else cell = Cell.missing(ty);
     image.putCell(cells + index * CELL_SIZE, cell);
   });

@@ -108,7 +108,7 @@ pub enum CheckedExprKind {
     StrSet(Vec<String>),
     /// A request vocabulary field.
     Field(Field),
-    /// A `Source::Claim` or `Source::Data` path.
+    /// A `Source::Claim`, `Source::Context` or `Source::Data` path.
     Dynamic(Source),
     /// `data.table[key].field`; `source` is a `Source::DataTable`.
     Lookup {
@@ -121,13 +121,23 @@ pub enum CheckedExprKind {
     Actor(ActorRef, ActorField),
     /// `chain.depth`: [`crate::ir::Expr::ChainDepth`].
     ChainDepth,
+    /// `hop.claims.a.b`, ...: [`crate::ir::Expr::ActorClaim`]; `source` is a
+    /// `Source::ActorClaim` (its type is inferred).
+    ActorClaim {
+        /// Whose claim.
+        actor: ActorRef,
+        /// The claim path, shared by every actor.
+        source: Source,
+    },
+    /// `hop.index`: [`crate::ir::Expr::HopIndex`].
+    HopIndex,
     /// [`crate::ir::Expr::Arith`].
     Arith(ArithOp, Box<CheckedExpr>, Box<CheckedExpr>),
 }
 
 /// Names every policy may use at the start of a path besides the request fields.
-const ROOTS: [&str; 4] = ["act", "chain", "claims", "data"];
-const ACTOR_FIELDS: [&str; 3] = ["sub", "client_id", "instance"];
+const ROOTS: [&str; 5] = ["act", "chain", "claims", "context", "data"];
+const ACTOR_FIELDS: [&str; 4] = ["sub", "client_id", "instance", "claims"];
 const FUNCTIONS: [&str; 3] = ["startswith", "endswith", "defined"];
 
 /// Checks a parsed policy. `source` is the text it was parsed from (for rule lines and
@@ -587,7 +597,7 @@ impl<'a> Checker<'a> {
     fn path(&mut self, path: &'a ast::Path, scope: Scope<'a>) -> Option<CheckedExprKind> {
         let root = path.root.name.as_str();
         if scope.quantifier_var == Some(root) {
-            return self.actor_field(ActorRef::Hop, &path.root, &path.parts);
+            return self.hop_path(&path.root, &path.parts);
         }
         match root {
             "act" => self.actor_field(ActorRef::Current, &path.root, &path.parts),
@@ -595,6 +605,10 @@ impl<'a> Checker<'a> {
             "claims" => {
                 let names = self.plain_segments(&path.root, &path.parts, "claims")?;
                 Some(CheckedExprKind::Dynamic(Source::Claim(names)))
+            }
+            "context" => {
+                let names = self.plain_segments(&path.root, &path.parts, "context")?;
+                Some(CheckedExprKind::Dynamic(Source::Context(names)))
             }
             "data" => self.data(path, scope),
             _ => {
@@ -637,9 +651,39 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `act.sub`, `hop.client_id`, `chain.last.instance`: exactly one actor field.
+    /// The quantifier variable: `hop.index`, `hop.prev.F`, or an actor field of `hop`.
+    fn hop_path(&mut self, hop: &Ident, parts: &[PathPart]) -> Option<CheckedExprKind> {
+        match parts.split_first() {
+            Some((PathPart::Field(f), rest)) if f.name == "index" => match rest.first() {
+                None => Some(CheckedExprKind::HopIndex),
+                Some(extra) => {
+                    self.errors.push(no_attributes(&qualified(hop, f).name, part_span(extra)));
+                    None
+                }
+            },
+            Some((PathPart::Field(f), rest)) if f.name == "prev" => {
+                self.actor_field(ActorRef::Prev, &qualified(hop, f), rest)
+            }
+            _ => self.actor_field(ActorRef::Hop, hop, parts),
+        }
+    }
+
+    /// `act.sub`, `hop.client_id`, `chain.last.instance`: exactly one actor field; or
+    /// `act.claims.a.b`: a claim of the actor, by path.
     fn actor_field(&mut self, actor: ActorRef, owner: &Ident, parts: &[PathPart]) -> Option<CheckedExprKind> {
         match parts {
+            [PathPart::Field(f), rest @ ..] if f.name == "claims" => {
+                let claims = qualified(owner, f);
+                let names = self.plain_segments(&claims, rest, &claims.name)?;
+                Some(CheckedExprKind::ActorClaim { actor, source: Source::ActorClaim(names) })
+            }
+            [PathPart::Field(f), ..] if matches!(f.name.as_str(), "prev" | "index") => {
+                self.errors.push(unknown_attribute(&owner.name, f, &ACTOR_FIELDS).with_help(format!(
+                    "only the quantifier variable has `prev` and `index`: `some hop in chain {{ hop.{} ... }}`",
+                    f.name
+                )));
+                None
+            }
             [PathPart::Field(f)] => match actor_field_named(&f.name) {
                 Some(field) => Some(CheckedExprKind::Actor(actor, field)),
                 None => {

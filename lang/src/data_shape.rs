@@ -38,7 +38,7 @@ pub fn check_data_shape(slots: &[Slot], data: &Value) -> Result<(), DataShapeErr
                     check_path(entry, format!("{table_path}[{key}]"), field, slot.ty)?;
                 }
             }
-            Source::Field(_) | Source::Claim(_) => {}
+            Source::Field(_) | Source::Claim(_) | Source::Context(_) | Source::ActorClaim(_) => {}
         }
     }
     Ok(())

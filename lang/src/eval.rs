@@ -257,12 +257,7 @@ impl<'a> Evaluator<'a> {
                 _ => Err(missing()),
             },
             Expr::Actor(which, field) => {
-                let actor = match which {
-                    ActorRef::Current => self.request.chain.last(),
-                    ActorRef::First => self.request.chain.first(),
-                    ActorRef::Hop => hop,
-                };
-                let value = actor.and_then(|actor| match field {
+                let value = self.actor(*which, hop).and_then(|actor| match field {
                     ActorField::Sub => actor.sub.clone(),
                     ActorField::ClientId => actor.client_id.clone(),
                     ActorField::Instance => actor.instance.clone(),
@@ -270,6 +265,14 @@ impl<'a> Evaluator<'a> {
                 value.map(Value::Str).ok_or_else(missing)
             }
             Expr::ChainDepth => i64::try_from(self.request.chain.len()).map(Value::Int).map_err(|_| missing()),
+            Expr::ActorClaim(which, slot) => {
+                let actor = self.actor(*which, hop).ok_or_else(missing)?;
+                self.read_actor_claim(actor, *slot).ok_or_else(missing)
+            }
+            Expr::HopIndex => {
+                let index = hop.and_then(|hop| self.hop_index(hop)).ok_or_else(missing)?;
+                i64::try_from(index).map(Value::Int).map_err(|_| missing())
+            }
             Expr::Arith(op, a, b) => {
                 let (a, b) = self.pair(a, b, hop)?;
                 let (Value::Int(a), Value::Int(b)) = (a, b) else { return Err(missing()) };
@@ -291,12 +294,47 @@ impl<'a> Evaluator<'a> {
                 let (first, rest) = path.split_first()?;
                 coerce(walk(self.request.claims.get(first)?, rest)?, slot.ty, true)
             }
+            Source::Context(path) => {
+                let (first, rest) = path.split_first()?;
+                coerce(walk(self.request.context.get(first)?, rest)?, slot.ty, false)
+            }
             Source::Data(_) if slot.absent_is_empty() && walk_data(self.data, slot).is_none() => {
                 Some(Value::StrSet(BTreeSet::new()))
             }
             Source::Data(path) => coerce(walk(self.data, path)?, slot.ty, false),
-            Source::DataTable { .. } => None,
+            Source::DataTable { .. } | Source::ActorClaim(_) => None,
         }?;
+        (value.ty() == slot.ty).then_some(value)
+    }
+
+    /// The actor `which` names; `hop` is the actor of the enclosing quantifier, if any.
+    fn actor<'r>(&'r self, which: ActorRef, hop: Option<&'r Actor>) -> Option<&'r Actor> {
+        match which {
+            ActorRef::Current => self.request.chain.last(),
+            ActorRef::First => self.request.chain.first(),
+            ActorRef::Hop => hop,
+            ActorRef::Prev => {
+                let index = self.hop_index(hop?)?;
+                self.request.chain.get(index.checked_sub(1)?)
+            }
+        }
+    }
+
+    /// The delegation position of `hop`. A quantifier's actor is always borrowed from this
+    /// request's chain, so it is found by address (the chain is at most a few actors long,
+    /// and only `hop.prev` / `hop.index` ask).
+    fn hop_index(&self, hop: &Actor) -> Option<usize> {
+        self.request.chain.iter().position(|actor| std::ptr::eq(actor, hop))
+    }
+
+    /// A `Source::ActorClaim` slot, read from `actor`'s claims like a top-level claim.
+    fn read_actor_claim(&self, actor: &Actor, id: crate::ir::SlotId) -> Option<Value> {
+        let slot = self.program.slots.get(id as usize)?;
+        let Source::ActorClaim(path) = &slot.source else {
+            return None;
+        };
+        let (first, rest) = path.split_first()?;
+        let value = coerce(walk(actor.claims.get(first)?, rest)?, slot.ty, true)?;
         (value.ty() == slot.ty).then_some(value)
     }
 
@@ -435,7 +473,7 @@ mod tests {
     }
 
     fn actor(sub: &str) -> Actor {
-        Actor { sub: Some(sub.into()), client_id: None, instance: None }
+        Actor { sub: Some(sub.into()), ..Actor::default() }
     }
 
     fn request() -> Request {
@@ -598,6 +636,42 @@ mod tests {
         assert!(!holds(some_current, lits, vec![], &empty), "some over an empty chain");
         assert!(!holds(sub_is(ActorRef::Current, 0), lits, vec![], &empty));
         assert!(holds(Cond::Cmp(CmpOp::Eq, Expr::ChainDepth, Expr::Int(0)), lits, vec![], &empty));
+    }
+
+    /// `hop.prev` is the actor before `hop` (missing for the first), `hop.index` its position,
+    /// and actor claims read like top-level claims (a string is a space-separated set).
+    #[test]
+    fn per_hop_claims_previous_actor_and_index() {
+        let lits = &["first", "current"];
+        let slots = vec![Slot { source: Source::ActorClaim(vec!["scope".into()]), ty: Ty::StrSet }];
+        let mut request = request();
+        request.chain[0].claims.insert("scope".into(), serde_json::json!("a b"));
+        request.chain[1].claims.insert("scope".into(), serde_json::json!(["a"]));
+        let prev_is_first = Cond::Cmp(CmpOp::Eq, Expr::Actor(ActorRef::Prev, ActorField::Sub), Expr::Str(0));
+        let index_is = |i| Cond::Cmp(CmpOp::Eq, Expr::HopIndex, Expr::Int(i));
+        let narrows = Cond::Subset(Expr::ActorClaim(ActorRef::Hop, 0), Expr::ActorClaim(ActorRef::Prev, 0));
+        let second = |cond: Cond| Cond::Some(vec![index_is(1), cond]);
+        assert!(holds(second(prev_is_first.clone()), lits, slots.clone(), &request));
+        assert!(holds(second(narrows.clone()), lits, slots.clone(), &request));
+        assert!(!holds(Cond::Some(vec![index_is(2)]), lits, slots.clone(), &request));
+        // The first actor has no predecessor: a condition on it is undecided, so a deny fires.
+        let deny = |body| Program {
+            rules: vec![Rule {
+                name: "r".into(),
+                kind: RuleKind::Deny { reason: "no".into() },
+                body: vec![body],
+                body_text: vec![String::new()],
+                line: 1,
+            }],
+            ..program(lits, slots.clone(), vec![])
+        };
+        let outcome = evaluate(&deny(Cond::Some(vec![index_is(0), prev_is_first])), &request, &Json::Null);
+        assert_eq!(outcome.undecided, vec![(0, "hop.prev.sub is missing".to_string())]);
+        let widened = Cond::Some(vec![Cond::Not(Box::new(narrows))]);
+        request.chain[0].claims.insert("scope".into(), serde_json::json!(["b"]));
+        assert_eq!(evaluate(&deny(widened), &request, &Json::Null).fired, [0]);
+        let current_claim = Cond::In(Expr::Str(0), Expr::ActorClaim(ActorRef::Current, 0));
+        assert!(!holds(current_claim, lits, slots, &request));
     }
 
     #[test]

@@ -329,7 +329,12 @@ fn is_constant(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
         Expr::Arith(_, a, b) => is_constant(a) && is_constant(b),
-        Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
+        Expr::Slot(_)
+        | Expr::Lookup { .. }
+        | Expr::Actor(..)
+        | Expr::ChainDepth
+        | Expr::ActorClaim(..)
+        | Expr::HopIndex => false,
     }
 }
 

@@ -7,8 +7,9 @@
 //! - `LitId`s index `Program::literals`, which holds no duplicates;
 //! - `SlotId`s index `Program::slots`, which holds no duplicate `(source, ty)` pair;
 //! - `Cond::Rule` only names helper rules, and the rule graph is acyclic;
-//! - `ActorRef::Hop` only appears inside the body of `Cond::Every` / `Cond::Some`,
-//!   and quantifiers do not nest;
+//! - `ActorRef::Hop`, `ActorRef::Prev` and `Expr::HopIndex` only appear inside the body of
+//!   `Cond::Every` / `Cond::Some`, and quantifiers do not nest;
+//! - `Expr::ActorClaim` names a `Source::ActorClaim` slot, and only it reads such slots;
 //! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +67,14 @@ pub enum Source {
     Field(Field),
     /// `claims.a.b`: any claim of the token, by path.
     Claim(Vec<String>),
+    /// `context.a.b`: a value of the request's `context` object (what the gateway knows about
+    /// the call besides the token: method, tool, arguments, ...), by path. Coerced like data: a
+    /// set is an array of strings or an object's keys; a string is never split on spaces.
+    Context(Vec<String>),
+    /// `hop.claims.a.b`, `act.claims.a.b`, ...: a claim of an actor (`act` object), by path,
+    /// read for every actor of the chain (never as a value of its own: see
+    /// [`Expr::ActorClaim`]). Coerced like top-level claims (a space-separated string is a set).
+    ActorClaim(Vec<String>),
     /// `data.a.b`: a value of the data document, by path. Read as `StrSet`, a JSON array of
     /// strings is its elements and a JSON object is its keys.
     Data(Vec<String>),
@@ -99,6 +108,18 @@ impl Source {
     pub fn is_data(&self) -> bool {
         matches!(self, Source::Data(_) | Source::DataTable { .. })
     }
+}
+
+/// The position of slot `slot` among the `Source::ActorClaim` slots of `slots` (in slot
+/// order), and how many there are: where an actor's value of that claim sits in its record
+/// (the request image lays out one cell per actor-claim slot after each actor's ids).
+pub fn actor_claim_index(slots: &[Slot], slot: SlotId) -> Option<u32> {
+    let target = slots.get(slot as usize)?;
+    if !matches!(target.source, Source::ActorClaim(_)) {
+        return None;
+    }
+    let before = slots.iter().take(slot as usize).filter(|s| matches!(s.source, Source::ActorClaim(_))).count();
+    u32::try_from(before).ok()
 }
 
 /// The request vocabulary: the fields a policy names directly. Everything about a field (its
@@ -247,6 +268,8 @@ pub enum ActorRef {
     First,
     /// `hop`: the loop variable of `every` / `some`.
     Hop,
+    /// `hop.prev`: the actor just before `hop` in delegation order; missing for the first.
+    Prev,
 }
 
 /// A string field of an actor record.
@@ -315,6 +338,11 @@ pub enum Expr {
     Actor(ActorRef, ActorField),
     /// Number of actors in the delegation chain (0 when there is no `act` claim). Never missing.
     ChainDepth,
+    /// A claim of an actor: `slot` is a `Source::ActorClaim` slot, read for the actor named;
+    /// missing when there is no such actor or its claim is absent or ill-typed.
+    ActorClaim(ActorRef, SlotId),
+    /// `hop.index`: the 0-based delegation position of `hop`. Never missing.
+    HopIndex,
     /// Integer arithmetic; missing if either side is missing, undecided on i64 overflow.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
 }

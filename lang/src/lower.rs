@@ -112,6 +112,8 @@ impl Lowering<'_> {
             }
             CheckedExprKind::Actor(actor, field) => Expr::Actor(*actor, *field),
             CheckedExprKind::ChainDepth => Expr::ChainDepth,
+            CheckedExprKind::ActorClaim { actor, source } => Expr::ActorClaim(*actor, self.slot(source, None)),
+            CheckedExprKind::HopIndex => Expr::HopIndex,
             CheckedExprKind::Arith(op, a, b) => Expr::Arith(*op, Box::new(self.expr(a)), Box::new(self.expr(b))),
         }
     }

@@ -38,6 +38,10 @@ pub struct Actor {
     /// or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Every claim of the `act` object except the nested `act`, for `hop.claims.NAME` (RFC 8693
+    /// lets an actor carry any claim, e.g. the scope granted at its exchange).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
 }
 
 /// A fully resolved decision request. `None` means *missing*: a condition reading it is
@@ -74,6 +78,10 @@ pub struct Request {
     pub chain: Vec<Actor>,
     /// Every claim of the token, for `claims.NAME`.
     pub claims: Map<String, Value>,
+    /// What the gateway knows about the call besides the token (HTTP method, MCP tool and its
+    /// arguments, client address, ...), for `context.NAME`; empty when the caller gave none.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub context: Map<String, Value>,
 }
 
 /// A vocabulary field's value in a [`Request`], typed as [`Field::ty`] says.
@@ -154,7 +162,7 @@ pub enum RequestError {
     /// The JSON request ([`Request::from_json`]) is not an object.
     #[error("request must be a JSON object")]
     NotAnObject,
-    /// `claims` or an `act` claim (named here) is present but not an object.
+    /// `claims`, `context` or an `act` claim (named here) is present but not an object.
     #[error("`{0}` must be a JSON object")]
     FieldNotObject(&'static str),
     /// A vocabulary claim or request key holds a JSON value of another type than the
@@ -202,8 +210,10 @@ impl Request {
     }
 
     /// Builds a request from the JSON shape the CLI and hosts take:
-    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000}` (the call's
-    /// fields are the vocabulary's [`FieldOrigin::Call`] rows).
+    /// `{"claims": {...}, "resource": "...", "action": "...", "now": 1700000000, "context": {...}}`
+    /// (the call's fields are the vocabulary's [`FieldOrigin::Call`] rows; `context` must be an
+    /// object when present). Errors come in this order: `claims`, the call's fields, `context`,
+    /// then the claims' own.
     pub fn from_json(value: Value, mapping: &ClaimMapping) -> Result<Request, RequestError> {
         let Value::Object(mut top) = value else {
             return Err(RequestError::NotAnObject);
@@ -217,7 +227,18 @@ impl Request {
         for field in Field::ALL.into_iter().filter(|f| f.spec().origin == FieldOrigin::Call) {
             call.read_field(field, &top, field.name())?;
         }
-        Request::from_claims(claims, call.resource, call.action, call.now, mapping)
+        let context = match top.remove("context") {
+            None => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(RequestError::FieldNotObject("context")),
+        };
+        Ok(Request::from_claims(claims, call.resource, call.action, call.now, mapping)?.with_context(context))
+    }
+
+    /// This request with `context` as its call context (`context.NAME`), e.g. for a request
+    /// built from verified claims ([`Request::from_claims`]).
+    pub fn with_context(self, context: Map<String, Value>) -> Request {
+        Request { context, ..self }
     }
 
     /// Reads `field` from `map[key]` as its vocabulary type says.
@@ -258,6 +279,7 @@ fn chain_from_claims(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Res
             sub: opt_str(act, "sub")?,
             client_id: opt_str(act, "client_id")?,
             instance: opt_str(act, &mapping.instance_claim)?,
+            claims: act.iter().filter(|(key, _)| *key != "act").map(|(k, v)| (k.clone(), v.clone())).collect(),
         });
         level = act.get("act");
     }
@@ -369,5 +391,45 @@ mod tests {
         let bad = Request::from_json(json!({"claims": {"sub": 7}}), &ClaimMapping::default());
         assert!(matches!(bad, Err(RequestError::WrongType { .. })));
         assert_eq!(Request::from_json(json!([1]), &ClaimMapping::default()), Err(RequestError::NotAnObject));
+    }
+
+    /// Each actor keeps its `act` object's claims, without the nested `act` (which is the
+    /// previous actor, not a claim of this one).
+    #[test]
+    fn actors_keep_their_claims_but_not_the_nested_act() {
+        let claims = json!({"sub": "u", "act": {"sub": "b", "scope": "read", "act": {"sub": "a", "may": ["b"]}}});
+        let req = Request::from_json(json!({ "claims": claims }), &ClaimMapping::default()).unwrap();
+        assert_eq!(Value::Object(req.chain[0].claims.clone()), json!({"sub": "a", "may": ["b"]}));
+        assert_eq!(Value::Object(req.chain[1].claims.clone()), json!({"sub": "b", "scope": "read"}));
+    }
+
+    /// `context` is an object or absent; anything else (even `null`) refuses the request,
+    /// after the call's fields and before the claims' own errors.
+    #[test]
+    fn context_must_be_an_object() {
+        let mapping = ClaimMapping::default();
+        let req = Request::from_json(json!({"context": {"tool": "t", "args": {"n": 1}}}), &mapping).unwrap();
+        assert_eq!(req.context.get("tool"), Some(&json!("t")));
+        assert!(Request::from_json(json!({}), &mapping).unwrap().context.is_empty());
+        for bad in [json!(null), json!("x"), json!([]), json!(1), json!(true)] {
+            let request = json!({"context": bad, "claims": {"sub": 1}});
+            assert_eq!(Request::from_json(request, &mapping), Err(RequestError::FieldNotObject("context")));
+        }
+        let request = json!({"context": 1, "resource": 2});
+        assert_eq!(Request::from_json(request, &mapping), Err(wrong_type("resource", "a string")));
+    }
+
+    /// Hostile contexts: nesting beyond serde_json's recursion limit is invalid JSON (every
+    /// host refuses the same depth), and a huge value is carried, not truncated (the encoder
+    /// bounds it).
+    #[test]
+    fn hostile_contexts_are_refused_or_carried_whole() {
+        let mapping = ClaimMapping::default();
+        let nested = |depth: usize| format!(r#"{{"context": {{"a": {}{}}}}}"#, "[".repeat(depth), "]".repeat(depth));
+        assert!(Request::from_json_str(&nested(125), &mapping).is_ok());
+        assert!(matches!(Request::from_json_str(&nested(126), &mapping), Err(RequestError::Json(_))));
+        let huge = "x".repeat(2 << 20);
+        let req = Request::from_json(json!({"context": {"a": huge}}), &mapping).unwrap();
+        assert_eq!(req.context.get("a").and_then(Value::as_str).map(str::len), Some(2 << 20));
     }
 }

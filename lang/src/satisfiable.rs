@@ -97,6 +97,11 @@ fn is_constant_expr(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
         Expr::Arith(_, a, b) => is_constant_expr(a) && is_constant_expr(b),
-        Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
+        Expr::Slot(_)
+        | Expr::Lookup { .. }
+        | Expr::Actor(..)
+        | Expr::ChainDepth
+        | Expr::ActorClaim(..)
+        | Expr::HopIndex => false,
     }
 }

@@ -49,6 +49,8 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
         Expr::Slot(id) => match program.slots.get(*id as usize).map(|s| &s.source) {
             Some(Source::Field(field)) => field.name().to_string(),
             Some(Source::Claim(path)) => format!("claims.{}", path.join(".")),
+            Some(Source::Context(path)) => format!("context.{}", path.join(".")),
+            Some(Source::ActorClaim(path)) => format!("<actor>.claims.{}", path.join(".")),
             Some(Source::Data(path)) => format!("data.{}", path.join(".")),
             Some(Source::DataTable { table, .. }) => format!("data.{}", table.join(".")),
             None => format!("<slot {id}>"),
@@ -65,11 +67,7 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
             _ => format!("<slot {slot}>[{}]", expr_text(program, key)),
         },
         Expr::Actor(which, field) => {
-            let actor = match which {
-                ActorRef::Current => "act",
-                ActorRef::First => "chain.first",
-                ActorRef::Hop => "hop",
-            };
+            let actor = actor_text(*which);
             let field = match field {
                 ActorField::Sub => "sub",
                 ActorField::ClientId => "client_id",
@@ -78,6 +76,11 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
             format!("{actor}.{field}")
         }
         Expr::ChainDepth => "chain.depth".to_string(),
+        Expr::ActorClaim(which, slot) => match program.slots.get(*slot as usize).map(|s| &s.source) {
+            Some(Source::ActorClaim(path)) => format!("{}.claims.{}", actor_text(*which), path.join(".")),
+            _ => format!("{}.<slot {slot}>", actor_text(*which)),
+        },
+        Expr::HopIndex => "hop.index".to_string(),
         Expr::Arith(op, a, b) => {
             let op = match op {
                 ArithOp::Add => "+",
@@ -87,6 +90,16 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
             let right = if matches!(**b, Expr::Arith(..)) { format!("({right})") } else { right };
             format!("{} {op} {right}", expr_text(program, a))
         }
+    }
+}
+
+/// How the policy names an actor.
+fn actor_text(actor: ActorRef) -> &'static str {
+    match actor {
+        ActorRef::Current => "act",
+        ActorRef::First => "chain.first",
+        ActorRef::Hop => "hop",
+        ActorRef::Prev => "hop.prev",
     }
 }
 

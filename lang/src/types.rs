@@ -38,7 +38,9 @@ pub(crate) struct Inferred {
 /// A source whose type is inferred: claim/data paths and table lookups.
 pub(crate) fn inferred_source(expr: &CheckedExpr) -> Option<&Source> {
     match &expr.kind {
-        CheckedExprKind::Dynamic(s) | CheckedExprKind::Lookup { source: s, .. } => Some(s),
+        CheckedExprKind::Dynamic(s)
+        | CheckedExprKind::Lookup { source: s, .. }
+        | CheckedExprKind::ActorClaim { source: s, .. } => Some(s),
         _ => None,
     }
 }
@@ -112,12 +114,15 @@ impl Inference {
 fn static_type(expr: &CheckedExpr) -> Ty {
     match &expr.kind {
         CheckedExprKind::Str(_) | CheckedExprKind::Actor(..) => Ty::Str,
-        CheckedExprKind::Int(_) | CheckedExprKind::ChainDepth | CheckedExprKind::Arith(..) => Ty::Int,
+        CheckedExprKind::Int(_)
+        | CheckedExprKind::ChainDepth
+        | CheckedExprKind::HopIndex
+        | CheckedExprKind::Arith(..) => Ty::Int,
         CheckedExprKind::Bool(_) => Ty::Bool,
         CheckedExprKind::StrSet(_) => Ty::StrSet,
         CheckedExprKind::Field(f) => f.ty(),
         // Only called on non-inferred expressions; `Str` is the documented default.
-        CheckedExprKind::Dynamic(_) | CheckedExprKind::Lookup { .. } => Ty::Str,
+        CheckedExprKind::Dynamic(_) | CheckedExprKind::Lookup { .. } | CheckedExprKind::ActorClaim { .. } => Ty::Str,
     }
 }
 
@@ -125,6 +130,8 @@ fn source_name(s: &Source) -> String {
     match s {
         Source::Field(f) => f.name().to_string(),
         Source::Claim(p) => format!("claims.{}", p.join(".")),
+        Source::Context(p) => format!("context.{}", p.join(".")),
+        Source::ActorClaim(p) => format!("(actor).claims.{}", p.join(".")),
         Source::Data(p) => format!("data.{}", p.join(".")),
         Source::DataTable { table, field } => {
             let mut name = format!("data.{}[…]", table.join("."));

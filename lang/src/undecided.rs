@@ -17,11 +17,14 @@ pub fn undecided_reason(reason: &str, message: &str) -> String {
     format!("{reason} (cannot be decided: {message})")
 }
 
-/// The message for `expr` reading as missing (`expr` is a slot, a table lookup or an actor field).
+/// The message for `expr` reading as missing (`expr` is a slot, a table lookup, an actor field
+/// or an actor's claim).
 pub fn missing(program: &Program, expr: &Expr) -> String {
     let text = expr_text(program, expr);
     let ty = match expr {
-        Expr::Slot(slot) | Expr::Lookup { slot, .. } => program.slots.get(*slot as usize).map(|s| s.ty),
+        Expr::Slot(slot) | Expr::Lookup { slot, .. } | Expr::ActorClaim(_, slot) => {
+            program.slots.get(*slot as usize).map(|s| s.ty)
+        }
         _ => None,
     };
     match ty {
@@ -82,7 +85,7 @@ fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
 
 fn expr_messages(program: &Program, expr: &Expr, out: &mut BTreeSet<String>) {
     match expr {
-        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) | Expr::ChainDepth => {}
+        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) | Expr::ChainDepth | Expr::HopIndex => {}
         Expr::Slot(slot) => {
             let is_table =
                 program.slots.get(*slot as usize).is_some_and(|s| matches!(s.source, Source::DataTable { .. }));
@@ -90,7 +93,7 @@ fn expr_messages(program: &Program, expr: &Expr, out: &mut BTreeSet<String>) {
                 out.insert(missing(program, expr));
             }
         }
-        Expr::Actor(..) => {
+        Expr::Actor(..) | Expr::ActorClaim(..) => {
             out.insert(missing(program, expr));
         }
         Expr::Lookup { key, .. } => {

@@ -81,3 +81,26 @@ fn the_language_reference_examples_compile() {
         }
     }
 }
+
+/// Context paths and actor claims are typed by inference; `hop.prev`, `hop.index` and the
+/// claims of every actor lower to their IR forms, one slot per path and type.
+#[test]
+fn context_and_per_hop_paths_lower_to_typed_slots() {
+    let source = "package p\n\
+        deny other \"x\" if { context.arguments.customer_id != sub; context.amount > 3 }\n\
+        deny widened \"y\" if { some hop in chain { hop.index > 0; not hop.claims.scope subset hop.prev.claims.scope } }\n\
+        allow a if { act.claims.level >= 2; chain.first.claims.scope == chain.last.claims.scope }";
+    let program = compile(source, "p").unwrap_or_else(|d| panic!("{}", d.render()));
+    let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(slot_ty(&program, Source::Context(path(&["arguments", "customer_id"]))), Some(Ty::Str));
+    assert_eq!(slot_ty(&program, Source::Context(path(&["amount"]))), Some(Ty::Int));
+    assert_eq!(slot_ty(&program, Source::ActorClaim(path(&["scope"]))), Some(Ty::StrSet));
+    assert_eq!(slot_ty(&program, Source::ActorClaim(path(&["level"]))), Some(Ty::Int));
+    assert_eq!(program.slots.iter().filter(|s| matches!(s.source, Source::ActorClaim(_))).count(), 2);
+    let Cond::Some(body) = &program.rules[1].body[0] else { panic!("{:?}", program.rules[1].body) };
+    assert!(matches!(&body[0], Cond::Cmp(_, Expr::HopIndex, Expr::Int(0))));
+    let Cond::Not(inner) = &body[1] else { panic!("{body:?}") };
+    assert!(
+        matches!(**inner, Cond::Subset(Expr::ActorClaim(ActorRef::Hop, a), Expr::ActorClaim(ActorRef::Prev, b)) if a == b)
+    );
+}

@@ -46,6 +46,9 @@ const TOKENS: &[&str] = &[
     "sub",
     "act",
     "claims",
+    "context",
+    "prev",
+    "index",
     "data",
     "scope",
     "depth",
@@ -107,7 +110,8 @@ fn check_expr(program: &Program, expr: &Expr) {
             check_expr(program, a);
             check_expr(program, b);
         }
-        Expr::Int(_) | Expr::Bool(_) | Expr::Actor(..) | Expr::ChainDepth => {}
+        Expr::ActorClaim(_, slot) => assert!((*slot as usize) < program.slots.len()),
+        Expr::Int(_) | Expr::Bool(_) | Expr::Actor(..) | Expr::ChainDepth | Expr::HopIndex => {}
     }
 }
 

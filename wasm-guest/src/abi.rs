@@ -24,7 +24,7 @@ pub use request_image::RequestEncoder;
 abi_constants! {
     "version" {
         /// Major ABI version: bumped on any incompatible layout change; hosts refuse other majors.
-        ABI_VERSION_MAJOR: u16 = 2;
+        ABI_VERSION_MAJOR: u16 = 3;
         /// Minor ABI version: bumped on backward-compatible additions.
         ABI_VERSION_MINOR: u16 = 0;
         /// What `warrant_abi_version()` returns: `(major << 16) | minor`.
@@ -136,8 +136,11 @@ abi_constants! {
         DATA_SLOTS: u32 = 8;
     }
     "actor" {
-        /// Bytes of one actor record: three i32 string ids.
-        ACTOR_RECORD_SIZE: u32 = 12;
+        /// Bytes of the fixed part of one actor record: three i32 string ids and 4 bytes of
+        /// padding. The record goes on with one cell (`CELL_SIZE` bytes) per `actor_claim` slot
+        /// of the manifest, in slot order; so the records' stride is
+        /// `ACTOR_RECORD_SIZE + CELL_SIZE * (number of actor_claim slots)`.
+        ACTOR_RECORD_SIZE: u32 = 16;
         /// Actor record: `sub` id.
         ACTOR_SUB: u32 = 0;
         /// Actor record: `client_id` id.
@@ -200,6 +203,13 @@ pub enum AbiError {
     /// or literal count differs), whose string ids would be wrong.
     #[error("data image was built for another policy")]
     DataImageMismatch,
+}
+
+/// Bytes from one actor record to the next in the request image: the fixed part, then one
+/// cell per `Source::ActorClaim` slot of `slots` (the guest and every encoder use this).
+pub fn actor_record_stride(slots: &[warrant_lang::ir::Slot]) -> Option<u32> {
+    let claims = slots.iter().filter(|s| matches!(s.source, warrant_lang::ir::Source::ActorClaim(_))).count();
+    u32::try_from(claims).ok()?.checked_mul(CELL_SIZE)?.checked_add(ACTOR_RECORD_SIZE)
 }
 
 /// Number of little-endian u32 words of the fired bitmap for `rule_count` rules.

@@ -169,7 +169,7 @@ fn sample_request() -> Request {
         scope: Some(path(&["fresh", "alice", "other", "fresh"])),
         now: Some(-3),
         chain: vec![
-            Actor { sub: Some("first".into()), client_id: None, instance: Some("fresh".into()) },
+            Actor { sub: Some("first".into()), instance: Some("fresh".into()), ..Actor::default() },
             Actor { sub: Some("alice".into()), ..Actor::default() },
         ],
         ..Request::default()
@@ -255,4 +255,38 @@ fn encoder_refuses_bad_placement_and_foreign_data() {
     assert_eq!(encoder.encode(&other, &data, &request, data.end()), Err(AbiError::DataImageMismatch));
     assert_eq!(DataImage::build(&manifest, &json!({}), 8).err(), Some(AbiError::MisalignedBase(8)));
     assert_eq!(DataImage::build(&manifest, &json!({}), u32::MAX - 15).err(), Some(AbiError::AddressOverflow));
+}
+
+/// Each actor record is the ids, padding, then one cell per actor-claim slot in slot order
+/// (the stride grows with them); actor claims read like claims, context values like data, and
+/// the request cells of actor-claim slots are missing.
+#[test]
+fn actor_records_carry_one_cell_per_actor_claim_and_context_reads_like_data() {
+    let manifest = manifest(vec![
+        Slot { source: Source::ActorClaim(path(&["scope"])), ty: Ty::StrSet },
+        Slot { source: Source::Context(path(&["tags"])), ty: Ty::StrSet },
+        Slot { source: Source::ActorClaim(path(&["level"])), ty: Ty::Int },
+    ]);
+    let stride = ACTOR_RECORD_SIZE + 2 * CELL_SIZE;
+    assert_eq!(actor_record_stride(&manifest.slots), Some(stride));
+    let data = DataImage::build(&manifest, &json!({}), 0).unwrap();
+    let mut request = Request {
+        chain: vec![Actor { sub: Some("a".into()), ..Actor::default() }, Actor::default()],
+        ..Request::default()
+    };
+    request.chain[0].claims.insert("scope".into(), json!("read write"));
+    request.chain[1].claims.insert("level".into(), json!(7));
+    request.context.insert("tags".into(), json!("read write"));
+    let base = data.end();
+    let bytes = RequestEncoder::new().encode(&manifest, &data, &request, base).unwrap().to_vec();
+    let image = Image { bytes: &bytes, base };
+    let chain = image.u32(base + REQ_CHAIN_PTR);
+    let claim = |actor: u32, index: u32| chain + actor * stride + ACTOR_RECORD_SIZE + index * CELL_SIZE;
+    assert_eq!(image.u32(chain + stride + ACTOR_SUB) as i32, MISSING_ID);
+    assert_eq!(image.u32(claim(0, 0) + CELL_SET_LEN), 2, "an actor's claim string is a space-separated set");
+    assert_eq!(image.i32(claim(1, 0) + CELL_SET_LEN), -1);
+    assert_eq!(image.u32(claim(0, 1) + CELL_INT_PRESENT), 0);
+    assert_eq!((image.u32(claim(1, 1) + CELL_INT_PRESENT), image.i64(claim(1, 1) + CELL_INT_VALUE)), (1, 7));
+    assert_eq!(image.i32(cell(REQ_SLOTS, base, 0) + CELL_SET_LEN), -1, "actor claims are not request cells");
+    assert_eq!(image.i32(cell(REQ_SLOTS, base, 1) + CELL_SET_LEN), -1, "a context string is not a set");
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use warrant::token::TokenVerifier;
 use warrant::{ClaimMapping, Request};
@@ -48,6 +48,9 @@ struct TokenCall {
     action: Option<String>,
     /// Decision time, which is also the verification time (so cases never expire).
     now: i64,
+    /// What the gateway knows about the call besides the token (`context.*`); an object.
+    #[serde(default)]
+    context: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -117,7 +120,7 @@ impl Case {
                 let verifier = verifier.ok_or_else(|| CliError::NoIssuer { case: self.name.clone() })?;
                 let verified = verifier.request(&call.jwt, call.resource.clone(), call.action.clone(), call.now);
                 return Ok(match verified {
-                    Ok(request) => CaseInput::Request(Box::new(request)),
+                    Ok(request) => CaseInput::Request(Box::new(request.with_context(call.context.clone()))),
                     Err(error) => CaseInput::RejectedToken(rejected_token_reason(&error)),
                 });
             }

@@ -27,6 +27,10 @@ pub struct Alphabet {
     hot: Vec<String>,
     ints: Vec<i64>,
     claim_paths: Vec<Vec<String>>,
+    /// The `context.*` paths the policy reads.
+    context_paths: Vec<Vec<String>>,
+    /// The actor-claim paths (`hop.claims.*`) the policy reads.
+    actor_claim_paths: Vec<Vec<String>>,
 }
 
 impl Alphabet {
@@ -52,15 +56,29 @@ impl Alphabet {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let claim_paths = manifest
-            .slots
-            .iter()
-            .filter_map(|slot| match &slot.source {
-                Source::Claim(path) if !path.is_empty() => Some(path.clone()),
-                _ => None,
-            })
-            .collect();
-        Alphabet { strings: strings.into_iter().collect(), hot: hot.into_iter().collect(), ints, claim_paths }
+        let paths = |of: fn(&Source) -> Option<&Vec<String>>| {
+            manifest.slots.iter().filter_map(|slot| of(&slot.source)).filter(|p| !p.is_empty()).cloned().collect()
+        };
+        let claim_paths = paths(|source| match source {
+            Source::Claim(path) => Some(path),
+            _ => None,
+        });
+        let context_paths = paths(|source| match source {
+            Source::Context(path) => Some(path),
+            _ => None,
+        });
+        let actor_claim_paths = paths(|source| match source {
+            Source::ActorClaim(path) => Some(path),
+            _ => None,
+        });
+        Alphabet {
+            strings: strings.into_iter().collect(),
+            hot: hot.into_iter().collect(),
+            ints,
+            claim_paths,
+            context_paths,
+            actor_claim_paths,
+        }
     }
 
     fn string(&self, rng: &mut Rng) -> Value {
@@ -157,12 +175,35 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
                 let path = rng.pick(&alphabet.claim_paths).clone();
                 set_path(claims, &path, alphabet.any(rng));
             }
+            9 if !alphabet.context_paths.is_empty() => {
+                let path = rng.pick(&alphabet.context_paths).clone();
+                let value = alphabet.any(rng);
+                if wrong_type {
+                    top.insert("context".to_string(), value);
+                } else {
+                    let context = top.entry("context").or_insert_with(|| json!({}));
+                    if !context.is_object() {
+                        *context = json!({});
+                    }
+                    if let Some(context) = context.as_object_mut() {
+                        set_path(context, &path, value);
+                    }
+                }
+            }
             6 | 7 => {
                 let depth = [0, 1, 1, 2, 2, 3, 4][rng.below(7)];
                 match alphabet.chain(rng, depth) {
                     Some(act) => claims.insert("act".to_string(), act),
                     None => claims.remove("act"),
                 };
+            }
+            8 if !alphabet.actor_claim_paths.is_empty() => {
+                // One claim the policy reads of one existing actor (none if the chain is shorter).
+                let path = rng.pick(&alphabet.actor_claim_paths).clone();
+                let value = if rng.chance(30) { Value::Array(alphabet.string_list(rng)) } else { alphabet.any(rng) };
+                if let Some(actor) = actor_at(claims, rng.below(3)) {
+                    set_path(actor, &path, value);
+                }
             }
             _ => {
                 // One field of one existing actor (none if the chain is shorter).
@@ -178,8 +219,9 @@ fn mutate(alphabet: &Alphabet, mut request: Value, rng: &mut Rng) -> Value {
 }
 
 /// Requests at the limits every host must enforce identically: the chain depth bound, JSON
-/// nesting, and request images around the size limit (with 2-byte UTF-8 characters, so that
-/// byte and UTF-16 lengths differ). Over-limit chains and nesting must be refused.
+/// nesting (in `claims` and in `context`), a `context` that is not an object, and request
+/// images around the size limit (with 2-byte UTF-8 characters, so that byte and UTF-16 lengths
+/// differ, in a claim, a call field and the context). Over-limit chains and nesting must be refused.
 pub fn edge_requests(alphabet: &Alphabet, base: &Value, rng: &mut Rng) -> Vec<Case> {
     let mut edges = Vec::new();
     let error = |code: &str, message: Option<&str>| {
@@ -198,21 +240,40 @@ pub fn edge_requests(alphabet: &Alphabet, base: &Value, rng: &mut Rng) -> Vec<Ca
         });
     }
     for depth in [127, 128] {
-        // The request object and `claims` are two levels; arrays make up the rest.
+        // The request object and `claims` (or `context`) are two levels; arrays make up the rest.
         let arrays = depth - 2;
+        for key in ["claims", "context"] {
+            edges.push(Case {
+                label: format!("JSON nested {depth} deep in {key}"),
+                request: format!(r#"{{"{key}": {{"deep": {}{}}}}}"#, "[".repeat(arrays), "]".repeat(arrays)),
+                expect: if depth > 127 { error("json", None) } else { None },
+            });
+        }
+    }
+    for context in [json!("x"), json!([]), json!(null), json!(1)] {
+        let mut request = base.clone();
+        request["context"] = context.clone();
         edges.push(Case {
-            label: format!("JSON nested {depth} deep"),
-            request: format!(r#"{{"claims": {{"deep": {}{}}}}}"#, "[".repeat(arrays), "]".repeat(arrays)),
-            expect: if depth > 127 { error("json", None) } else { None },
+            label: format!("context {context}"),
+            request: request.to_string(),
+            expect: error("request", Some("invalid request: `context` must be a JSON object")),
         });
     }
     const IMAGE_LIMIT: usize = 1 << 20;
     for bytes in [IMAGE_LIMIT - 1024, IMAGE_LIMIT + 2] {
-        for field in ["sub", "resource"] {
+        for field in ["sub", "resource", "context"] {
             let mut request = base.clone();
             let huge = Value::String("é".repeat(bytes / 2));
             match field {
                 "sub" => request["claims"]["sub"] = huge,
+                "context" => match alphabet.context_paths.first() {
+                    Some(path) => {
+                        let mut context = Map::new();
+                        set_path(&mut context, path, huge);
+                        request["context"] = Value::Object(context);
+                    }
+                    None => continue,
+                },
                 _ => request[field] = huge,
             }
             edges.push(Case { label: format!("{bytes}-byte {field}"), request: request.to_string(), expect: None });

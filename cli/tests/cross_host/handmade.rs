@@ -2,13 +2,15 @@
 //! `warrant-test-support`) to test the hosts' side of the contract: another ABI version, a guest
 //! that traps or misreports, a memory too small for the input.
 use serde_json::{json, Value};
+use warrant_wasm::abi::ABI_VERSION_MAJOR;
 
 pub use warrant_test_support::{DecideBody, Handmade};
 
-/// A manifest of ABI 2.0 with one allow rule reading the claim `blob` as a string.
+/// A manifest of the current ABI (`ABI_VERSION_MAJOR`.0) with one allow rule reading the claim
+/// `blob` as a string.
 pub fn manifest_v2() -> Value {
     json!({
-        "abi_version": {"major": 2, "minor": 0},
+        "abi_version": {"major": ABI_VERSION_MAJOR, "minor": 0},
         "package": "handmade",
         "source_hash": "00",
         "literals": [],

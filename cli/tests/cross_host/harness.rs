@@ -14,6 +14,7 @@ use super::batch::{scratch_dir, BatchEntry};
 use super::corpus::{self, Case, Expect, Subject};
 use super::gen;
 use super::handmade::{manifest_v2, patch_manifest, DecideBody, Handmade};
+use warrant_wasm::abi::{ABI_VERSION_MAJOR, ABI_VERSION_WORD};
 
 /// The batch runners' verdict on a guest that changed memory outside its output area.
 pub const STRAY_WRITE: &str = "guest_wrote_outside_output";
@@ -151,6 +152,8 @@ pub fn check_contract(host: &Host) {
     let engine = Engine::new().expect("wasmtime starts");
     let example = corpus::conformance().remove(0);
     let bump = |field: &'static str, to: u64| move |manifest: &mut Value| manifest["abi_version"][field] = json!(to);
+    let next = u64::from(ABI_VERSION_MAJOR) + 1;
+    let next_word = (i32::from(ABI_VERSION_MAJOR) + 1) << 16;
     let handmade = |abi_version_word, decide, max_pages| {
         Handmade { abi_version_word, decide, max_pages, ..Handmade::new(manifest_v2()) }.encode()
     };
@@ -164,37 +167,52 @@ pub fn check_contract(host: &Host) {
         expected_error,
     };
     let scenarios = [
-        scenario("manifest says ABI 3.0", patch_manifest(&example.wasm, bump("major", 3)), &[], Some("abi_mismatch")),
-        scenario("code says ABI 3.0", handmade(0x0003_0000, DecideBody::Returns(0), None), &[], Some("abi_mismatch")),
-        scenario("ABI 2.7 is compatible", patch_manifest(&example.wasm, bump("minor", 7)), &[&example_request], None),
-        scenario("guest traps", handmade(0x0002_0000, DecideBody::Traps, None), &[&small, &small], Some("trap")),
+        scenario(
+            "manifest says the next ABI",
+            patch_manifest(&example.wasm, bump("major", next)),
+            &[],
+            Some("abi_mismatch"),
+        ),
+        scenario(
+            "code says the next ABI",
+            handmade(next_word, DecideBody::Returns(0), None),
+            &[],
+            Some("abi_mismatch"),
+        ),
+        scenario(
+            "a newer minor is compatible",
+            patch_manifest(&example.wasm, bump("minor", 7)),
+            &[&example_request],
+            None,
+        ),
+        scenario("guest traps", handmade(ABI_VERSION_WORD, DecideBody::Traps, None), &[&small, &small], Some("trap")),
         scenario(
             "guest rejects images",
-            handmade(0x0002_0000, DecideBody::Returns(-3), None),
+            handmade(ABI_VERSION_WORD, DecideBody::Returns(-3), None),
             &[&small],
             Some("guest_rejected"),
         ),
         scenario(
             "verdict without fired rule",
-            handmade(0x0002_0000, DecideBody::Returns(1), None),
+            handmade(ABI_VERSION_WORD, DecideBody::Returns(1), None),
             &[&small],
             Some("inconsistent_verdict"),
         ),
         scenario(
             "verdict out of range",
-            handmade(0x0002_0000, DecideBody::Returns(7), None),
+            handmade(ABI_VERSION_WORD, DecideBody::Returns(7), None),
             &[&small],
             Some("inconsistent_verdict"),
         ),
         scenario(
             "guest writes outside its output",
-            handmade(0x0002_0000, DecideBody::WritesAt(8), None),
+            handmade(ABI_VERSION_WORD, DecideBody::WritesAt(8), None),
             &[&small],
             Some(STRAY_WRITE),
         ),
         scenario(
             "memory capped at one page",
-            handmade(0x0002_0000, DecideBody::Returns(0), Some(1)),
+            handmade(ABI_VERSION_WORD, DecideBody::Returns(0), Some(1)),
             &[&blob, &small],
             None,
         ),
@@ -233,7 +251,8 @@ pub fn check_contract(host: &Host) {
         }
     }
     let abi_refusal = other[0]["load_error"]["message"].as_str().unwrap_or_default();
-    assert!(abi_refusal.contains("ABI 3.x") && abi_refusal.contains("supports ABI 2.x"), "{abi_refusal}");
+    let (uses, supports) = (format!("ABI {next}.x"), format!("supports ABI {ABI_VERSION_MAJOR}.x"));
+    assert!(abi_refusal.contains(&uses) && abi_refusal.contains(&supports), "{abi_refusal}");
     let capped = &other[8];
     assert_eq!(capped[0]["error"]["code"], json!("input_too_large"), "{capped}");
     assert_eq!(capped[1]["decision"]["deny_reasons"], json!(["no allow rule matched"]), "{capped}");

@@ -78,7 +78,17 @@ impl AuditRecord {
             decision_id,
             policy: decision.policy.clone(),
             sub: request.sub.clone(),
-            chain: request.chain.clone(),
+            // Who acted, not every claim of each `act` object (the log keeps no claim it does not name).
+            chain: request
+                .chain
+                .iter()
+                .map(|actor| Actor {
+                    sub: actor.sub.clone(),
+                    client_id: actor.client_id.clone(),
+                    instance: actor.instance.clone(),
+                    ..Actor::default()
+                })
+                .collect(),
             client_id: request.client_id.clone(),
             instance: request.instance.clone(),
             aud: request.aud.clone(),

@@ -1,12 +1,14 @@
-"""Hand-made policy modules for the unit tests: the exports ABI 2.0 asks for, a chosen
+"""Hand-made policy modules for the unit tests: the exports the current ABI asks for, a chosen
 ``warrant_decide`` body and a chosen manifest, so each host check can be driven directly."""
 
 import json
 
 import wasmtime
 
+from warrant_wasm.abi_generated import ABI_VERSION_MAJOR, ABI_VERSION_WORD
+
 ALLOW_MANIFEST = {
-    "abi_version": {"major": 2, "minor": 0},
+    "abi_version": {"major": ABI_VERSION_MAJOR, "minor": 0},
     "package": "handmade",
     "source_hash": "00",
     "literals": [],
@@ -32,7 +34,7 @@ def deny_entry(entry: int) -> str:
     )
 
 
-def module(body: str = FIRES_RULE_0_ALLOW, manifest=None, abi_word: int = 0x0002_0000, max_pages=None) -> bytes:
+def module(body: str = FIRES_RULE_0_ALLOW, manifest=None, abi_word: int = ABI_VERSION_WORD, max_pages=None) -> bytes:
     """A module whose ``warrant_decide`` runs ``body`` (WAT), with ``manifest`` (a dict, or raw
     bytes, or None for no manifest section) as its ``warrant.manifest`` custom section."""
     limits = "1" if max_pages is None else f"1 {max_pages}"

@@ -5,6 +5,7 @@ crash or an allow."""
 import unittest
 
 from warrant_wasm import WarrantError, load_policy
+from warrant_wasm.abi_generated import ABI_VERSION_MAJOR
 
 from .modules import ALLOW_MANIFEST, LOOPS_FOREVER, TRAPS, TRAPS_ONCE, deny_entry, module
 
@@ -65,15 +66,16 @@ class HostTest(unittest.TestCase):
         self.assertFalse(policy.decide_or_deny("[").get("allowed"))
 
     def test_another_abi_major_is_refused(self):
-        code_says = self.error_code(load_policy, module(manifest=ALLOW_MANIFEST, abi_word=0x0003_0000))
+        major = ABI_VERSION_MAJOR
+        code_says = self.error_code(load_policy, module(manifest=ALLOW_MANIFEST, abi_word=(major + 1) << 16))
         manifest_says = self.error_code(
-            load_policy, module(manifest={**ALLOW_MANIFEST, "abi_version": {"major": 3, "minor": 0}})
+            load_policy, module(manifest={**ALLOW_MANIFEST, "abi_version": {"major": major + 1, "minor": 0}})
         )
         for error in (code_says, manifest_says):
             self.assertEqual(error.code, "abi_mismatch")
-            self.assertIn("uses ABI 3.x; this host supports ABI 2.x", str(error))
-        newer_minor = {**ALLOW_MANIFEST, "abi_version": {"major": 2, "minor": 7}}
-        self.assertTrue(load_policy(module(manifest=newer_minor, abi_word=0x0002_0007)).decide(SMALL)["allowed"])
+            self.assertIn(f"uses ABI {major + 1}.x; this host supports ABI {major}.x", str(error))
+        newer_minor = {**ALLOW_MANIFEST, "abi_version": {"major": major, "minor": 7}}
+        self.assertTrue(load_policy(module(manifest=newer_minor, abi_word=(major << 16) | 7)).decide(SMALL)["allowed"])
 
     def test_modules_that_are_not_policies_are_refused(self):
         self.assertEqual(self.error_code(load_policy, b"not wasm").code, "invalid_module")

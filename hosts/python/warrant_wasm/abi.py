@@ -123,6 +123,8 @@ def _check_slots(slots) -> None:
             and (
                 _is_one_of(source.get("field"), FIELD_TYPES)
                 or _is_path(source.get("claim"))
+                or _is_path(source.get("context"))
+                or _is_path(source.get("actor_claim"))
                 or _is_path(source.get("data"))
                 or (
                     isinstance(source.get("data_table"), dict)

@@ -6,11 +6,11 @@ The ABI constants of wasm-guest/ABI.md and the request vocabulary, for the Pytho
 from typing import Final
 
 # version
-ABI_VERSION_MAJOR: Final = 2
+ABI_VERSION_MAJOR: Final = 3
 """Major ABI version: bumped on any incompatible layout change; hosts refuse other majors."""
 ABI_VERSION_MINOR: Final = 0
 """Minor ABI version: bumped on backward-compatible additions."""
-ABI_VERSION_WORD: Final = 131072
+ABI_VERSION_WORD: Final = 196608
 """What `warrant_abi_version()` returns: `(major << 16) | minor`."""
 
 # exports
@@ -114,8 +114,8 @@ DATA_SLOTS: Final = 8
 """Data image: offset of the slot table (one cell per slot); also the header's size."""
 
 # actor
-ACTOR_RECORD_SIZE: Final = 12
-"""Bytes of one actor record: three i32 string ids."""
+ACTOR_RECORD_SIZE: Final = 16
+"""Bytes of the fixed part of one actor record: three i32 string ids and 4 bytes of padding. The record goes on with one cell (`CELL_SIZE` bytes) per `actor_claim` slot of the manifest, in slot order; so the records' stride is `ACTOR_RECORD_SIZE + CELL_SIZE * (number of actor_claim slots)`."""
 ACTOR_SUB: Final = 0
 """Actor record: `sub` id."""
 ACTOR_CLIENT_ID: Final = 4

@@ -60,8 +60,8 @@ def walk(value, path):
 
 
 def walk_claims(claims, path):
-    """Follows ``path`` from the claims object (the first step is a claim name; an empty path
-    is missing)."""
+    """Follows ``path`` from the claims or context object (the first step is a key; an empty
+    path is missing)."""
     if not path:
         return MISSING
     return walk(claims, path)

@@ -26,6 +26,8 @@ class Actor:
     sub: Optional[str]
     client_id: Optional[str]
     instance: Optional[str]
+    #: Every claim of the ``act`` object but the nested ``act`` (``hop.claims.*``).
+    claims: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,16 @@ class Request:
     fields: dict
     chain: tuple = ()
     claims: dict = field(default_factory=dict)
+    #: The call's context (``context.*``): what the gateway knows besides the token.
+    context: dict = field(default_factory=dict)
 
 
 def request_from_json(value, instance_claim=DEFAULT_INSTANCE_CLAIM, max_chain_depth=DEFAULT_MAX_CHAIN_DEPTH):
     """Builds a request from the tree of ``{"claims": {...}, "resource": "...", "action": "...",
-    "now": N}``; ``null`` fields read as absent. The fields are the generated ``VOCABULARY``,
-    read as the Rust host reads them: the call's own keys, then the chain, then the claims, each
-    group in vocabulary order, so that the first wrong field is the one every host reports."""
+    "now": N, "context": {...}}``; ``null`` fields read as absent. The fields are the generated
+    ``VOCABULARY``, read as the Rust host reads them: the call's own keys, ``context`` (an object
+    when present), then the chain, then the claims, each group in vocabulary order, so that the
+    first wrong field is the one every host reports."""
     if not isinstance(value, dict):
         raise RequestError("request must be a JSON object")
     claims = value.get("claims", {})
@@ -53,11 +58,14 @@ def request_from_json(value, instance_claim=DEFAULT_INSTANCE_CLAIM, max_chain_de
     for entry in VOCABULARY:
         if entry["from"] == "call":
             _read_field(fields, entry, value, entry["name"])
+    context = value.get("context", {})
+    if not isinstance(context, dict):
+        raise RequestError("`context` must be a JSON object")
     chain = _chain_from_claims(claims, instance_claim, max_chain_depth)
     for entry in VOCABULARY:
         if entry["from"] != "call":
             _read_field(fields, entry, claims, entry["claim"] if entry["from"] == "claim" else instance_claim)
-    return Request(fields, chain, claims)
+    return Request(fields, chain, claims, context)
 
 
 def _read_field(fields, entry, obj, key) -> None:
@@ -87,6 +95,7 @@ def _chain_from_claims(claims, instance_claim, max_chain_depth):
                 sub=_optional_string(level, "sub"),
                 client_id=_optional_string(level, "client_id"),
                 instance=_optional_string(level, instance_claim),
+                claims={key: value for key, value in level.items() if key != "act"},
             )
         )
         claims, level = level, level.get("act")

@@ -62,12 +62,20 @@ def encode_request(manifest, data, request, base: int) -> bytes:
     image = ImageWriter(base, "request", MAX_REQUEST_IMAGE_BYTES, _unencodable)
     header = image.reserve(REQ_SLOTS)
     cells = image.reserve_cells(len(manifest["slots"]))
-    chain = image.reserve(len(request.chain) * ACTOR_RECORD_SIZE)
+    # Each actor record: its ids, then one cell per actor-claim slot, in slot order.
+    actor_claims = [
+        (slot["source"]["actor_claim"], slot["ty"]) for slot in manifest["slots"] if "actor_claim" in slot["source"]
+    ]
+    stride = ACTOR_RECORD_SIZE + CELL_SIZE * len(actor_claims)
+    chain = image.reserve(len(request.chain) * stride)
     for index, actor in enumerate(request.chain):
-        record = chain + index * ACTOR_RECORD_SIZE
+        record = chain + index * stride
         image.put_u32(record + ACTOR_SUB, optional_id(actor.sub))
         image.put_u32(record + ACTOR_CLIENT_ID, optional_id(actor.client_id))
         image.put_u32(record + ACTOR_INSTANCE, optional_id(actor.instance))
+        for claim, (path, ty) in enumerate(actor_claims):
+            cell = json_cell(image, intern, walk_claims(actor.claims, path), ty, True)
+            image.put_cell(record + ACTOR_RECORD_SIZE + claim * CELL_SIZE, cell)
     image.pad_to(8)
     for index, slot in enumerate(manifest["slots"]):
         source, ty = slot["source"], slot["ty"]
@@ -75,6 +83,8 @@ def encode_request(manifest, data, request, base: int) -> bytes:
             cell = _field_cell(image, intern, request, source["field"], ty)
         elif "claim" in source:
             cell = json_cell(image, intern, walk_claims(request.claims, source["claim"]), ty, True)
+        elif "context" in source:
+            cell = json_cell(image, intern, walk_claims(request.context, source["context"]), ty, False)
         else:
             cell = Cell.missing(ty)
         image.put_cell(cells + index * CELL_SIZE, cell)

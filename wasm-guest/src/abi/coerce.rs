@@ -92,7 +92,7 @@ pub(super) fn walk<'a>(mut value: &'a Value, path: &[String]) -> Option<&'a Valu
     Some(value)
 }
 
-/// Follows `path` from a map of claims (the first step is a claim name).
+/// Follows `path` from a map of claims or the request context (the first step is a key of the map).
 pub(super) fn walk_claims<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
     let (first, rest) = path.split_first()?;
     walk(claims.get(first)?, rest)

@@ -114,7 +114,9 @@ impl DataImage {
                 Source::DataTable { table, field } => {
                     table_cell(&mut image, &mut interner, &mut scratch, walk(data, table), field, slot.ty)?
                 }
-                Source::Field(_) | Source::Claim(_) => Cell::Missing(slot.ty),
+                Source::Field(_) | Source::Claim(_) | Source::Context(_) | Source::ActorClaim(_) => {
+                    Cell::Missing(slot.ty)
+                }
             };
             image.put_cell(cells + index * CELL_SIZE as usize, cell);
         }

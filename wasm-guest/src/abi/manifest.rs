@@ -143,6 +143,10 @@ mod wire {
         Field(String),
         #[serde(rename = "claim")]
         Claim(Vec<String>),
+        #[serde(rename = "context")]
+        Context(Vec<String>),
+        #[serde(rename = "actor_claim")]
+        ActorClaim(Vec<String>),
         #[serde(rename = "data")]
         Data(Vec<String>),
         #[serde(rename = "data_table")]
@@ -232,6 +236,8 @@ mod wire {
             let source = match &slot.source {
                 ir::Source::Field(field) => Source::Field(field.name().to_string()),
                 ir::Source::Claim(path) => Source::Claim(path.clone()),
+                ir::Source::Context(path) => Source::Context(path.clone()),
+                ir::Source::ActorClaim(path) => Source::ActorClaim(path.clone()),
                 ir::Source::Data(path) => Source::Data(path.clone()),
                 ir::Source::DataTable { table, field } => {
                     Source::DataTable { table: table.clone(), field: field.clone() }
@@ -249,6 +255,8 @@ mod wire {
                         .ok_or_else(|| AbiError::InvalidManifest(format!("unknown request field `{name}`")))?,
                 ),
                 Source::Claim(path) => ir::Source::Claim(path),
+                Source::Context(path) => ir::Source::Context(path),
+                Source::ActorClaim(path) => ir::Source::ActorClaim(path),
                 Source::Data(path) => ir::Source::Data(path),
                 Source::DataTable { table, field } => ir::Source::DataTable { table, field },
             };
@@ -330,7 +338,7 @@ mod tests {
         }
     }
 
-    /// Every slot source, every type and every rule kind, as ABI 2.0 writes them.
+    /// Every slot source, every type and every rule kind, as ABI 3.0 writes them.
     fn golden_sample() -> Manifest {
         let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Manifest {
@@ -340,6 +348,8 @@ mod tests {
                 Slot { source: Source::Claim(path(&["tenant", "id"])), ty: Ty::Int },
                 Slot { source: Source::Data(path(&["flags", "on"])), ty: Ty::Bool },
                 Slot { source: Source::DataTable { table: path(&["agents"]), field: path(&["owner"]) }, ty: Ty::Str },
+                Slot { source: Source::Context(path(&["arguments", "id"])), ty: Ty::Str },
+                Slot { source: Source::ActorClaim(path(&["scope"])), ty: Ty::StrSet },
             ],
             rules: vec![
                 RuleInfo { name: "ok".into(), kind: RuleKind::Allow, line: 2 },
@@ -350,12 +360,13 @@ mod tests {
         }
     }
 
-    /// The ABI 2.0 wire format, byte for byte: renaming an IR item must not change it.
+    /// The ABI 3.0 wire format, byte for byte: renaming an IR item must not change it.
     const GOLDEN: &str = concat!(
-        r#"{"abi_version":{"major":2,"minor":0},"package":"p","source_hash":"abc","literals":["read"],"#,
+        r#"{"abi_version":{"major":3,"minor":0},"package":"p","source_hash":"abc","literals":["read"],"#,
         r#""slots":[{"source":{"field":"client_id"},"ty":"str"},{"source":{"field":"scope"},"ty":"str_set"},"#,
         r#"{"source":{"claim":["tenant","id"]},"ty":"int"},{"source":{"data":["flags","on"]},"ty":"bool"},"#,
-        r#"{"source":{"data_table":{"table":["agents"],"field":["owner"]}},"ty":"str"}],"#,
+        r#"{"source":{"data_table":{"table":["agents"],"field":["owner"]}},"ty":"str"},"#,
+        r#"{"source":{"context":["arguments","id"]},"ty":"str"},{"source":{"actor_claim":["scope"]},"ty":"str_set"}],"#,
         r#""rules":[{"name":"ok","kind":"allow","line":2},{"name":"no","kind":"deny","reason":"because","line":3},"#,
         r#"{"name":"h","kind":"helper","line":4}],"undecided":["sub is missing or not a string"]}"#
     );

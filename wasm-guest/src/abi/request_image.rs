@@ -8,9 +8,9 @@ use warrant_lang::request::{FieldRef, Request};
 use super::coerce::{json_cell, walk_claims, Intern};
 use super::image::{set_cell, Cell, ImageBuf};
 use super::{
-    AbiError, DataImage, Manifest, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_SIZE,
-    MAX_REQUEST_IMAGE_BYTES, MISSING_ID, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS, REQ_STRING_COUNT, REQ_STRING_TABLE,
-    STRING_ENTRY_SIZE,
+    actor_record_stride, AbiError, DataImage, Manifest, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB,
+    CELL_SIZE, MAX_REQUEST_IMAGE_BYTES, MISSING_ID, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS, REQ_STRING_COUNT,
+    REQ_STRING_TABLE, STRING_ENTRY_SIZE,
 };
 
 /// Encodes requests into images; reuse one per thread.
@@ -104,15 +104,26 @@ impl RequestEncoder {
         let mut image = ImageBuf::new(&mut self.image, base, MAX_REQUEST_IMAGE_BYTES, AbiError::RequestTooLarge)?;
         let header = image.reserve(REQ_SLOTS as usize)?;
         let cells = image.reserve_cells(manifest.slots.len())?;
-        let chain_bytes = request.chain.len().saturating_mul(ACTOR_RECORD_SIZE as usize);
+        let stride = actor_record_stride(&manifest.slots).ok_or(AbiError::RequestTooLarge)? as usize;
+        let chain_bytes = request.chain.len().saturating_mul(stride);
         let chain = image.reserve(chain_bytes)?;
         for (index, actor) in request.chain.iter().enumerate() {
-            let record = chain + index * ACTOR_RECORD_SIZE as usize;
+            let record = chain + index * stride;
             for (offset, value) in
                 [(ACTOR_SUB, &actor.sub), (ACTOR_CLIENT_ID, &actor.client_id), (ACTOR_INSTANCE, &actor.instance)]
             {
                 let id = optional_id(&mut interner, value.as_deref())?;
                 image.put_u32(record + offset as usize, id);
+            }
+            // One cell per actor-claim slot, in slot order, after the ids.
+            let claim_paths = manifest.slots.iter().filter_map(|slot| match &slot.source {
+                Source::ActorClaim(path) => Some((path, slot.ty)),
+                _ => None,
+            });
+            for (claim, (path, ty)) in claim_paths.enumerate() {
+                let value = walk_claims(&actor.claims, path);
+                let cell = json_cell(&mut image, &mut interner, &mut self.set_ids, value, ty, true)?;
+                image.put_cell(record + ACTOR_RECORD_SIZE as usize + claim * CELL_SIZE as usize, cell);
             }
         }
         image.pad_to(8)?;
@@ -129,7 +140,16 @@ impl RequestEncoder {
                     slot.ty,
                     true,
                 )?,
-                Source::Data(_) | Source::DataTable { .. } => Cell::Missing(slot.ty),
+                Source::Context(path) => json_cell(
+                    &mut image,
+                    &mut interner,
+                    &mut self.set_ids,
+                    walk_claims(&request.context, path),
+                    slot.ty,
+                    false,
+                )?,
+                // Actor claims live in the actor records; data in the data image.
+                Source::Data(_) | Source::DataTable { .. } | Source::ActorClaim(_) => Cell::Missing(slot.ty),
             };
             image.put_cell(cells + index * CELL_SIZE as usize, cell);
         }

@@ -26,9 +26,9 @@ fn cond_cost(cond: &Cond) -> u32 {
 
 fn expr_cost(expr: &Expr) -> u32 {
     match expr {
-        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::ChainDepth => 0,
+        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::ChainDepth | Expr::HopIndex => 0,
         Expr::StrSet(_) | Expr::Slot(_) => 1,
-        Expr::Actor(..) => 2,
+        Expr::Actor(..) | Expr::ActorClaim(..) => 2,
         Expr::Lookup { key, .. } => 8u32.saturating_add(expr_cost(key)),
         Expr::Arith(_, left, right) => 1u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
     }

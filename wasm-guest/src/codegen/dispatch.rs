@@ -15,7 +15,7 @@ use super::rules::{cell_offset, PARAM_DATA, PARAM_REQUEST};
 use super::runtime::FN_CHECK_BOUNDS;
 use super::{rule_function, CodegenError, GLOBAL_ERROR, GLOBAL_MEMORY_END};
 use crate::abi::{
-    ACTOR_RECORD_SIZE, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
+    actor_record_stride, CELL_STR_ID, DATA_SLOTS, DATA_STRING_COUNT, DATA_STRING_TABLE, ERR_DATA_IMAGE_OUT_OF_BOUNDS,
     ERR_OUTPUT_OUT_OF_BOUNDS, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS, FIRED_DECIDED, REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS,
     REQ_STRING_COUNT, REQ_STRING_TABLE, STRING_ENTRY_SIZE, TRUTH_TRUE,
 };
@@ -171,7 +171,8 @@ fn check_images(code: &mut Code, program: &Program, words: u32) -> Result<(), Co
     code.get(PARAM_REQUEST).load32(REQ_STRING_TABLE).get(PARAM_REQUEST).load32(REQ_STRING_COUNT);
     fail_unless_in_bounds(code, STRING_ENTRY_SIZE, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS);
     code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR).get(PARAM_REQUEST).load32(REQ_CHAIN_LEN);
-    fail_unless_in_bounds(code, ACTOR_RECORD_SIZE, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS);
+    let stride = actor_record_stride(&program.slots).ok_or(CodegenError::TooLarge)?;
+    fail_unless_in_bounds(code, stride, ERR_REQUEST_IMAGE_OUT_OF_BOUNDS);
     Ok(())
 }
 

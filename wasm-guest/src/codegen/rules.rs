@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use warrant_lang::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind, SlotId, Source, Ty,
+    actor_claim_index, ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind,
+    SlotId, Source, Ty,
 };
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
@@ -19,9 +20,9 @@ use super::runtime::{
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
-    ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT, CELL_INT_VALUE,
-    CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE, REQ_CHAIN_LEN,
-    REQ_CHAIN_PTR, REQ_SLOTS, TRUTH_FALSE, TRUTH_TRUE,
+    actor_record_stride, ACTOR_CLIENT_ID, ACTOR_INSTANCE, ACTOR_RECORD_SIZE, ACTOR_SUB, CELL_BOOL, CELL_INT_PRESENT,
+    CELL_INT_VALUE, CELL_SET_LEN, CELL_SET_PTR, CELL_SIZE, CELL_STR_ID, DATA_SLOTS, ERR_VALUE_OUT_OF_BOUNDS, ID_SIZE,
+    REQ_CHAIN_LEN, REQ_CHAIN_PTR, REQ_SLOTS, TRUTH_FALSE, TRUTH_TRUE,
 };
 use warrant_lang::limits::MAX_GLOB_WORK;
 
@@ -68,7 +69,7 @@ pub(super) fn compile_rule<'p>(
     let memo = ctx.memo_globals.get(id as usize).copied().flatten();
     let mut code = Code::new(2);
     let missing = code.local(ValType::I32);
-    let mut emitter = Emitter { ctx, rule, code, hop: None, miss: None, missing };
+    let mut emitter = Emitter { ctx, rule, code, hop: None, hop_index: None, miss: None, missing };
     if let Some(memo) = memo {
         // Helpers may be used by many rules: evaluate each at most once per decision.
         emitter.code.op(I::GlobalGet(memo)).i32(0).op(I::I32GeS).if_(BlockType::Empty);
@@ -105,6 +106,8 @@ struct Emitter<'a, 'p> {
     code: Code,
     /// Local holding the current hop's actor record address, inside a quantifier.
     hop: Option<u32>,
+    /// Local holding the current hop's delegation position, inside a quantifier.
+    hop_index: Option<u32>,
     /// Exit of the atomic condition being compiled (missing operand => undecided).
     miss: Option<Label>,
     /// Local holding the undecided truth the miss exit yields.
@@ -114,6 +117,11 @@ struct Emitter<'a, 'p> {
 impl Emitter<'_, '_> {
     fn invalid(&self, reason: &str) -> CodegenError {
         CodegenError::InvalidIr { rule: self.rule.name.clone(), reason: reason.to_string() }
+    }
+
+    /// Bytes from one actor record to the next ([`actor_record_stride`]).
+    fn stride(&self) -> Result<u32, CodegenError> {
+        actor_record_stride(&self.ctx.program.slots).ok_or(CodegenError::TooLarge)
     }
 
     /// Evaluates `conds` in order into `acc` (the minimum of their truths, so undecided
@@ -200,8 +208,10 @@ impl Emitter<'_, '_> {
         self.code.get(index).get(count).op(I::I32GeU).if_(BlockType::Empty);
         self.code.get(acc).br(result).end();
         self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
-        self.code.get(index).u32(ACTOR_RECORD_SIZE).op(I::I32Mul).op(I::I32Add).set(hop);
+        let stride = self.stride()?;
+        self.code.get(index).u32(stride).op(I::I32Mul).op(I::I32Add).set(hop);
         self.hop = Some(hop);
+        self.hop_index = Some(index);
         let ordered: Vec<&Cond> = evaluation_order(body).into_iter().map(|(_, c)| c).collect();
         if every {
             self.conjunction(&ordered, acc, |code| {
@@ -220,6 +230,7 @@ impl Emitter<'_, '_> {
             self.code.end();
         }
         self.hop = None;
+        self.hop_index = None;
         self.code.increment(index, 1).br(next_actor).end();
         self.code.op(I::Unreachable).end();
         Ok(())
@@ -368,10 +379,10 @@ impl Emitter<'_, '_> {
     fn ty(&self, expr: &Expr) -> Result<Ty, CodegenError> {
         Ok(match expr {
             Expr::Str(_) | Expr::Actor(..) => Ty::Str,
-            Expr::Int(_) | Expr::ChainDepth | Expr::Arith(..) => Ty::Int,
+            Expr::Int(_) | Expr::ChainDepth | Expr::HopIndex | Expr::Arith(..) => Ty::Int,
             Expr::Bool(_) => Ty::Bool,
             Expr::StrSet(_) => Ty::StrSet,
-            Expr::Slot(slot) | Expr::Lookup { slot, .. } => self.slot(*slot)?.ty,
+            Expr::Slot(slot) | Expr::Lookup { slot, .. } | Expr::ActorClaim(_, slot) => self.slot(*slot)?.ty,
         })
     }
 
@@ -399,7 +410,7 @@ impl Emitter<'_, '_> {
                 self.code.load32(offset);
                 self.present_id(expr)
             }
-            Expr::Slot(_) | Expr::Lookup { .. } => {
+            Expr::Slot(_) | Expr::Lookup { .. } | Expr::ActorClaim(..) => {
                 let cell = self.cell(expr, Ty::Str)?;
                 self.code.get(cell.base).load32(cell.offset + CELL_STR_ID);
                 self.present_id(expr)
@@ -437,8 +448,18 @@ impl Emitter<'_, '_> {
                 self.code.op(I::I32Eqz);
                 self.miss_if_missing(expr)?;
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_PTR);
-                self.code.get(count).i32(1).op(I::I32Sub).u32(ACTOR_RECORD_SIZE).op(I::I32Mul);
+                let stride = self.stride()?;
+                self.code.get(count).i32(1).op(I::I32Sub).u32(stride).op(I::I32Mul);
                 self.code.op(I::I32Add);
+            }
+            ActorRef::Prev => {
+                let (Some(hop), Some(index)) = (self.hop, self.hop_index) else {
+                    return Err(self.invalid("`hop.prev` outside a quantifier"));
+                };
+                self.code.get(index).op(I::I32Eqz);
+                self.miss_if_missing(expr)?;
+                let stride = self.stride()?;
+                self.code.get(hop).u32(stride).op(I::I32Sub);
             }
         }
         Ok(())
@@ -452,6 +473,10 @@ impl Emitter<'_, '_> {
             }
             Expr::ChainDepth => {
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I64ExtendI32U);
+            }
+            Expr::HopIndex => {
+                let index = self.hop_index.ok_or_else(|| self.invalid("`hop.index` outside a quantifier"))?;
+                self.code.get(index).op(I::I64ExtendI32U);
             }
             Expr::Arith(op, left, right) => {
                 // Checked: a sum whose sign contradicts its operands' overflowed.
@@ -476,7 +501,7 @@ impl Emitter<'_, '_> {
                 self.miss_if(&warrant_lang::undecided::overflow(self.ctx.program, expr))?;
                 self.code.get(sum);
             }
-            Expr::Slot(_) | Expr::Lookup { .. } => {
+            Expr::Slot(_) | Expr::Lookup { .. } | Expr::ActorClaim(..) => {
                 let cell = self.cell(expr, Ty::Int)?;
                 self.code.get(cell.base).load32(cell.offset + CELL_INT_PRESENT).op(I::I32Eqz);
                 self.miss_if_missing(expr)?;
@@ -493,7 +518,7 @@ impl Emitter<'_, '_> {
             Expr::Bool(value) => {
                 self.code.i32(i32::from(*value));
             }
-            Expr::Slot(_) | Expr::Lookup { .. } => {
+            Expr::Slot(_) | Expr::Lookup { .. } | Expr::ActorClaim(..) => {
                 let cell = self.cell(expr, Ty::Bool)?;
                 let value = self.code.local(ValType::I32);
                 self.code.get(cell.base).load32(cell.offset + CELL_BOOL).tee(value);
@@ -517,7 +542,7 @@ impl Emitter<'_, '_> {
                 let count = u32::try_from(lits.len()).map_err(|_| CodegenError::TooLarge)?;
                 self.code.u32(address).set(ptr).u32(count).set(len);
             }
-            Expr::Slot(_) | Expr::Lookup { .. } => {
+            Expr::Slot(_) | Expr::Lookup { .. } | Expr::ActorClaim(..) => {
                 let cell = self.cell(expr, Ty::StrSet)?;
                 self.code.get(cell.base).load32(cell.offset + CELL_SET_PTR).set(ptr);
                 self.code.get(cell.base).load32(cell.offset + CELL_SET_LEN).tee(len);
@@ -549,12 +574,28 @@ impl Emitter<'_, '_> {
         match expr {
             Expr::Slot(id) => {
                 let slot = self.slot(*id)?;
-                if slot.ty != ty || matches!(slot.source, Source::DataTable { .. }) {
+                if slot.ty != ty || matches!(slot.source, Source::DataTable { .. } | Source::ActorClaim(_)) {
                     return Err(self.invalid("slot read with the wrong type"));
                 }
                 let (base, header) =
                     if slot.source.is_data() { (PARAM_DATA, DATA_SLOTS) } else { (PARAM_REQUEST, REQ_SLOTS) };
                 Ok(CellRef { base, offset: cell_offset(header, *id)? })
+            }
+            Expr::ActorClaim(actor, id) => {
+                let slot = self.slot(*id)?;
+                if slot.ty != ty {
+                    return Err(self.invalid("actor claim read with the wrong type"));
+                }
+                let index = actor_claim_index(&self.ctx.program.slots, *id)
+                    .ok_or_else(|| self.invalid("actor claim of a slot that is not an actor claim"))?;
+                let offset = index
+                    .checked_mul(CELL_SIZE)
+                    .and_then(|o| o.checked_add(ACTOR_RECORD_SIZE))
+                    .ok_or(CodegenError::TooLarge)?;
+                let record = self.code.local(ValType::I32);
+                self.actor_record(*actor, expr)?;
+                self.code.set(record);
+                Ok(CellRef { base: record, offset })
             }
             Expr::Lookup { slot: id, key } => {
                 let slot = self.slot(*id)?;

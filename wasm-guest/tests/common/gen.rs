@@ -26,6 +26,18 @@ pub fn slots() -> Vec<Slot> {
     slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::Str });
     slots.push(Slot { source: Source::Claim(path(&["c_any"])), ty: Ty::StrSet });
     slots.push(Slot { source: Source::Claim(path(&["nested", "k"])), ty: Ty::Str });
+    // The request context: coerced like data (a string is never a space-separated set).
+    for (name, ty) in [("x_str", Ty::Str), ("x_int", Ty::Int), ("x_bool", Ty::Bool), ("x_set", Ty::StrSet)] {
+        slots.push(Slot { source: Source::Context(path(&[name])), ty });
+    }
+    slots.push(Slot { source: Source::Context(path(&["x_any"])), ty: Ty::StrSet });
+    slots.push(Slot { source: Source::Context(path(&["args", "k"])), ty: Ty::Str });
+    // Claims of each actor, one path read two ways (a string is a space-separated set, as for
+    // top-level claims).
+    for (name, ty) in [("a_str", Ty::Str), ("a_int", Ty::Int), ("a_bool", Ty::Bool), ("a_set", Ty::StrSet)] {
+        slots.push(Slot { source: Source::ActorClaim(path(&[name])), ty });
+    }
+    slots.push(Slot { source: Source::ActorClaim(path(&["a_set"])), ty: Ty::Str });
     for (name, ty) in [("d_str", Ty::Str), ("d_int", Ty::Int), ("d_bool", Ty::Bool), ("d_set", Ty::StrSet)] {
         slots.push(Slot { source: Source::Data(path(&[name])), ty });
     }
@@ -42,6 +54,7 @@ fn slots_where(slots: &[Slot], ty: Ty, table: bool) -> Vec<SlotId> {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.ty == ty && matches!(s.source, Source::DataTable { .. }) == table)
+        .filter(|(_, s)| !matches!(s.source, Source::ActorClaim(_)))
         .map(|(i, _)| i as SlotId)
         .collect()
 }
@@ -115,7 +128,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(14) {
+            match self.rng.below(16) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -156,6 +169,7 @@ impl ProgramGen<'_> {
                     };
                     return Cond::Defined(value);
                 }
+                14 | 15 if in_quantifier => return self.hop_relation(),
                 _ => continue,
             }
         }
@@ -164,6 +178,52 @@ impl ProgramGen<'_> {
     fn slot_of(&mut self, ty: Ty, table: bool) -> SlotId {
         let candidates = slots_where(&self.slots, ty, table);
         *self.rng.pick(&candidates)
+    }
+
+    /// A condition relating `hop` to `hop.prev` (the per-hop delegation checks), or on `hop.index`.
+    fn hop_relation(&mut self) -> Cond {
+        let field = *self.rng.pick(&[ActorField::Sub, ActorField::ClientId, ActorField::Instance]);
+        let sets: Vec<SlotId> = (0..self.slots.len() as SlotId)
+            .filter(|&id| self.slots[id as usize].ty == Ty::StrSet)
+            .filter(|&id| matches!(self.slots[id as usize].source, Source::ActorClaim(_)))
+            .collect();
+        let set = *self.rng.pick(&sets);
+        match self.rng.below(4) {
+            0 => Cond::Cmp(
+                *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]),
+                Expr::Actor(ActorRef::Hop, field),
+                Expr::Actor(ActorRef::Prev, field),
+            ),
+            1 => Cond::Subset(Expr::ActorClaim(ActorRef::Hop, set), Expr::ActorClaim(ActorRef::Prev, set)),
+            2 => Cond::In(Expr::Actor(ActorRef::Prev, field), Expr::ActorClaim(ActorRef::Hop, set)),
+            _ => {
+                Cond::Cmp(*self.rng.pick(&[CmpOp::Gt, CmpOp::Eq]), Expr::HopIndex, Expr::Int(self.rng.below(3) as i64))
+            }
+        }
+    }
+
+    /// An actor: `hop` and `hop.prev` only inside a quantifier.
+    fn actor(&mut self, in_quantifier: bool) -> ActorRef {
+        if in_quantifier {
+            *self.rng.pick(&[ActorRef::Current, ActorRef::First, ActorRef::Hop, ActorRef::Hop, ActorRef::Prev])
+        } else {
+            *self.rng.pick(&[ActorRef::Current, ActorRef::First])
+        }
+    }
+
+    /// A claim of type `ty` of some actor, or (half of the time) a plain slot of that type.
+    fn actor_claim_or_slot(&mut self, ty: Ty, in_quantifier: bool) -> Expr {
+        let claims: Vec<SlotId> = (0..self.slots.len() as SlotId)
+            .filter(|&id| {
+                let slot = &self.slots[id as usize];
+                slot.ty == ty && matches!(slot.source, Source::ActorClaim(_))
+            })
+            .collect();
+        if self.rng.chance(50) {
+            Expr::ActorClaim(self.actor(in_quantifier), *self.rng.pick(&claims))
+        } else {
+            Expr::Slot(self.slot_of(ty, false))
+        }
     }
 
     fn lookup(&mut self, ty: Ty, depth: u32, in_quantifier: bool) -> Expr {
@@ -176,16 +236,12 @@ impl ProgramGen<'_> {
             0 => Expr::Str(self.lit()),
             1 => Expr::Slot(self.slot_of(Ty::Str, false)),
             2 | 3 => {
-                let which = if in_quantifier {
-                    *self.rng.pick(&[ActorRef::Current, ActorRef::First, ActorRef::Hop, ActorRef::Hop])
-                } else {
-                    *self.rng.pick(&[ActorRef::Current, ActorRef::First])
-                };
+                let which = self.actor(in_quantifier);
                 let field = *self.rng.pick(&[ActorField::Sub, ActorField::ClientId, ActorField::Instance]);
                 if self.rng.chance(50) {
                     Expr::Actor(which, field)
                 } else {
-                    Expr::Slot(self.slot_of(Ty::Str, false))
+                    self.actor_claim_or_slot(Ty::Str, in_quantifier)
                 }
             }
             _ => self.lookup(Ty::Str, depth, in_quantifier),
@@ -196,6 +252,8 @@ impl ProgramGen<'_> {
         match self.rng.below(if depth < 2 { 5 } else { 3 }) {
             0 => Expr::Int(*self.rng.pick(&INTS)),
             1 => Expr::Slot(self.slot_of(Ty::Int, false)),
+            2 if in_quantifier && self.rng.chance(40) => Expr::HopIndex,
+            2 if self.rng.chance(50) => self.actor_claim_or_slot(Ty::Int, in_quantifier),
             2 => Expr::ChainDepth,
             3 => {
                 let op = *self.rng.pick(&[ArithOp::Add, ArithOp::Sub]);
@@ -212,7 +270,7 @@ impl ProgramGen<'_> {
     fn bool(&mut self, depth: u32, in_quantifier: bool) -> Expr {
         match self.rng.below(if depth < 2 { 3 } else { 2 }) {
             0 => Expr::Bool(self.rng.chance(50)),
-            1 => Expr::Slot(self.slot_of(Ty::Bool, false)),
+            1 => self.actor_claim_or_slot(Ty::Bool, in_quantifier),
             _ => self.lookup(Ty::Bool, depth, in_quantifier),
         }
     }
@@ -220,7 +278,7 @@ impl ProgramGen<'_> {
     fn set(&mut self, depth: u32, in_quantifier: bool) -> Expr {
         match self.rng.below(if depth < 2 { 3 } else { 2 }) {
             0 => Expr::StrSet(self.lit_set()),
-            1 => Expr::Slot(self.slot_of(Ty::StrSet, false)),
+            1 => self.actor_claim_or_slot(Ty::StrSet, in_quantifier),
             _ => self.lookup(Ty::StrSet, depth, in_quantifier),
         }
     }
@@ -267,6 +325,15 @@ pub fn request(rng: &mut Rng) -> Request {
     if rng.chance(70) {
         claims.insert("nested".into(), json!({"k": json_value(rng, 2)}));
     }
+    let mut context = Map::new();
+    for name in ["x_str", "x_int", "x_bool", "x_set", "x_any"] {
+        if rng.chance(85) {
+            context.insert(name.to_string(), json_value(rng, 0));
+        }
+    }
+    if rng.chance(70) {
+        context.insert("args".into(), json!({"k": json_value(rng, 2)}));
+    }
     let int = |rng: &mut Rng| rng.chance(80).then(|| *rng.pick(&INTS));
     Request {
         sub: maybe_string(rng),
@@ -283,9 +350,18 @@ pub fn request(rng: &mut Rng) -> Request {
         nbf: int(rng),
         now: int(rng),
         chain: (0..rng.below(4))
-            .map(|_| Actor { sub: maybe_string(rng), client_id: maybe_string(rng), instance: maybe_string(rng) })
+            .map(|_| {
+                let mut claims = Map::new();
+                for name in ["a_str", "a_int", "a_bool", "a_set"] {
+                    if rng.chance(80) {
+                        claims.insert(name.to_string(), json_value(rng, 0));
+                    }
+                }
+                Actor { sub: maybe_string(rng), client_id: maybe_string(rng), instance: maybe_string(rng), claims }
+            })
             .collect(),
         claims,
+        context,
     }
 }
 
