@@ -229,6 +229,10 @@ impl<'s> Printer<'s> {
                 let right = if matches!(rhs.kind, ExprKind::Arith(..)) { format!("({right})") } else { right };
                 format!("{} {op} {right}", self.expr(lhs))
             }
+            ExprKind::Call { function, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
+                format!("{}({})", function.name, args.join(", "))
+            }
         }
     }
 

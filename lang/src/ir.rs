@@ -9,7 +9,10 @@
 //! - `Cond::Rule` only names helper rules, and the rule graph is acyclic;
 //! - `ActorRef::Hop` only appears inside the body of `Cond::Every` / `Cond::Some`,
 //!   and quantifiers do not nest;
-//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
+//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated;
+//! - computed strings (`Expr::Concat`, `Expr::Case`) appear only as an operand of a `Str`
+//!   `Cmp` (at most one side a `Concat`), the element of `In` with a literal set, or either
+//!   argument of `StartsWithValue`/`EndsWithValue` (subject not a `Concat`), and inside each other.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
@@ -289,6 +292,43 @@ pub enum ArithOp {
     Sub,
 }
 
+/// An ASCII case mapping of `lower(s)` / `upper(s)`: only the bytes `A`–`Z` / `a`–`z` change,
+/// every other byte (all of UTF-8's multi-byte sequences) is kept, so lengths never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseMap {
+    /// `lower(s)`: `A`–`Z` become `a`–`z`.
+    Lower,
+    /// `upper(s)`: `a`–`z` become `A`–`Z`.
+    Upper,
+}
+
+impl CaseMap {
+    /// The mapping of one byte; the one definition both backends follow.
+    pub fn byte(self, b: u8) -> u8 {
+        match self {
+            CaseMap::Lower => b.to_ascii_lowercase(),
+            CaseMap::Upper => b.to_ascii_uppercase(),
+        }
+    }
+
+    /// The mapping of a whole string (byte by byte, so UTF-8 stays valid).
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            CaseMap::Lower => text.to_ascii_lowercase(),
+            CaseMap::Upper => text.to_ascii_uppercase(),
+        }
+    }
+
+    /// The function's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseMap::Lower => "lower",
+            CaseMap::Upper => "upper",
+        }
+    }
+}
+
 /// A value expression. Evaluates to a value of one [`Ty`], or to *missing*.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -317,6 +357,22 @@ pub enum Expr {
     ChainDepth,
     /// Integer arithmetic; missing if either side is missing, undecided on i64 overflow.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// String concatenation `a + b`: both `Str`; missing if either side is. A computed string
+    /// has no id, so backends restrict where it may appear (see [`Expr::is_computed_str`]).
+    Concat(Box<Expr>, Box<Expr>),
+    /// `lower(s)` / `upper(s)` of a `Str` expression ([`CaseMap`]); missing if `s` is.
+    Case(CaseMap, Box<Expr>),
+    /// `count(set)`: the number of elements of a `StrSet` expression, an `Int`; missing if the
+    /// set is.
+    Count(Box<Expr>),
+}
+
+impl Expr {
+    /// A string built at decision time (`Concat`, `Case`): it has no interned id, so it may
+    /// only be compared (`==`, `!=`, `in` a literal set) or used by `startswith`/`endswith`.
+    pub fn is_computed_str(&self) -> bool {
+        matches!(self, Expr::Concat(..) | Expr::Case(..))
+    }
 }
 
 /// A condition, three-valued (`crate::eval::Truth`): an atomic condition with a missing
@@ -336,6 +392,13 @@ pub enum Cond {
     StartsWith(Expr, LitId),
     /// `endswith(s, "lit")`.
     EndsWith(Expr, LitId),
+    /// `startswith(s, p)` with a pattern computed at decision time (`p` any `Str` expression);
+    /// `s` is not a `Concat`. Missing if either is.
+    StartsWithValue(Expr, Expr),
+    /// `endswith(s, p)` with a computed pattern, as [`Cond::StartsWithValue`].
+    EndsWithValue(Expr, Expr),
+    /// `intersects(a, b)`: both `StrSet`; true when they share an element.
+    Intersects(Expr, Expr),
     /// `s matches "glob"`: `*` matches any run of bytes (including `/`); every other byte
     /// matches itself.
     Matches(Expr, LitId),

@@ -233,6 +233,12 @@ fn operand(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
             return Ok(Expr { span: at, ..expr(inner, depth + 1)? });
         }
         Rule::path => ExprKind::Path(path(pair, depth)?),
+        Rule::call_expr => {
+            let mut inner = pair.into_inner();
+            let function = ident(child(&mut inner, Rule::ident, at)?);
+            let args = inner.map(|e| expr(e, depth + 1)).collect::<Result<_, _>>()?;
+            ExprKind::Call { function, args }
+        }
         _ => return Err(malformed(at)),
     };
     Ok(Expr { kind, span: at })
@@ -343,7 +349,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::kw_some => "a condition",
         Rule::binary_op | Rule::kw_subset | Rule::kw_matches => "an operator",
         Rule::arith_op => "an operator",
-        Rule::expr | Rule::paren | Rule::path | Rule::set_lit | Rule::list_lit => "a value",
+        Rule::expr | Rule::paren | Rule::path | Rule::set_lit | Rule::list_lit | Rule::call_expr => "a value",
         Rule::string => "a string literal",
         Rule::integer | Rule::duration => "a number",
         Rule::boolean => "`true` or `false`",

@@ -84,7 +84,12 @@ fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
 /// A condition that reads no input (so its value is known at compile time).
 fn is_constant(cond: &Cond) -> bool {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Cond::Cmp(_, a, b)
+        | Cond::In(a, b)
+        | Cond::Subset(a, b)
+        | Cond::StartsWithValue(a, b)
+        | Cond::EndsWithValue(a, b)
+        | Cond::Intersects(a, b) => is_constant_expr(a) && is_constant_expr(b),
         Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
             is_constant_expr(e)
         }
@@ -96,7 +101,8 @@ fn is_constant(cond: &Cond) -> bool {
 fn is_constant_expr(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Expr::Case(_, inner) | Expr::Count(inner) => is_constant_expr(inner),
         Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
     }
 }

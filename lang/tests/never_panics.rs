@@ -59,6 +59,12 @@ const TOKENS: &[&str] = &[
     "99999999999999999999",
     "true",
     "startswith",
+    "endswith",
+    "lower",
+    "upper",
+    "count",
+    "intersects",
+    "{\"a\", \"B\"}",
     "r",
     "\"reason\"",
     "#c",
@@ -78,7 +84,23 @@ fn check_invariants(program: &Program) {
 
 fn check_cond(program: &Program, cond: &Cond) {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
+        Cond::Cmp(_, a, b) => {
+            // Computed strings: never a concatenation on both sides.
+            assert!(!(matches!(a, Expr::Concat(..)) && matches!(b, Expr::Concat(..))));
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Cond::In(a, b) => {
+            assert!(!a.is_computed_str() || matches!(b, Expr::StrSet(_)), "computed string in a non-literal set");
+            check_operand(program, a);
+            check_expr(program, b);
+        }
+        Cond::StartsWithValue(a, b) | Cond::EndsWithValue(a, b) => {
+            assert!(!matches!(a, Expr::Concat(..)), "concatenated startswith/endswith subject");
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Cond::Subset(a, b) | Cond::Intersects(a, b) => {
             check_expr(program, a);
             check_expr(program, b);
         }
@@ -86,14 +108,29 @@ fn check_cond(program: &Program, cond: &Cond) {
             check_expr(program, e);
             assert!((*lit as usize) < program.literals.len());
         }
-        Cond::Truthy(e) | Cond::Defined(e) => check_expr(program, e),
+        Cond::Truthy(e) => check_expr(program, e),
+        Cond::Defined(e) => check_operand(program, e),
         Cond::Not(inner) => check_cond(program, inner),
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),
     }
 }
 
+/// An operand where a computed string is allowed: its parts are checked like any expression.
+fn check_operand(program: &Program, expr: &Expr) {
+    match expr {
+        Expr::Concat(a, b) => {
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Expr::Case(_, inner) => check_operand(program, inner),
+        other => check_expr(program, other),
+    }
+}
+
+/// An expression in a position that needs an interned string (or no string): never computed.
 fn check_expr(program: &Program, expr: &Expr) {
+    assert!(!expr.is_computed_str(), "computed string where an id is needed: {expr:?}");
     match expr {
         Expr::Str(lit) => assert!((*lit as usize) < program.literals.len()),
         Expr::StrSet(ids) => assert!(ids.windows(2).all(|w| w[0] < w[1])),
@@ -106,6 +143,8 @@ fn check_expr(program: &Program, expr: &Expr) {
             check_expr(program, a);
             check_expr(program, b);
         }
+        Expr::Count(set) => check_expr(program, set),
+        Expr::Concat(..) | Expr::Case(..) => {}
         Expr::Int(_) | Expr::Bool(_) | Expr::Actor(..) | Expr::ChainDepth => {}
     }
 }
