@@ -155,6 +155,15 @@ impl CheckedExpr {
     fn is_computed(&self) -> bool {
         matches!(self.kind, CheckedExprKind::Concat(..) | CheckedExprKind::Case(..))
     }
+
+    /// Several parts ([`crate::ir::Expr::is_concatenation`]).
+    fn is_concatenation(&self) -> bool {
+        match &self.kind {
+            CheckedExprKind::Concat(..) => true,
+            CheckedExprKind::Case(_, inner) => inner.is_concatenation(),
+            _ => false,
+        }
+    }
 }
 
 /// Names every policy may use at the start of a path besides the request fields.
@@ -1014,7 +1023,7 @@ fn path_between(edges: &HashMap<RuleId, Vec<RuleId>>, from: RuleId, to: RuleId) 
 /// only compare them byte by byte: refuses them wherever an id is needed (docs/language.md,
 /// "Computed strings"), so that no backend ever sees one there.
 fn computed_string_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
-    let concat = |e: &CheckedExpr| matches!(e.kind, CheckedExprKind::Concat(..));
+    let concat = CheckedExpr::is_concatenation;
     match &cond.kind {
         CheckedCondKind::Cmp(_, l, r) => {
             if concat(l) && concat(r) {

@@ -11,8 +11,9 @@
 //!   and quantifiers do not nest;
 //! - `Expr::StrSet` literal ids are sorted ascending and deduplicated;
 //! - computed strings (`Expr::Concat`, `Expr::Case`) appear only as an operand of a `Str`
-//!   `Cmp` (at most one side a `Concat`), the element of `In` with a literal set, or either
-//!   argument of `StartsWithValue`/`EndsWithValue` (subject not a `Concat`), and inside each other.
+//!   `Cmp` (at most one side [`Expr::is_concatenation`]), the element of `In` with a literal
+//!   set, either argument of `StartsWithValue`/`EndsWithValue` (the subject not a
+//!   concatenation), the argument of `Defined`, and inside each other.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
@@ -372,6 +373,16 @@ impl Expr {
     /// only be compared (`==`, `!=`, `in` a literal set) or used by `startswith`/`endswith`.
     pub fn is_computed_str(&self) -> bool {
         matches!(self, Expr::Concat(..) | Expr::Case(..))
+    }
+
+    /// A string made of several parts: a `Concat`, possibly under `lower`/`upper`. At most one
+    /// side of a comparison, and never the subject of `startswith`/`endswith`, is one.
+    pub fn is_concatenation(&self) -> bool {
+        match self {
+            Expr::Concat(..) => true,
+            Expr::Case(_, inner) => inner.is_concatenation(),
+            _ => false,
+        }
     }
 }
 

@@ -86,7 +86,7 @@ fn check_cond(program: &Program, cond: &Cond) {
     match cond {
         Cond::Cmp(_, a, b) => {
             // Computed strings: never a concatenation on both sides.
-            assert!(!(matches!(a, Expr::Concat(..)) && matches!(b, Expr::Concat(..))));
+            assert!(!(a.is_concatenation() && b.is_concatenation()));
             check_operand(program, a);
             check_operand(program, b);
         }
@@ -96,7 +96,7 @@ fn check_cond(program: &Program, cond: &Cond) {
             check_expr(program, b);
         }
         Cond::StartsWithValue(a, b) | Cond::EndsWithValue(a, b) => {
-            assert!(!matches!(a, Expr::Concat(..)), "concatenated startswith/endswith subject");
+            assert!(!a.is_concatenation(), "concatenated startswith/endswith subject");
             check_operand(program, a);
             check_operand(program, b);
         }
