@@ -111,9 +111,10 @@ impl Inference {
 /// The type of an expression whose type does not depend on inference.
 fn static_type(expr: &CheckedExpr) -> Ty {
     match &expr.kind {
-        CheckedExprKind::Str(_) | CheckedExprKind::Actor(..) | CheckedExprKind::Concat(..) | CheckedExprKind::Case(..) => {
-            Ty::Str
-        }
+        CheckedExprKind::Str(_)
+        | CheckedExprKind::Actor(..)
+        | CheckedExprKind::Concat(..)
+        | CheckedExprKind::Case(..) => Ty::Str,
         CheckedExprKind::Int(_)
         | CheckedExprKind::ChainDepth
         | CheckedExprKind::Arith(..)

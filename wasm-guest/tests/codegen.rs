@@ -167,7 +167,19 @@ deny undecided "cannot tell" if { "a" + claims.tenant == sub }
     let wasm = compile(&program).expect("module");
     validate(&wasm);
     let mut policy = WasmPolicy::new(&Engine::default(), &wasm, &json!({}));
-    let texts = ["", "Alice", "alice", "ALICE", "read", "READ", "https://crm/Alice", "https://crm/alice", "É/é", "x", "alice/READ"];
+    let texts = [
+        "",
+        "Alice",
+        "alice",
+        "ALICE",
+        "read",
+        "READ",
+        "https://crm/Alice",
+        "https://crm/alice",
+        "É/é",
+        "x",
+        "alice/READ",
+    ];
     let request = |sub: &str, resource: &str, action: &str, scope: &[&str]| Request {
         sub: Some(sub.into()),
         resource: Some(resource.into()),

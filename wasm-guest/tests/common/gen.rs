@@ -148,7 +148,9 @@ impl ProgramGen<'_> {
                     let body = (0..self.rng.below(3)).map(|_| self.cond(depth + 1, true)).collect();
                     return if self.rng.chance(50) { Cond::Every(body) } else { Cond::Some(body) };
                 }
-                14 => return Cond::StartsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier)),
+                14 => {
+                    return Cond::StartsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier))
+                }
                 15 => return Cond::EndsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier)),
                 16 => return Cond::Intersects(self.set(depth, in_quantifier), self.set(depth, in_quantifier)),
                 17 => {
