@@ -183,6 +183,8 @@ pub enum ExprKind {
     /// `lhs + rhs` / `lhs - rhs`; chains fold to the left. The checker decides whether `+`
     /// adds integers or concatenates strings.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `lhs & rhs`: the elements two sets share; folds to the left with `+`/`-`.
+    Intersect(Box<Expr>, Box<Expr>),
     /// `name(args...)` used as a value, e.g. `lower(sub)` or `count(scope)`.
     Call {
         /// The function name; unknown names are reported by the checker.

@@ -135,6 +135,8 @@ pub enum CheckedExprKind {
     Case(CaseMap, Box<CheckedExpr>),
     /// [`crate::ir::Expr::Count`]: `count(set)`.
     Count(Box<CheckedExpr>),
+    /// [`crate::ir::Expr::Intersect`]: `a & b`.
+    Intersect(Box<CheckedExpr>, Box<CheckedExpr>),
 }
 
 impl CheckedExpr {
@@ -226,6 +228,7 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     for rule in &checked.rules {
         for cond in &rule.body {
             computed_string_positions(cond, &mut errors);
+            intersection_positions(cond, &mut errors);
         }
     }
     (checked, errors)
@@ -724,6 +727,12 @@ impl<'a> Checker<'a> {
                 }
             },
             ExprKind::Call { function, args } => return self.call_value(expr.span, function, args, scope),
+            ExprKind::Intersect(a, b) => {
+                let (a, b) = self.operands(a, b, scope)?;
+                self.demand(&a, Ty::StrSet);
+                self.demand(&b, Ty::StrSet);
+                CheckedExprKind::Intersect(Box::new(a), Box::new(b))
+            }
             ExprKind::Arith(op, a, b) => {
                 let (a, b) = (self.expr(a, scope), self.expr(b, scope));
                 let (a, b) = (a?, b?);
@@ -1086,12 +1095,75 @@ fn computed_inside(expr: &CheckedExpr, refused: Option<&str>, errors: &mut Vec<E
         return;
     }
     match &expr.kind {
-        CheckedExprKind::Concat(a, b) | CheckedExprKind::Arith(_, a, b) => {
+        CheckedExprKind::Concat(a, b) | CheckedExprKind::Arith(_, a, b) | CheckedExprKind::Intersect(a, b) => {
             computed_inside(a, None, errors);
             computed_inside(b, None, errors);
         }
         CheckedExprKind::Case(_, inner) | CheckedExprKind::Count(inner) => computed_inside(inner, None, errors),
         CheckedExprKind::Lookup { key, .. } => computed_inside(key, Some("a table key"), errors),
+        _ => {}
+    }
+}
+
+/// A set intersection is never built: it may only be counted (`count(A & B)`) or compared
+/// with the empty set (`A & B == {}`, `!= {}`), which the module answers by searching one set
+/// in the other. Refused anywhere else.
+fn intersection_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
+    let empty = |e: &CheckedExpr| matches!(&e.kind, CheckedExprKind::StrSet(items) if items.is_empty());
+    match &cond.kind {
+        CheckedCondKind::Cmp(op, l, r) => {
+            let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
+            intersections_inside(l, equality && empty(r), errors);
+            intersections_inside(r, equality && empty(l), errors);
+        }
+        CheckedCondKind::In(a, b)
+        | CheckedCondKind::Subset(a, b)
+        | CheckedCondKind::Intersects(a, b)
+        | CheckedCondKind::StartsWithValue(a, b)
+        | CheckedCondKind::EndsWithValue(a, b) => {
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedCondKind::StartsWith(e, _)
+        | CheckedCondKind::EndsWith(e, _)
+        | CheckedCondKind::Matches(e, _)
+        | CheckedCondKind::Truthy(e)
+        | CheckedCondKind::Defined(e) => intersections_inside(e, false, errors),
+        CheckedCondKind::Not(inner) => intersection_positions(inner, errors),
+        CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => {
+            body.iter().for_each(|c| intersection_positions(c, errors))
+        }
+        CheckedCondKind::Rule(_) => {}
+    }
+}
+
+/// Refuses an intersection in `expr` unless `allowed` (for `expr` itself) or under `count`.
+fn intersections_inside(expr: &CheckedExpr, allowed: bool, errors: &mut Vec<Error>) {
+    match &expr.kind {
+        CheckedExprKind::Intersect(a, b) => {
+            if !allowed {
+                errors.push(
+                    Error::new(
+                        ErrorKind::ComputedSet,
+                        expr.span,
+                        "a set intersection can only be counted or compared with `{}`",
+                        "intersection used here",
+                    )
+                    .with_help("write `count(A & B)`, `A & B != {}` (or `intersects(A, B)`), or `A & B == {}`"),
+                );
+                return;
+            }
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedExprKind::Count(inner) => intersections_inside(inner, true, errors),
+        CheckedExprKind::Concat(a, b) | CheckedExprKind::Arith(_, a, b) => {
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedExprKind::Case(_, inner) | CheckedExprKind::Lookup { key: inner, .. } => {
+            intersections_inside(inner, false, errors)
+        }
         _ => {}
     }
 }

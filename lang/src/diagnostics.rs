@@ -57,11 +57,13 @@ pub enum ErrorKind {
     /// interned string: a table key, the subject of `matches`, `in` a non-literal set, a
     /// concatenation on both sides of `==`, the subject of `startswith`/`endswith`.
     ComputedString,
+    /// A set intersection `A & B` anywhere but `count(A & B)`, `A & B == {}` or `A & B != {}`.
+    ComputedSet,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -79,6 +81,7 @@ impl ErrorKind {
         ErrorKind::Unsatisfiable,
         ErrorKind::LimitExceeded,
         ErrorKind::ComputedString,
+        ErrorKind::ComputedSet,
     ];
 
     /// The stable code users can search for.
@@ -101,6 +104,7 @@ impl ErrorKind {
             ErrorKind::Unsatisfiable => "warrant::unsatisfiable",
             ErrorKind::LimitExceeded => "warrant::limit-exceeded",
             ErrorKind::ComputedString => "warrant::computed-string",
+            ErrorKind::ComputedSet => "warrant::computed-set",
         }
     }
 }

@@ -302,6 +302,10 @@ impl<'a> Evaluator<'a> {
                 Value::Str(s) => Ok(Value::Str(case.apply(&s))),
                 _ => Err(missing()),
             },
+            Expr::Intersect(a, b) => match self.pair(a, b, hop)? {
+                (Value::StrSet(a), Value::StrSet(b)) => Ok(Value::StrSet(a.intersection(&b).cloned().collect())),
+                _ => Err(missing()),
+            },
             Expr::Count(set) => match self.expr(set, hop)? {
                 Value::StrSet(items) => i64::try_from(items.len()).map(Value::Int).map_err(|_| missing()),
                 _ => Err(missing()),

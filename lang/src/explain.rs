@@ -298,7 +298,7 @@ impl Explainer<'_> {
             out.push(Observed { name, value, omitted });
         }
         match expr {
-            Expr::Arith(_, a, b) | Expr::Concat(a, b) => {
+            Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => {
                 self.observe(a, hop, out);
                 self.observe(b, hop, out);
             }
@@ -321,7 +321,7 @@ impl Explainer<'_> {
 fn is_constant(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) | Expr::Concat(a, b) => is_constant(a) && is_constant(b),
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant(a) && is_constant(b),
         Expr::Case(_, inner) | Expr::Count(inner) => is_constant(inner),
         Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
     }

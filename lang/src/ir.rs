@@ -13,7 +13,10 @@
 //! - computed strings (`Expr::Concat`, `Expr::Case`) appear only as an operand of a `Str`
 //!   `Cmp` (at most one side [`Expr::is_concatenation`]), the element of `In` with a literal
 //!   set, either argument of `StartsWithValue`/`EndsWithValue` (the subject not a
-//!   concatenation), the argument of `Defined`, and inside each other.
+//!   concatenation), the argument of `Defined`, and inside each other;
+//! - `Expr::Intersect` appears only as the argument of `Count` or as an operand of an
+//!   `Eq`/`Ne` `Cmp` whose other operand is the empty literal set; its operands are not
+//!   intersections.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
@@ -366,6 +369,10 @@ pub enum Expr {
     /// `count(set)`: the number of elements of a `StrSet` expression, an `Int`; missing if the
     /// set is.
     Count(Box<Expr>),
+    /// `a & b`: the elements both `StrSet`s share; missing if either is. Never built: it only
+    /// appears as the argument of `Count` or compared (`Eq`/`Ne`) with the empty literal set,
+    /// and its operands are not intersections.
+    Intersect(Box<Expr>, Box<Expr>),
 }
 
 impl Expr {

@@ -119,6 +119,7 @@ impl Lowering<'_> {
             CheckedExprKind::Concat(a, b) => Expr::Concat(Box::new(self.expr(a)), Box::new(self.expr(b))),
             CheckedExprKind::Case(case, inner) => Expr::Case(*case, Box::new(self.expr(inner))),
             CheckedExprKind::Count(inner) => Expr::Count(Box::new(self.expr(inner))),
+            CheckedExprKind::Intersect(a, b) => Expr::Intersect(Box::new(self.expr(a)), Box::new(self.expr(b))),
         }
     }
 }

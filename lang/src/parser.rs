@@ -207,13 +207,18 @@ fn expr(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
             return Err(too_deep(span(&op)));
         }
         let op = match op.as_str() {
-            "+" => ArithOp::Add,
-            "-" => ArithOp::Sub,
+            "+" => Some(ArithOp::Add),
+            "-" => Some(ArithOp::Sub),
+            "&" => None,
             _ => return Err(malformed(span(&op))),
         };
         let rhs = operand(inner.next().ok_or_else(|| malformed(at))?, depth + 1)?;
         let joined = Span::new(acc.span.start, rhs.span.end);
-        acc = Expr { kind: ExprKind::Arith(op, Box::new(acc), Box::new(rhs)), span: joined };
+        let kind = match op {
+            Some(op) => ExprKind::Arith(op, Box::new(acc), Box::new(rhs)),
+            None => ExprKind::Intersect(Box::new(acc), Box::new(rhs)),
+        };
+        acc = Expr { kind, span: joined };
     }
     Ok(acc)
 }

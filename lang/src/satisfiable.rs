@@ -101,7 +101,7 @@ fn is_constant(cond: &Cond) -> bool {
 fn is_constant_expr(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) | Expr::Concat(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant_expr(a) && is_constant_expr(b),
         Expr::Case(_, inner) | Expr::Count(inner) => is_constant_expr(inner),
         Expr::Slot(_) | Expr::Lookup { .. } | Expr::Actor(..) | Expr::ChainDepth => false,
     }

@@ -97,6 +97,11 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
         }
         Expr::Case(case, inner) => format!("{}({})", case.name(), expr_text(program, inner)),
         Expr::Count(set) => format!("count({})", expr_text(program, set)),
+        Expr::Intersect(a, b) => {
+            let right = expr_text(program, b);
+            let right = if matches!(**b, Expr::Intersect(..)) { format!("({right})") } else { right };
+            format!("{} & {right}", expr_text(program, a))
+        }
     }
 }
 

@@ -120,7 +120,7 @@ fn static_type(expr: &CheckedExpr) -> Ty {
         | CheckedExprKind::Arith(..)
         | CheckedExprKind::Count(_) => Ty::Int,
         CheckedExprKind::Bool(_) => Ty::Bool,
-        CheckedExprKind::StrSet(_) => Ty::StrSet,
+        CheckedExprKind::StrSet(_) | CheckedExprKind::Intersect(..) => Ty::StrSet,
         CheckedExprKind::Field(f) => f.ty(),
         // Only called on non-inferred expressions; `Str` is the documented default.
         CheckedExprKind::Dynamic(_) | CheckedExprKind::Lookup { .. } => Ty::Str,
@@ -259,6 +259,10 @@ impl TypeChecker<'_> {
             CheckedExprKind::Case(case, inner) => {
                 let role = format!("the argument of `{}`", case.name());
                 self.expect(inner, Ty::Str, &role, "case mapping applies to single strings");
+            }
+            CheckedExprKind::Intersect(a, b) => {
+                self.expect(a, Ty::StrSet, "an operand of `&`", "`&` intersects two sets");
+                self.expect(b, Ty::StrSet, "an operand of `&`", "`&` intersects two sets");
             }
             CheckedExprKind::Count(inner) => {
                 self.expect(inner, Ty::StrSet, "the argument of `count`", "`count` counts the elements of a set");

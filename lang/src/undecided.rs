@@ -108,7 +108,7 @@ fn expr_messages(program: &Program, expr: &Expr, out: &mut BTreeSet<String>) {
             out.insert(overflow(program, expr));
         }
         // Missing exactly when a part is: no message of their own.
-        Expr::Concat(a, b) => {
+        Expr::Concat(a, b) | Expr::Intersect(a, b) => {
             expr_messages(program, a, out);
             expr_messages(program, b, out);
         }

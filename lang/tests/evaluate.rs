@@ -147,5 +147,11 @@ fn non_literal_patterns_count_and_intersects() {
     assert!(holds("count(scope) == 2", request.clone(), &data));
     assert!(holds(r#"intersects(scope, {"admin", "write"})"#, request.clone(), &data));
     assert!(!holds(r#"intersects(scope, {})"#, request.clone(), &data));
-    assert!(!holds(r#"count(data.missing) >= 0"#, request, &data));
+    assert!(!holds(r#"count(data.missing) >= 0"#, request.clone(), &data));
+    assert!(holds(r#"count(scope & {"read", "admin", "write"}) == 2"#, request.clone(), &data));
+    assert!(holds(r#"scope & {"admin"} == {}"#, request.clone(), &data));
+    assert!(holds(r#"{} != {"admin", "read"} & scope"#, request.clone(), &data));
+    // A missing operand makes the intersection missing: undecided, so neither holds.
+    assert!(!holds(r#"data.missing & scope == {}"#, request.clone(), &data));
+    assert!(!holds(r#"data.missing & scope != {}"#, request, &data));
 }

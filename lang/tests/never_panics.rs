@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use proptest::prelude::*;
 use warrant_lang::compile;
-use warrant_lang::ir::{Cond, Expr, Program};
+use warrant_lang::ir::{CmpOp, Cond, Expr, Program};
 
 const BILLING: &str = include_str!("policies/billing.warrant");
 
@@ -64,6 +64,8 @@ const TOKENS: &[&str] = &[
     "upper",
     "count",
     "intersects",
+    "&",
+    "{}",
     "{\"a\", \"B\"}",
     "r",
     "\"reason\"",
@@ -84,9 +86,18 @@ fn check_invariants(program: &Program) {
 
 fn check_cond(program: &Program, cond: &Cond) {
     match cond {
-        Cond::Cmp(_, a, b) => {
+        Cond::Cmp(op, a, b) => {
             // Computed strings: never a concatenation on both sides.
             assert!(!(a.is_concatenation() && b.is_concatenation()));
+            // An intersection is only compared with `{}`.
+            for (side, other) in [(a, b), (b, a)] {
+                if let Expr::Intersect(x, y) = side {
+                    assert!(matches!(op, CmpOp::Eq | CmpOp::Ne) && *other == Expr::StrSet(vec![]));
+                    check_expr(program, x);
+                    check_expr(program, y);
+                    return;
+                }
+            }
             check_operand(program, a);
             check_operand(program, b);
         }
@@ -143,8 +154,15 @@ fn check_expr(program: &Program, expr: &Expr) {
             check_expr(program, a);
             check_expr(program, b);
         }
-        Expr::Count(set) => check_expr(program, set),
+        Expr::Count(set) => match &**set {
+            Expr::Intersect(x, y) => {
+                check_expr(program, x);
+                check_expr(program, y);
+            }
+            other => check_expr(program, other),
+        },
         Expr::Concat(..) | Expr::Case(..) => {}
+        Expr::Intersect(..) => panic!("intersection outside `count` or `== {{}}`: {expr:?}"),
         Expr::Int(_) | Expr::Bool(_) | Expr::Actor(..) | Expr::ChainDepth => {}
     }
 }

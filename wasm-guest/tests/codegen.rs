@@ -160,6 +160,9 @@ allow prefix if { startswith(resource, "https://crm/" + sub) }
 allow suffix if { endswith(lower(resource), "/" + lower(sub)) }
 allow counted if { count(scope) == 2 }
 allow shared if { intersects(scope, {"read", "admin"}) }
+allow two_shared if { count(scope & {"read", "write", "admin"}) == 2 }
+allow none_shared if { scope & {"admin"} == {} }
+deny some_shared "shared" if { {} != {"admin", "write"} & scope }
 allow ne if { "x" + sub != resource }
 deny undecided "cannot tell" if { "a" + claims.tenant == sub }
 "#;

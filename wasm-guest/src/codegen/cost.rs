@@ -39,6 +39,7 @@ fn expr_cost(expr: &Expr) -> u32 {
         Expr::Concat(left, right) => 8u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Expr::Case(_, inner) => 8u32.saturating_add(expr_cost(inner)),
         Expr::Count(set) => expr_cost(set),
+        Expr::Intersect(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
     }
 }
 

@@ -15,8 +15,9 @@ use super::code::{Code, Label};
 use super::cost::evaluation_order;
 use super::layout::StaticLayout;
 use super::runtime::{
-    FN_BYTES_EQ, FN_BYTES_EQ_FOLD, FN_CHECK_BOUNDS, FN_ENDS_WITH, FN_GLOB_MATCH, FN_INTERSECTS, FN_SET_EQ,
-    FN_SORTED_INDEX, FN_STARTS_WITH, FN_STRING_ENTRY, FN_SUBSET, FN_TABLE_FIND, FOLD_LOWER, FOLD_NONE, FOLD_UPPER,
+    FN_BYTES_EQ, FN_BYTES_EQ_FOLD, FN_CHECK_BOUNDS, FN_COUNT_COMMON, FN_ENDS_WITH, FN_GLOB_MATCH, FN_INTERSECTS,
+    FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH, FN_STRING_ENTRY, FN_SUBSET, FN_TABLE_FIND, FOLD_LOWER, FOLD_NONE,
+    FOLD_UPPER,
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
@@ -399,6 +400,21 @@ impl Emitter<'_, '_> {
                 self.scalar_value(right, ty)?;
                 self.code.op(if eq { I::I32Eq } else { I::I32Ne });
             }
+            (Ty::StrSet, Some(eq)) if matches!((left, right), (Expr::Intersect(..), _) | (_, Expr::Intersect(..))) => {
+                // `A & B == {}` / `!= {}`: one set searched in the other, nothing built.
+                let ((Expr::Intersect(a, b), Expr::StrSet(empty)) | (Expr::StrSet(empty), Expr::Intersect(a, b))) =
+                    (left, right)
+                else {
+                    return Err(self.invalid("intersection compared with a non-literal set"));
+                };
+                if !empty.is_empty() {
+                    return Err(self.invalid("intersection compared with a non-empty set"));
+                }
+                self.set_pair(FN_INTERSECTS, a, b)?;
+                if eq {
+                    self.code.op(I::I32Eqz);
+                }
+            }
             (Ty::StrSet, Some(eq)) => {
                 self.set_pair(FN_SET_EQ, left, right)?;
                 if !eq {
@@ -511,7 +527,7 @@ impl Emitter<'_, '_> {
             Expr::Str(_) | Expr::Actor(..) | Expr::Concat(..) | Expr::Case(..) => Ty::Str,
             Expr::Int(_) | Expr::ChainDepth | Expr::Arith(..) | Expr::Count(_) => Ty::Int,
             Expr::Bool(_) => Ty::Bool,
-            Expr::StrSet(_) => Ty::StrSet,
+            Expr::StrSet(_) | Expr::Intersect(..) => Ty::StrSet,
             Expr::Slot(slot) | Expr::Lookup { slot, .. } => self.slot(*slot)?.ty,
         })
     }
@@ -593,6 +609,13 @@ impl Emitter<'_, '_> {
             }
             Expr::ChainDepth => {
                 self.code.get(PARAM_REQUEST).load32(REQ_CHAIN_LEN).op(I::I64ExtendI32U);
+            }
+            Expr::Count(set) if matches!(**set, Expr::Intersect(..)) => {
+                let Expr::Intersect(a, b) = &**set else {
+                    return Err(self.invalid("expected an intersection"));
+                };
+                self.set_pair(FN_COUNT_COMMON, a, b)?;
+                self.code.op(I::I64ExtendI32U);
             }
             Expr::Count(set) => {
                 // Bounds-checked and non-negative (a negative length reads as missing).

@@ -41,8 +41,10 @@ pub(super) const FN_TABLE_FIND: u32 = 10;
 pub(super) const FN_BYTES_EQ_FOLD: u32 = 11;
 /// `(a_ptr, a_len, b_ptr, b_len) -> bool`: the sets share an id.
 pub(super) const FN_INTERSECTS: u32 = 12;
+/// `(a_ptr, a_len, b_ptr, b_len) -> count`: how many ids of set `a` are in set `b`.
+pub(super) const FN_COUNT_COMMON: u32 = 13;
 /// Number of runtime helpers; rule functions follow them.
-pub(super) const RUNTIME_FUNCTION_COUNT: u32 = 13;
+pub(super) const RUNTIME_FUNCTION_COUNT: u32 = 14;
 
 /// [`FN_BYTES_EQ_FOLD`] mapping: bytes as they are.
 pub(super) const FOLD_NONE: i32 = 0;
@@ -73,7 +75,8 @@ pub(super) fn functions(strings: &StaticStrings) -> Vec<(u32, Function)> {
         (4, set_eq()),
         (2, table_find()),
         (4, bytes_eq_fold()),
-        (4, intersects()),
+        (4, common_ids(false)),
+        (4, common_ids(true)),
     ]
 }
 
@@ -293,19 +296,27 @@ fn map_byte(c: &mut Code, byte: u32, fold: u32) {
     }
 }
 
-/// Each id of `a` searched in `b`: at most `a_len` binary searches.
-fn intersects() -> Function {
+/// Each id of `a` searched in `b` (at most `a_len` binary searches, nothing built): with
+/// `count`, [`FN_COUNT_COMMON`] (how many are found); without, [`FN_INTERSECTS`] (stops at the
+/// first found).
+fn common_ids(count: bool) -> Function {
     let (a_ptr, a_len, b_ptr, b_len) = (0, 1, 2, 3);
     let mut c = Code::new(4);
-    let found = c.block(BlockType::Empty);
+    let found = c.local(ValType::I32);
     let top = c.loop_();
     c.get(a_len).op(I::I32Eqz).if_(BlockType::Empty);
-    c.i32(0).op(I::Return).end();
+    c.get(found).op(I::Return).end();
     c.get(b_ptr).get(b_len).get(a_ptr).load32(0).op(I::Call(FN_SORTED_INDEX));
-    c.i32(0).op(I::I32GeS).br_if(found);
+    c.i32(0).op(I::I32GeS).if_(BlockType::Empty);
+    if count {
+        c.increment(found, 1);
+    } else {
+        c.i32(1).op(I::Return);
+    }
+    c.end();
     c.increment(a_ptr, ID_SIZE as i32).increment(a_len, -1).br(top);
-    c.end().end();
-    c.i32(1);
+    c.end();
+    c.op(I::Unreachable);
     c.finish()
 }
 

@@ -152,7 +152,16 @@ impl ProgramGen<'_> {
                     return Cond::StartsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier))
                 }
                 15 => return Cond::EndsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier)),
-                16 => return Cond::Intersects(self.set(depth, in_quantifier), self.set(depth, in_quantifier)),
+                16 if self.rng.chance(50) => {
+                    return Cond::Intersects(self.set(depth, in_quantifier), self.set(depth, in_quantifier))
+                }
+                16 => {
+                    // `A & B == {}` / `!= {}`, the intersection on either side.
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    let both = self.intersection(depth, in_quantifier);
+                    let empty = Expr::StrSet(vec![]);
+                    return if self.rng.chance(50) { Cond::Cmp(op, both, empty) } else { Cond::Cmp(op, empty, both) };
+                }
                 17 => {
                     // A computed string compared with another (at most one side concatenated).
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
@@ -237,12 +246,17 @@ impl ProgramGen<'_> {
         }
     }
 
+    fn intersection(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        Expr::Intersect(Box::new(self.set(depth + 1, in_quantifier)), Box::new(self.set(depth + 1, in_quantifier)))
+    }
+
     fn case(&mut self) -> CaseMap {
         *self.rng.pick(&[CaseMap::Lower, CaseMap::Upper])
     }
 
     fn int(&mut self, depth: u32, in_quantifier: bool) -> Expr {
         match self.rng.below(if depth < 2 { 6 } else { 3 }) {
+            5 if self.rng.chance(50) => Expr::Count(Box::new(self.intersection(depth + 1, in_quantifier))),
             5 => Expr::Count(Box::new(self.set(depth + 1, in_quantifier))),
             0 => Expr::Int(*self.rng.pick(&INTS)),
             1 => Expr::Slot(self.slot_of(Ty::Int, false)),
