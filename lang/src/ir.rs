@@ -308,15 +308,8 @@ pub enum CaseMap {
 }
 
 impl CaseMap {
-    /// The mapping of one byte; the one definition both backends follow.
-    pub fn byte(self, b: u8) -> u8 {
-        match self {
-            CaseMap::Lower => b.to_ascii_lowercase(),
-            CaseMap::Upper => b.to_ascii_uppercase(),
-        }
-    }
-
-    /// The mapping of a whole string (byte by byte, so UTF-8 stays valid).
+    /// The mapping of a whole string, byte by byte (so UTF-8 stays valid and the length does
+    /// not change): the definition the Wasm backend's byte compare follows.
     pub fn apply(self, text: &str) -> String {
         match self {
             CaseMap::Lower => text.to_ascii_lowercase(),

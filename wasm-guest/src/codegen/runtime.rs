@@ -260,7 +260,7 @@ fn set_eq() -> Function {
     c.finish()
 }
 
-/// Byte comparison under case mappings: the Wasm twin of `CaseMap::byte` (ASCII letters only).
+/// Byte comparison under case mappings: the Wasm twin of `CaseMap::apply` (ASCII letters only).
 fn bytes_eq_fold() -> Function {
     let (a, b, n, folds) = (0, 1, 2, 3);
     let mut c = Code::new(4);
