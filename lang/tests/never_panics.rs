@@ -8,6 +8,8 @@ use warrant_lang::compile;
 use warrant_lang::ir::{CmpOp, Cond, Expr, Program};
 
 const BILLING: &str = include_str!("policies/billing.warrant");
+/// Concatenation, `lower`/`upper`, computed patterns, `count`, `intersects`, `&`.
+const STRINGS: &str = include_str!("../../tests/conformance/strings/policy.warrant");
 
 /// Tokens of the language, so that random sequences get past the lexer often.
 const TOKENS: &[&str] = &[
@@ -177,6 +179,14 @@ fn compile_without_panic(source: &str) {
     }
 }
 
+/// `base` with `len` bytes at `cut` replaced by `insert` (skipped when `cut` splits a character).
+fn compile_mutated(base: &str, cut: usize, len: usize, insert: &str) {
+    let end = (cut + len).min(base.len());
+    if let (Some(head), Some(tail)) = (base.get(..cut), base.get(end..)) {
+        compile_without_panic(&format!("{head}{insert}{tail}"));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -192,9 +202,15 @@ proptest! {
 
     #[test]
     fn mutated_policies_never_panic(cut in 0..BILLING.len(), len in 0usize..20, insert in "\\PC{0,8}") {
-        let end = (cut + len).min(BILLING.len());
-        if let (Some(head), Some(tail)) = (BILLING.get(..cut), BILLING.get(end..)) {
-            compile_without_panic(&format!("{head}{insert}{tail}"));
-        }
+        compile_mutated(BILLING, cut, len, &insert);
+    }
+
+    #[test]
+    fn mutated_string_policies_never_panic(
+        cut in 0..STRINGS.len(),
+        len in 0usize..20,
+        insert in proptest::sample::select(TOKENS),
+    ) {
+        compile_mutated(STRINGS, cut, len, insert);
     }
 }
