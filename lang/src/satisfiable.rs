@@ -10,7 +10,7 @@ use crate::ast::Span;
 use crate::check::{CheckedCond, CheckedCondKind, CheckedPolicy};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::eval::{condition_truth, Truth};
-use crate::ir::{CmpOp, Cond, Expr, LitId, Program};
+use crate::ir::{CaseMap, CmpOp, Cond, Expr, LitId, Program};
 use crate::request::Request;
 
 /// Errors for never-true conditions; `checked` is the policy `program` was lowered from
@@ -37,6 +37,22 @@ fn conjunction(
             errors.push(
                 Error::new(ErrorKind::Unsatisfiable, checked.span, "this condition is always false", "never holds")
                     .with_help(format!("rule `{rule}` can never fire; fix or remove the condition")),
+            );
+        }
+        if let Some((case, literal)) = case_mapped_equality(program, cond) {
+            let mapped = case.apply(literal);
+            errors.push(
+                Error::new(
+                    ErrorKind::Unsatisfiable,
+                    checked.span,
+                    format!("`{}(...)` never equals {}", case.name(), crate::fmt::string_literal(literal)),
+                    "never holds",
+                )
+                .with_help(format!(
+                    "`{}` maps every ASCII letter; compare with {} (rule `{rule}` can never fire as written)",
+                    case.name(),
+                    crate::fmt::string_literal(&mapped)
+                )),
             );
         }
         if let Some((value, literal)) = equality_with_literal(cond) {
@@ -67,6 +83,18 @@ fn conjunction(
             conjunction(program, inner, inner_spans, rule, source, errors);
         }
     }
+}
+
+/// `lower(x) == "Lit"` / `upper(x) == "lit"` (either way round) with a literal the mapping
+/// changes: never true.
+fn case_mapped_equality<'p>(program: &'p Program, cond: &Cond) -> Option<(CaseMap, &'p str)> {
+    let (Cond::Cmp(CmpOp::Eq, Expr::Case(case, _), Expr::Str(lit))
+    | Cond::Cmp(CmpOp::Eq, Expr::Str(lit), Expr::Case(case, _))) = cond
+    else {
+        return None;
+    };
+    let literal = program.literals.get(*lit as usize)?;
+    (case.apply(literal) != *literal).then_some((*case, literal.as_str()))
 }
 
 /// `value == "lit"` (either way round) where `value` reads an input.
