@@ -404,7 +404,7 @@ pub enum Cond {
     /// `endswith(s, "lit")`.
     EndsWith(Expr, LitId),
     /// `startswith(s, p)` with a pattern computed at decision time (`p` any `Str` expression);
-    /// `s` is not a `Concat`. Missing if either is.
+    /// `s` is not a concatenation ([`Expr::is_concatenation`]). Missing if either is.
     StartsWithValue(Expr, Expr),
     /// `endswith(s, p)` with a computed pattern, as [`Cond::StartsWithValue`].
     EndsWithValue(Expr, Expr),
