@@ -180,8 +180,18 @@ pub enum ExprKind {
     StrSet(Vec<String>),
     /// A name or path, resolved by the checker.
     Path(Path),
-    /// `lhs + rhs` / `lhs - rhs`; chains fold to the left.
+    /// `lhs + rhs` / `lhs - rhs`; chains fold to the left. The checker decides whether `+`
+    /// adds integers or concatenates strings.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `lhs & rhs`: the elements two sets share; folds to the left with `+`/`-`.
+    Intersect(Box<Expr>, Box<Expr>),
+    /// `name(args...)` used as a value, e.g. `lower(sub)` or `count(scope)`.
+    Call {
+        /// The function name; unknown names are reported by the checker.
+        function: Ident,
+        /// Arguments in order; their count is checked by the checker.
+        args: Vec<Expr>,
+    },
 }
 
 /// `root.seg.seg[key].seg`: a vocabulary name, a claim or data path, or a bare name.

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
-use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Field, RuleId, RuleKind, Source, Ty};
+use crate::ir::{ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Field, RuleId, RuleKind, Source, Ty};
 use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
 use crate::types::{check_types, Inference};
@@ -72,6 +72,12 @@ pub enum CheckedCondKind {
     EndsWith(CheckedExpr, String),
     /// [`crate::ir::Cond::Matches`], with the glob literal.
     Matches(CheckedExpr, String),
+    /// [`crate::ir::Cond::StartsWithValue`]: a pattern that is not a literal, or a computed subject.
+    StartsWithValue(CheckedExpr, CheckedExpr),
+    /// [`crate::ir::Cond::EndsWithValue`].
+    EndsWithValue(CheckedExpr, CheckedExpr),
+    /// [`crate::ir::Cond::Intersects`].
+    Intersects(CheckedExpr, CheckedExpr),
     /// [`crate::ir::Cond::Truthy`].
     Truthy(CheckedExpr),
     /// [`crate::ir::Cond::Defined`].
@@ -133,12 +139,51 @@ pub enum CheckedExprKind {
     HopIndex,
     /// [`crate::ir::Expr::Arith`].
     Arith(ArithOp, Box<CheckedExpr>, Box<CheckedExpr>),
+    /// [`crate::ir::Expr::Concat`]: `+` with an operand known to be a string.
+    Concat(Box<CheckedExpr>, Box<CheckedExpr>),
+    /// [`crate::ir::Expr::Case`]: `lower(s)` / `upper(s)`.
+    Case(CaseMap, Box<CheckedExpr>),
+    /// [`crate::ir::Expr::Count`]: `count(set)`.
+    Count(Box<CheckedExpr>),
+    /// [`crate::ir::Expr::Intersect`]: `a & b`.
+    Intersect(Box<CheckedExpr>, Box<CheckedExpr>),
+}
+
+impl CheckedExpr {
+    /// Known to be a string without inference: a literal, a string field, an actor field or a
+    /// computed string. Decides that `+` concatenates.
+    fn is_known_string(&self) -> bool {
+        match &self.kind {
+            CheckedExprKind::Str(_)
+            | CheckedExprKind::Actor(..)
+            | CheckedExprKind::Concat(..)
+            | CheckedExprKind::Case(..) => true,
+            CheckedExprKind::Field(field) => field.ty() == Ty::Str,
+            _ => false,
+        }
+    }
+
+    /// A string built at decision time ([`crate::ir::Expr::is_computed_str`]).
+    fn is_computed(&self) -> bool {
+        matches!(self.kind, CheckedExprKind::Concat(..) | CheckedExprKind::Case(..))
+    }
+
+    /// Several parts ([`crate::ir::Expr::is_concatenation`]).
+    fn is_concatenation(&self) -> bool {
+        match &self.kind {
+            CheckedExprKind::Concat(..) => true,
+            CheckedExprKind::Case(_, inner) => inner.is_concatenation(),
+            _ => false,
+        }
+    }
 }
 
 /// Names every policy may use at the start of a path besides the request fields.
 const ROOTS: [&str; 5] = ["act", "chain", "claims", "context", "data"];
 const ACTOR_FIELDS: [&str; 4] = ["sub", "client_id", "instance", "claims"];
-const FUNCTIONS: [&str; 3] = ["startswith", "endswith", "defined"];
+const FUNCTIONS: [&str; 4] = ["startswith", "endswith", "defined", "intersects"];
+/// Functions whose result is a value rather than a condition.
+const VALUE_FUNCTIONS: [&str; 3] = ["lower", "upper", "count"];
 
 /// Checks a parsed policy. `source` is the text it was parsed from (for rule lines and
 /// condition text).
@@ -190,6 +235,12 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     let inferred = inference.finish(&mut errors, source);
     checked.dynamic_types = inferred.types;
     errors.extend(check_types(&checked, &inferred.conflicted, source));
+    for rule in &checked.rules {
+        for cond in &rule.body {
+            computed_string_positions(cond, &mut errors);
+            intersection_positions(cond, &mut errors);
+        }
+    }
     (checked, errors)
 }
 
@@ -448,6 +499,18 @@ impl<'a> Checker<'a> {
             "startswith" => true,
             "endswith" => false,
             "defined" => return self.defined(span, function, args, scope),
+            "intersects" => return self.intersects(span, function, args, scope),
+            other if VALUE_FUNCTIONS.contains(&other) => {
+                return self.error(
+                    Error::new(
+                        ErrorKind::TypeMismatch,
+                        span,
+                        format!("`{other}(...)` is a value, not a condition"),
+                        "used as a condition",
+                    )
+                    .with_help(format!("compare it with something, e.g. `{other}(...) == ...`")),
+                );
+            }
             other => {
                 let mut error = Error::new(
                     ErrorKind::UnknownName,
@@ -455,7 +518,7 @@ impl<'a> Checker<'a> {
                     format!("unknown function `{other}`"),
                     "not a function",
                 );
-                if let Some(near) = closest(other, FUNCTIONS) {
+                if let Some(near) = closest(other, FUNCTIONS.into_iter().chain(VALUE_FUNCTIONS)) {
                     error = error.with_help(format!("did you mean `{near}`?"));
                 }
                 return self.error(error);
@@ -469,19 +532,110 @@ impl<'a> Checker<'a> {
                     format!("`{}` takes two arguments", function.name),
                     format!("{} given", args.len()),
                 )
-                .with_help(format!("write `{}(VALUE, \"literal\")`", function.name)),
+                .with_help(format!("write `{}(VALUE, PREFIX)`", function.name)),
             );
         };
-        let subject = self.expr(subject, scope);
-        let pattern = self.pattern(pattern, &function.name)?;
-        let subject = subject?;
+        let (subject, pattern) = self.operands(subject, pattern, scope)?;
         self.demand(&subject, Ty::Str);
-        let kind = if is_starts {
-            CheckedCondKind::StartsWith(subject, pattern)
-        } else {
-            CheckedCondKind::EndsWith(subject, pattern)
+        self.demand(&pattern, Ty::Str);
+        // A literal pattern on a stored subject keeps the fast path (pattern bytes in the module).
+        let kind = match (&pattern.kind, subject.is_computed(), is_starts) {
+            (CheckedExprKind::Str(p), false, true) => CheckedCondKind::StartsWith(subject, p.clone()),
+            (CheckedExprKind::Str(p), false, false) => CheckedCondKind::EndsWith(subject, p.clone()),
+            (_, _, true) => CheckedCondKind::StartsWithValue(subject, pattern),
+            (_, _, false) => CheckedCondKind::EndsWithValue(subject, pattern),
         };
         Some(CheckedCond { kind, span })
+    }
+
+    /// `intersects(A, B)`: the two sets share an element.
+    fn intersects(
+        &mut self,
+        span: Span,
+        function: &'a Ident,
+        args: &'a [ast::Expr],
+        scope: Scope<'a>,
+    ) -> Option<CheckedCond> {
+        let [a, b] = args else {
+            return self.error(
+                Error::new(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("`{}` takes two arguments", function.name),
+                    format!("{} given", args.len()),
+                )
+                .with_help("write `intersects(scope, {\"read\", \"write\"})`"),
+            );
+        };
+        let (a, b) = self.operands(a, b, scope)?;
+        self.demand(&a, Ty::StrSet);
+        self.demand(&b, Ty::StrSet);
+        Some(CheckedCond { kind: CheckedCondKind::Intersects(a, b), span })
+    }
+
+    /// `lower(s)`, `upper(s)`, `count(set)`: a function whose result is a value.
+    fn call_value(
+        &mut self,
+        span: Span,
+        function: &'a Ident,
+        args: &'a [ast::Expr],
+        scope: Scope<'a>,
+    ) -> Option<CheckedExpr> {
+        let name = function.name.as_str();
+        let case = match name {
+            "lower" => Some(CaseMap::Lower),
+            "upper" => Some(CaseMap::Upper),
+            "count" => None,
+            _ => {
+                let error = if FUNCTIONS.contains(&name) {
+                    Error::new(
+                        ErrorKind::TypeMismatch,
+                        span,
+                        format!("`{name}(...)` is a condition, not a value"),
+                        "used as a value",
+                    )
+                    .with_help("write it as a condition on its own line")
+                } else {
+                    let error = Error::new(
+                        ErrorKind::UnknownName,
+                        function.span,
+                        format!("unknown function `{name}`"),
+                        "not a function",
+                    );
+                    match closest(name, VALUE_FUNCTIONS.into_iter().chain(FUNCTIONS)) {
+                        Some(near) => error.with_help(format!("did you mean `{near}`?")),
+                        None => error.with_help("value functions are `lower`, `upper` and `count`"),
+                    }
+                };
+                self.errors.push(error);
+                return None;
+            }
+        };
+        let [arg] = args else {
+            let example = if case.is_some() { "lower(sub)" } else { "count(scope)" };
+            self.errors.push(
+                Error::new(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("`{name}` takes one argument"),
+                    format!("{} given", args.len()),
+                )
+                .with_help(format!("write `{example}`")),
+            );
+            return None;
+        };
+        let arg = self.expr(arg, scope)?;
+        let kind = match case {
+            Some(case) => {
+                self.demand(&arg, Ty::Str);
+                CheckedExprKind::Case(case, Box::new(arg))
+            }
+            None => {
+                self.demand(&arg, Ty::StrSet);
+                CheckedExprKind::Count(Box::new(arg))
+            }
+        };
+        Some(CheckedExpr { kind, span })
     }
 
     /// Patterns are compiled into the policy, so they must be string literals.
@@ -582,9 +736,25 @@ impl<'a> Checker<'a> {
                     return None;
                 }
             },
+            ExprKind::Call { function, args } => return self.call_value(expr.span, function, args, scope),
+            ExprKind::Intersect(a, b) => {
+                let (a, b) = self.operands(a, b, scope)?;
+                self.demand(&a, Ty::StrSet);
+                self.demand(&b, Ty::StrSet);
+                CheckedExprKind::Intersect(Box::new(a), Box::new(b))
+            }
             ExprKind::Arith(op, a, b) => {
                 let (a, b) = (self.expr(a, scope), self.expr(b, scope));
                 let (a, b) = (a?, b?);
+                if *op == ArithOp::Add && (a.is_known_string() || b.is_known_string()) {
+                    // An operand known to be a string makes `+` concatenation.
+                    self.demand(&a, Ty::Str);
+                    self.demand(&b, Ty::Str);
+                    return Some(CheckedExpr {
+                        kind: CheckedExprKind::Concat(Box::new(a), Box::new(b)),
+                        span: expr.span,
+                    });
+                }
                 self.demand(&a, Ty::Int);
                 self.demand(&b, Ty::Int);
                 CheckedExprKind::Arith(*op, Box::new(a), Box::new(b))
@@ -902,6 +1072,146 @@ fn path_between(edges: &HashMap<RuleId, Vec<RuleId>>, from: RuleId, to: RuleId) 
     None
 }
 
+/// Computed strings (`+` on strings, `lower`, `upper`) have no interned id, so the module can
+/// only compare them byte by byte: refuses them wherever an id is needed (docs/language.md,
+/// "Computed strings"), so that no backend ever sees one there.
+fn computed_string_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
+    let concat = CheckedExpr::is_concatenation;
+    match &cond.kind {
+        CheckedCondKind::Cmp(_, l, r) => {
+            if concat(l) && concat(r) {
+                errors.push(
+                    Error::new(
+                        ErrorKind::ComputedString,
+                        cond.span,
+                        "both sides of a comparison are concatenations",
+                        "concatenations on both sides",
+                    )
+                    .with_help("keep one side a single string (take the common literal parts out of both sides)"),
+                );
+            }
+            computed_inside(l, None, errors);
+            computed_inside(r, None, errors);
+        }
+        CheckedCondKind::In(elem, set) => {
+            let literal = matches!(set.kind, CheckedExprKind::StrSet(_));
+            computed_inside(elem, (!literal).then_some("tested `in` a set that is not a literal"), errors);
+            computed_inside(set, None, errors);
+        }
+        CheckedCondKind::StartsWithValue(subject, pattern) | CheckedCondKind::EndsWithValue(subject, pattern) => {
+            let position = concat(subject).then_some("the subject of `startswith`/`endswith`");
+            computed_inside(subject, position, errors);
+            computed_inside(pattern, None, errors);
+        }
+        CheckedCondKind::Matches(subject, _) => computed_inside(subject, Some("the subject of `matches`"), errors),
+        CheckedCondKind::StartsWith(e, _)
+        | CheckedCondKind::EndsWith(e, _)
+        | CheckedCondKind::Truthy(e)
+        | CheckedCondKind::Defined(e) => computed_inside(e, None, errors),
+        CheckedCondKind::Subset(a, b) | CheckedCondKind::Intersects(a, b) => {
+            computed_inside(a, None, errors);
+            computed_inside(b, None, errors);
+        }
+        CheckedCondKind::Not(inner) => computed_string_positions(inner, errors),
+        CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => {
+            body.iter().for_each(|c| computed_string_positions(c, errors))
+        }
+        CheckedCondKind::Rule(_) => {}
+    }
+}
+
+/// Refuses `expr` when it is computed and `refused` names its position; then checks the
+/// positions inside it (a table key needs an id).
+fn computed_inside(expr: &CheckedExpr, refused: Option<&str>, errors: &mut Vec<Error>) {
+    if let (true, Some(position)) = (expr.is_computed(), refused) {
+        errors.push(
+            Error::new(
+                ErrorKind::ComputedString,
+                expr.span,
+                format!("a computed string cannot be {position}"),
+                "built at decision time",
+            )
+            .with_help(
+                "a string built with `+`, `lower` or `upper` can be compared (`==`, `!=`, `in {\"a\", \"b\"}`) \
+                 or tested with `startswith`/`endswith`; see \"Computed strings\" in docs/language.md",
+            ),
+        );
+        return;
+    }
+    match &expr.kind {
+        CheckedExprKind::Concat(a, b) | CheckedExprKind::Arith(_, a, b) | CheckedExprKind::Intersect(a, b) => {
+            computed_inside(a, None, errors);
+            computed_inside(b, None, errors);
+        }
+        CheckedExprKind::Case(_, inner) | CheckedExprKind::Count(inner) => computed_inside(inner, None, errors),
+        CheckedExprKind::Lookup { key, .. } => computed_inside(key, Some("a table key"), errors),
+        _ => {}
+    }
+}
+
+/// A set intersection is never built: it may only be counted (`count(A & B)`) or compared
+/// with the empty set (`A & B == {}`, `!= {}`), which the module answers by searching one set
+/// in the other. Refused anywhere else.
+fn intersection_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
+    let empty = |e: &CheckedExpr| matches!(&e.kind, CheckedExprKind::StrSet(items) if items.is_empty());
+    match &cond.kind {
+        CheckedCondKind::Cmp(op, l, r) => {
+            let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
+            intersections_inside(l, equality && empty(r), errors);
+            intersections_inside(r, equality && empty(l), errors);
+        }
+        CheckedCondKind::In(a, b)
+        | CheckedCondKind::Subset(a, b)
+        | CheckedCondKind::Intersects(a, b)
+        | CheckedCondKind::StartsWithValue(a, b)
+        | CheckedCondKind::EndsWithValue(a, b) => {
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedCondKind::StartsWith(e, _)
+        | CheckedCondKind::EndsWith(e, _)
+        | CheckedCondKind::Matches(e, _)
+        | CheckedCondKind::Truthy(e)
+        | CheckedCondKind::Defined(e) => intersections_inside(e, false, errors),
+        CheckedCondKind::Not(inner) => intersection_positions(inner, errors),
+        CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => {
+            body.iter().for_each(|c| intersection_positions(c, errors))
+        }
+        CheckedCondKind::Rule(_) => {}
+    }
+}
+
+/// Refuses an intersection in `expr` unless `allowed` (for `expr` itself) or under `count`.
+fn intersections_inside(expr: &CheckedExpr, allowed: bool, errors: &mut Vec<Error>) {
+    match &expr.kind {
+        CheckedExprKind::Intersect(a, b) => {
+            if !allowed {
+                errors.push(
+                    Error::new(
+                        ErrorKind::ComputedSet,
+                        expr.span,
+                        "a set intersection can only be counted or compared with `{}`",
+                        "intersection used here",
+                    )
+                    .with_help("write `count(A & B)`, `A & B != {}` (or `intersects(A, B)`), or `A & B == {}`"),
+                );
+                return;
+            }
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedExprKind::Count(inner) => intersections_inside(inner, true, errors),
+        CheckedExprKind::Concat(a, b) | CheckedExprKind::Arith(_, a, b) => {
+            intersections_inside(a, false, errors);
+            intersections_inside(b, false, errors);
+        }
+        CheckedExprKind::Case(_, inner) | CheckedExprKind::Lookup { key: inner, .. } => {
+            intersections_inside(inner, false, errors)
+        }
+        _ => {}
+    }
+}
+
 fn collect_quantifier_vars<'a>(body: &'a [ast::Cond], vars: &mut HashSet<&'a str>) {
     for cond in body {
         match &cond.kind {
@@ -1117,7 +1427,7 @@ mod tests {
         assert_eq!(error_kinds("package p\nallow a if { exp < 9223372036854775808 }"), [ErrorKind::IntegerOverflow]);
         assert_eq!(error_kinds("package p\nallow a if { exp < 106751991167301d }"), [ErrorKind::IntegerOverflow]);
         assert!(checked("package p\nallow a if { exp < -9223372036854775808 }").is_ok());
-        assert_eq!(error_kinds("package p\nallow a if { sub + 1 > 2 }"), [ErrorKind::TypeMismatch]);
+        assert_eq!(error_kinds("package p\nallow a if { sub - 1 > 2 }"), [ErrorKind::TypeMismatch]);
         assert_eq!(error_kinds("package p\nallow a if { sub }"), [ErrorKind::TypeMismatch]);
         assert_eq!(error_kinds("package p\nallow a if { scope matches \"x\" }"), [ErrorKind::TypeMismatch]);
         assert_eq!(error_kinds("package p\nallow a if { data.t[exp].x == \"y\" }"), [ErrorKind::TypeMismatch]);

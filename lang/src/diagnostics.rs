@@ -43,7 +43,7 @@ pub enum ErrorKind {
     QuantifierScope,
     /// An `every`/`some` inside another.
     NestedQuantifier,
-    /// The pattern of `matches`, `startswith` or `endswith` is not a string literal.
+    /// The pattern of `matches` is not a string literal (`startswith`/`endswith` take any string).
     NonLiteralPattern,
     /// An index where none is allowed (`claims[sub]`, `data[sub]`) or two in one path.
     InvalidIndex,
@@ -53,11 +53,17 @@ pub enum ErrorKind {
     Unsatisfiable,
     /// A documented size or depth limit is exceeded (`lang/src/rule_graph.rs`, `parser.rs`).
     LimitExceeded,
+    /// A string computed at decision time (`+`, `lower`, `upper`) where the module needs an
+    /// interned string: a table key, the subject of `matches`, `in` a non-literal set, a
+    /// concatenation on both sides of `==`, the subject of `startswith`/`endswith`.
+    ComputedString,
+    /// A set intersection `A & B` anywhere but `count(A & B)`, `A & B == {}` or `A & B != {}`.
+    ComputedSet,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -74,6 +80,8 @@ impl ErrorKind {
         ErrorKind::IntegerOverflow,
         ErrorKind::Unsatisfiable,
         ErrorKind::LimitExceeded,
+        ErrorKind::ComputedString,
+        ErrorKind::ComputedSet,
     ];
 
     /// The stable code users can search for.
@@ -95,6 +103,8 @@ impl ErrorKind {
             ErrorKind::IntegerOverflow => "warrant::integer-overflow",
             ErrorKind::Unsatisfiable => "warrant::unsatisfiable",
             ErrorKind::LimitExceeded => "warrant::limit-exceeded",
+            ErrorKind::ComputedString => "warrant::computed-string",
+            ErrorKind::ComputedSet => "warrant::computed-set",
         }
     }
 }

@@ -168,6 +168,18 @@ impl<'a> Evaluator<'a> {
             Cond::StartsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.starts_with(p))),
             Cond::EndsWith(s, lit) => atomic(self.string_test(s, *lit, hop, |s, p| s.ends_with(p))),
             Cond::Matches(s, lit) => atomic(self.glob_test(s, *lit, hop)),
+            Cond::StartsWithValue(s, p) => atomic(self.pair(s, p, hop).map(|pair| match pair {
+                (Value::Str(s), Value::Str(p)) => s.as_bytes().starts_with(p.as_bytes()),
+                _ => false,
+            })),
+            Cond::EndsWithValue(s, p) => atomic(self.pair(s, p, hop).map(|pair| match pair {
+                (Value::Str(s), Value::Str(p)) => s.as_bytes().ends_with(p.as_bytes()),
+                _ => false,
+            })),
+            Cond::Intersects(a, b) => atomic(self.pair(a, b, hop).map(|pair| match pair {
+                (Value::StrSet(a), Value::StrSet(b)) => !a.is_disjoint(&b),
+                _ => false,
+            })),
             Cond::Truthy(e) => atomic(self.expr(e, hop).map(|v| v == Value::Bool(true))),
             Cond::Defined(e) => Truth::from_bool(self.expr(e, hop).is_ok()),
             Cond::Not(inner) => self.cond(inner, hop, depth).negate(),
@@ -282,6 +294,25 @@ impl<'a> Evaluator<'a> {
                 };
                 result.map(Value::Int).ok_or_else(|| undecided::overflow(self.program, expr))
             }
+            Expr::Concat(a, b) => match self.pair(a, b, hop)? {
+                (Value::Str(mut a), Value::Str(b)) => {
+                    a.push_str(&b);
+                    Ok(Value::Str(a))
+                }
+                _ => Err(missing()),
+            },
+            Expr::Case(case, inner) => match self.expr(inner, hop)? {
+                Value::Str(s) => Ok(Value::Str(case.apply(&s))),
+                _ => Err(missing()),
+            },
+            Expr::Intersect(a, b) => match self.pair(a, b, hop)? {
+                (Value::StrSet(a), Value::StrSet(b)) => Ok(Value::StrSet(a.intersection(&b).cloned().collect())),
+                _ => Err(missing()),
+            },
+            Expr::Count(set) => match self.expr(set, hop)? {
+                Value::StrSet(items) => i64::try_from(items.len()).map(Value::Int).map_err(|_| missing()),
+                _ => Err(missing()),
+            },
         }
     }
 

@@ -276,7 +276,12 @@ impl Explainer<'_> {
     /// The inputs an atomic condition reads (through `not`); a quantifier shows the chain depth.
     fn observe_cond(&self, cond: &Cond, hop: Option<&Actor>, out: &mut Vec<Observed>) {
         match cond {
-            Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
+            Cond::Cmp(_, a, b)
+            | Cond::In(a, b)
+            | Cond::Subset(a, b)
+            | Cond::StartsWithValue(a, b)
+            | Cond::EndsWithValue(a, b)
+            | Cond::Intersects(a, b) => {
                 self.observe(a, hop, out);
                 self.observe(b, hop, out);
             }
@@ -306,11 +311,12 @@ impl Explainer<'_> {
             out.push(Observed { name, value, omitted });
         }
         match expr {
-            Expr::Arith(_, a, b) => {
+            Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => {
                 self.observe(a, hop, out);
                 self.observe(b, hop, out);
             }
             Expr::Lookup { key, .. } => self.observe(key, hop, out),
+            Expr::Case(_, inner) | Expr::Count(inner) => self.observe(inner, hop, out),
             _ => {}
         }
     }
@@ -328,7 +334,8 @@ impl Explainer<'_> {
 fn is_constant(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) => is_constant(a) && is_constant(b),
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant(a) && is_constant(b),
+        Expr::Case(_, inner) | Expr::Count(inner) => is_constant(inner),
         Expr::Slot(_)
         | Expr::Lookup { .. }
         | Expr::Actor(..)

@@ -226,8 +226,25 @@ impl<'s> Printer<'s> {
                 };
                 // Left-associative: only an arithmetic right operand needs its parentheses.
                 let right = self.expr(rhs);
-                let right = if matches!(rhs.kind, ExprKind::Arith(..)) { format!("({right})") } else { right };
+                let right = if matches!(rhs.kind, ExprKind::Arith(..) | ExprKind::Intersect(..)) {
+                    format!("({right})")
+                } else {
+                    right
+                };
                 format!("{} {op} {right}", self.expr(lhs))
+            }
+            ExprKind::Call { function, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
+                format!("{}({})", function.name, args.join(", "))
+            }
+            ExprKind::Intersect(lhs, rhs) => {
+                let right = self.expr(rhs);
+                let right = if matches!(rhs.kind, ExprKind::Arith(..) | ExprKind::Intersect(..)) {
+                    format!("({right})")
+                } else {
+                    right
+                };
+                format!("{} & {right}", self.expr(lhs))
             }
         }
     }

@@ -10,7 +10,14 @@
 //! - `ActorRef::Hop`, `ActorRef::Prev` and `Expr::HopIndex` only appear inside the body of
 //!   `Cond::Every` / `Cond::Some`, and quantifiers do not nest;
 //! - `Expr::ActorClaim` names a `Source::ActorClaim` slot, and only it reads such slots;
-//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
+//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated;
+//! - computed strings (`Expr::Concat`, `Expr::Case`) appear only as an operand of a `Str`
+//!   `Cmp` (at most one side [`Expr::is_concatenation`]), the element of `In` with a literal
+//!   set, either argument of `StartsWithValue`/`EndsWithValue` (the subject not a
+//!   concatenation), the argument of `Defined`, and inside each other;
+//! - `Expr::Intersect` appears only as the argument of `Count` or as an operand of an
+//!   `Eq`/`Ne` `Cmp` whose other operand is the empty literal set; its operands are not
+//!   intersections.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
@@ -312,6 +319,36 @@ pub enum ArithOp {
     Sub,
 }
 
+/// An ASCII case mapping of `lower(s)` / `upper(s)`: only the bytes `A`–`Z` / `a`–`z` change,
+/// every other byte (all of UTF-8's multi-byte sequences) is kept, so lengths never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseMap {
+    /// `lower(s)`: `A`–`Z` become `a`–`z`.
+    Lower,
+    /// `upper(s)`: `a`–`z` become `A`–`Z`.
+    Upper,
+}
+
+impl CaseMap {
+    /// The mapping of a whole string, byte by byte (so UTF-8 stays valid and the length does
+    /// not change): the definition the Wasm backend's byte compare follows.
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            CaseMap::Lower => text.to_ascii_lowercase(),
+            CaseMap::Upper => text.to_ascii_uppercase(),
+        }
+    }
+
+    /// The function's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseMap::Lower => "lower",
+            CaseMap::Upper => "upper",
+        }
+    }
+}
+
 /// A value expression. Evaluates to a value of one [`Ty`], or to *missing*.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -345,6 +382,36 @@ pub enum Expr {
     HopIndex,
     /// Integer arithmetic; missing if either side is missing, undecided on i64 overflow.
     Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// String concatenation `a + b`: both `Str`; missing if either side is. A computed string
+    /// has no id, so backends restrict where it may appear (see [`Expr::is_computed_str`]).
+    Concat(Box<Expr>, Box<Expr>),
+    /// `lower(s)` / `upper(s)` of a `Str` expression ([`CaseMap`]); missing if `s` is.
+    Case(CaseMap, Box<Expr>),
+    /// `count(set)`: the number of elements of a `StrSet` expression, an `Int`; missing if the
+    /// set is.
+    Count(Box<Expr>),
+    /// `a & b`: the elements both `StrSet`s share; missing if either is. Never built: it only
+    /// appears as the argument of `Count` or compared (`Eq`/`Ne`) with the empty literal set,
+    /// and its operands are not intersections.
+    Intersect(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// A string built at decision time (`Concat`, `Case`): it has no interned id, so it may
+    /// only be compared (`==`, `!=`, `in` a literal set) or used by `startswith`/`endswith`.
+    pub fn is_computed_str(&self) -> bool {
+        matches!(self, Expr::Concat(..) | Expr::Case(..))
+    }
+
+    /// A string made of several parts: a `Concat`, possibly under `lower`/`upper`. At most one
+    /// side of a comparison, and never the subject of `startswith`/`endswith`, is one.
+    pub fn is_concatenation(&self) -> bool {
+        match self {
+            Expr::Concat(..) => true,
+            Expr::Case(_, inner) => inner.is_concatenation(),
+            _ => false,
+        }
+    }
 }
 
 /// A condition, three-valued (`crate::eval::Truth`): an atomic condition with a missing
@@ -364,6 +431,13 @@ pub enum Cond {
     StartsWith(Expr, LitId),
     /// `endswith(s, "lit")`.
     EndsWith(Expr, LitId),
+    /// `startswith(s, p)` with a pattern computed at decision time (`p` any `Str` expression);
+    /// `s` is not a concatenation ([`Expr::is_concatenation`]). Missing if either is.
+    StartsWithValue(Expr, Expr),
+    /// `endswith(s, p)` with a computed pattern, as [`Cond::StartsWithValue`].
+    EndsWithValue(Expr, Expr),
+    /// `intersects(a, b)`: both `StrSet`; true when they share an element.
+    Intersects(Expr, Expr),
     /// `s matches "glob"`: `*` matches any run of bytes (including `/`); every other byte
     /// matches itself.
     Matches(Expr, LitId),

@@ -84,6 +84,9 @@ impl Lowering<'_> {
             CheckedCondKind::StartsWith(s, p) => Cond::StartsWith(self.expr(s), self.literal(p)),
             CheckedCondKind::EndsWith(s, p) => Cond::EndsWith(self.expr(s), self.literal(p)),
             CheckedCondKind::Matches(s, p) => Cond::Matches(self.expr(s), self.literal(p)),
+            CheckedCondKind::StartsWithValue(s, p) => Cond::StartsWithValue(self.expr(s), self.expr(p)),
+            CheckedCondKind::EndsWithValue(s, p) => Cond::EndsWithValue(self.expr(s), self.expr(p)),
+            CheckedCondKind::Intersects(a, b) => Cond::Intersects(self.expr(a), self.expr(b)),
             CheckedCondKind::Truthy(e) => Cond::Truthy(self.expr(e)),
             CheckedCondKind::Defined(e) => Cond::Defined(self.expr(e)),
             CheckedCondKind::Not(inner) => Cond::Not(Box::new(self.cond(inner))),
@@ -115,6 +118,10 @@ impl Lowering<'_> {
             CheckedExprKind::ActorClaim { actor, source } => Expr::ActorClaim(*actor, self.slot(source, None)),
             CheckedExprKind::HopIndex => Expr::HopIndex,
             CheckedExprKind::Arith(op, a, b) => Expr::Arith(*op, Box::new(self.expr(a)), Box::new(self.expr(b))),
+            CheckedExprKind::Concat(a, b) => Expr::Concat(Box::new(self.expr(a)), Box::new(self.expr(b))),
+            CheckedExprKind::Case(case, inner) => Expr::Case(*case, Box::new(self.expr(inner))),
+            CheckedExprKind::Count(inner) => Expr::Count(Box::new(self.expr(inner))),
+            CheckedExprKind::Intersect(a, b) => Expr::Intersect(Box::new(self.expr(a)), Box::new(self.expr(b))),
         }
     }
 }

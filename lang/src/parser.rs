@@ -207,13 +207,18 @@ fn expr(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
             return Err(too_deep(span(&op)));
         }
         let op = match op.as_str() {
-            "+" => ArithOp::Add,
-            "-" => ArithOp::Sub,
+            "+" => Some(ArithOp::Add),
+            "-" => Some(ArithOp::Sub),
+            "&" => None,
             _ => return Err(malformed(span(&op))),
         };
         let rhs = operand(inner.next().ok_or_else(|| malformed(at))?, depth + 1)?;
         let joined = Span::new(acc.span.start, rhs.span.end);
-        acc = Expr { kind: ExprKind::Arith(op, Box::new(acc), Box::new(rhs)), span: joined };
+        let kind = match op {
+            Some(op) => ExprKind::Arith(op, Box::new(acc), Box::new(rhs)),
+            None => ExprKind::Intersect(Box::new(acc), Box::new(rhs)),
+        };
+        acc = Expr { kind, span: joined };
     }
     Ok(acc)
 }
@@ -233,6 +238,12 @@ fn operand(pair: Pair<Rule>, depth: usize) -> Result<Expr, Error> {
             return Ok(Expr { span: at, ..expr(inner, depth + 1)? });
         }
         Rule::path => ExprKind::Path(path(pair, depth)?),
+        Rule::call_expr => {
+            let mut inner = pair.into_inner();
+            let function = ident(child(&mut inner, Rule::ident, at)?);
+            let args = inner.map(|e| expr(e, depth + 1)).collect::<Result<_, _>>()?;
+            ExprKind::Call { function, args }
+        }
         _ => return Err(malformed(at)),
     };
     Ok(Expr { kind, span: at })
@@ -343,7 +354,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::kw_some => "a condition",
         Rule::binary_op | Rule::kw_subset | Rule::kw_matches => "an operator",
         Rule::arith_op => "an operator",
-        Rule::expr | Rule::paren | Rule::path | Rule::set_lit | Rule::list_lit => "a value",
+        Rule::expr | Rule::paren | Rule::path | Rule::set_lit | Rule::list_lit | Rule::call_expr => "a value",
         Rule::string => "a string literal",
         Rule::integer | Rule::duration => "a number",
         Rule::boolean => "`true` or `false`",

@@ -10,7 +10,7 @@ use crate::ast::Span;
 use crate::check::{CheckedCond, CheckedCondKind, CheckedPolicy};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::eval::{condition_truth, Truth};
-use crate::ir::{CmpOp, Cond, Expr, LitId, Program};
+use crate::ir::{CaseMap, CmpOp, Cond, Expr, LitId, Program};
 use crate::request::Request;
 
 /// Errors for never-true conditions; `checked` is the policy `program` was lowered from
@@ -37,6 +37,22 @@ fn conjunction(
             errors.push(
                 Error::new(ErrorKind::Unsatisfiable, checked.span, "this condition is always false", "never holds")
                     .with_help(format!("rule `{rule}` can never fire; fix or remove the condition")),
+            );
+        }
+        if let Some((case, literal)) = case_mapped_equality(program, cond) {
+            let mapped = case.apply(literal);
+            errors.push(
+                Error::new(
+                    ErrorKind::Unsatisfiable,
+                    checked.span,
+                    format!("`{}(...)` never equals {}", case.name(), crate::fmt::string_literal(literal)),
+                    "never holds",
+                )
+                .with_help(format!(
+                    "`{}` maps every ASCII letter; compare with {} (rule `{rule}` can never fire as written)",
+                    case.name(),
+                    crate::fmt::string_literal(&mapped)
+                )),
             );
         }
         if let Some((value, literal)) = equality_with_literal(cond) {
@@ -69,6 +85,18 @@ fn conjunction(
     }
 }
 
+/// `lower(x) == "Lit"` / `upper(x) == "lit"` (either way round) with a literal the mapping
+/// changes: never true.
+fn case_mapped_equality<'p>(program: &'p Program, cond: &Cond) -> Option<(CaseMap, &'p str)> {
+    let (Cond::Cmp(CmpOp::Eq, Expr::Case(case, _), Expr::Str(lit))
+    | Cond::Cmp(CmpOp::Eq, Expr::Str(lit), Expr::Case(case, _))) = cond
+    else {
+        return None;
+    };
+    let literal = program.literals.get(*lit as usize)?;
+    (case.apply(literal) != *literal).then_some((*case, literal.as_str()))
+}
+
 /// `value == "lit"` (either way round) where `value` reads an input.
 fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
     match cond {
@@ -84,7 +112,12 @@ fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
 /// A condition that reads no input (so its value is known at compile time).
 fn is_constant(cond: &Cond) -> bool {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Cond::Cmp(_, a, b)
+        | Cond::In(a, b)
+        | Cond::Subset(a, b)
+        | Cond::StartsWithValue(a, b)
+        | Cond::EndsWithValue(a, b)
+        | Cond::Intersects(a, b) => is_constant_expr(a) && is_constant_expr(b),
         Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
             is_constant_expr(e)
         }
@@ -96,7 +129,8 @@ fn is_constant(cond: &Cond) -> bool {
 fn is_constant_expr(expr: &Expr) -> bool {
     match expr {
         Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        Expr::Case(_, inner) | Expr::Count(inner) => is_constant_expr(inner),
         Expr::Slot(_)
         | Expr::Lookup { .. }
         | Expr::Actor(..)

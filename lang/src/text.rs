@@ -18,6 +18,9 @@ pub fn cond_text(program: &Program, cond: &Cond) -> String {
         Cond::Matches(e, lit) => {
             format!("{} matches {}", expr_text(program, e), lit_text(program, *lit))
         }
+        Cond::StartsWithValue(e, p) => format!("startswith({}, {})", expr_text(program, e), expr_text(program, p)),
+        Cond::EndsWithValue(e, p) => format!("endswith({}, {})", expr_text(program, e), expr_text(program, p)),
+        Cond::Intersects(a, b) => format!("intersects({}, {})", expr_text(program, a), expr_text(program, b)),
         Cond::Truthy(e) => expr_text(program, e),
         Cond::Defined(e) => format!("defined({})", expr_text(program, e)),
         Cond::Not(inner) => format!("not {}", cond_text(program, inner)),
@@ -89,6 +92,18 @@ pub fn expr_text(program: &Program, expr: &Expr) -> String {
             let right = expr_text(program, b);
             let right = if matches!(**b, Expr::Arith(..)) { format!("({right})") } else { right };
             format!("{} {op} {right}", expr_text(program, a))
+        }
+        Expr::Concat(a, b) => {
+            let right = expr_text(program, b);
+            let right = if matches!(**b, Expr::Concat(..)) { format!("({right})") } else { right };
+            format!("{} + {right}", expr_text(program, a))
+        }
+        Expr::Case(case, inner) => format!("{}({})", case.name(), expr_text(program, inner)),
+        Expr::Count(set) => format!("count({})", expr_text(program, set)),
+        Expr::Intersect(a, b) => {
+            let right = expr_text(program, b);
+            let right = if matches!(**b, Expr::Intersect(..)) { format!("({right})") } else { right };
+            format!("{} & {right}", expr_text(program, a))
         }
     }
 }

@@ -113,13 +113,17 @@ impl Inference {
 /// The type of an expression whose type does not depend on inference.
 fn static_type(expr: &CheckedExpr) -> Ty {
     match &expr.kind {
-        CheckedExprKind::Str(_) | CheckedExprKind::Actor(..) => Ty::Str,
+        CheckedExprKind::Str(_)
+        | CheckedExprKind::Actor(..)
+        | CheckedExprKind::Concat(..)
+        | CheckedExprKind::Case(..) => Ty::Str,
         CheckedExprKind::Int(_)
         | CheckedExprKind::ChainDepth
         | CheckedExprKind::HopIndex
-        | CheckedExprKind::Arith(..) => Ty::Int,
+        | CheckedExprKind::Arith(..)
+        | CheckedExprKind::Count(_) => Ty::Int,
         CheckedExprKind::Bool(_) => Ty::Bool,
-        CheckedExprKind::StrSet(_) => Ty::StrSet,
+        CheckedExprKind::StrSet(_) | CheckedExprKind::Intersect(..) => Ty::StrSet,
         CheckedExprKind::Field(f) => f.ty(),
         // Only called on non-inferred expressions; `Str` is the documented default.
         CheckedExprKind::Dynamic(_) | CheckedExprKind::Lookup { .. } | CheckedExprKind::ActorClaim { .. } => Ty::Str,
@@ -228,6 +232,14 @@ impl TypeChecker<'_> {
                     "patterns apply to single strings; for sets use `in` or `subset`",
                 );
             }
+            CheckedCondKind::StartsWithValue(s, p) | CheckedCondKind::EndsWithValue(s, p) => {
+                self.expect(s, Ty::Str, "a pattern's subject", "patterns apply to single strings; for sets use `in`");
+                self.expect(p, Ty::Str, "a pattern", "a prefix or suffix is a string");
+            }
+            CheckedCondKind::Intersects(a, b) => {
+                self.expect(a, Ty::StrSet, "an argument of `intersects`", "to test one string use `in`");
+                self.expect(b, Ty::StrSet, "an argument of `intersects`", "write a set like {\"a\", \"b\"}");
+            }
             CheckedCondKind::Truthy(e) => {
                 self.expect(e, Ty::Bool, "a condition", "compare it with something, e.g. `== \"value\"`");
             }
@@ -243,6 +255,22 @@ impl TypeChecker<'_> {
             CheckedExprKind::Arith(_, a, b) => {
                 self.expect(a, Ty::Int, "an operand of `+`/`-`", "arithmetic works on integers and durations");
                 self.expect(b, Ty::Int, "an operand of `+`/`-`", "arithmetic works on integers and durations");
+            }
+            CheckedExprKind::Concat(a, b) => {
+                let help = "`+` concatenates strings when an operand is a string; both must be strings";
+                self.expect(a, Ty::Str, "an operand of string `+`", help);
+                self.expect(b, Ty::Str, "an operand of string `+`", help);
+            }
+            CheckedExprKind::Case(case, inner) => {
+                let role = format!("the argument of `{}`", case.name());
+                self.expect(inner, Ty::Str, &role, "case mapping applies to single strings");
+            }
+            CheckedExprKind::Intersect(a, b) => {
+                self.expect(a, Ty::StrSet, "an operand of `&`", "`&` intersects two sets");
+                self.expect(b, Ty::StrSet, "an operand of `&`", "`&` intersects two sets");
+            }
+            CheckedExprKind::Count(inner) => {
+                self.expect(inner, Ty::StrSet, "the argument of `count`", "`count` counts the elements of a set");
             }
             CheckedExprKind::Lookup { key, .. } => {
                 self.expect(key, Ty::Str, "a table key", "keys are strings, e.g. `data.agents[act.client_id]`")

@@ -66,7 +66,12 @@ pub fn messages(program: &Program) -> Vec<String> {
 
 fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
+        Cond::Cmp(_, a, b)
+        | Cond::In(a, b)
+        | Cond::Subset(a, b)
+        | Cond::StartsWithValue(a, b)
+        | Cond::EndsWithValue(a, b)
+        | Cond::Intersects(a, b) => {
             expr_messages(program, a, out);
             expr_messages(program, b, out);
         }
@@ -105,5 +110,11 @@ fn expr_messages(program: &Program, expr: &Expr, out: &mut BTreeSet<String>) {
             expr_messages(program, b, out);
             out.insert(overflow(program, expr));
         }
+        // Missing exactly when a part is: no message of their own.
+        Expr::Concat(a, b) | Expr::Intersect(a, b) => {
+            expr_messages(program, a, out);
+            expr_messages(program, b, out);
+        }
+        Expr::Case(_, inner) | Expr::Count(inner) => expr_messages(program, inner, out),
     }
 }

@@ -96,3 +96,62 @@ fn an_empty_policy_denies() {
     let request = Request::from_json(good_request(), &ClaimMapping::default()).unwrap();
     assert!(!program.is_allowed(&evaluate(&program, &request, &data())));
 }
+
+/// Whether the single allow rule `body` fires on `request` (JSON) with `data`.
+fn holds(body: &str, request: Value, data: &Value) -> bool {
+    let source = format!("package p\nallow r if {{\n{body}\n}}");
+    let program = compile(&source, "p").unwrap_or_else(|d| panic!("{}", d.render()));
+    !fired(&program, request, data).is_empty()
+}
+
+#[test]
+fn concatenation_builds_strings_and_is_missing_when_a_part_is() {
+    let request = json!({"claims": {"sub": "42", "tenant": ""}, "resource": "https://crm/customers/42"});
+    assert!(holds(r#"resource == "https://crm/customers/" + sub"#, request.clone(), &data()));
+    assert!(holds(r#"resource == "https://crm/customers/" + sub + claims.tenant"#, request.clone(), &data()));
+    assert!(holds(r#""" + "" == claims.tenant"#, request.clone(), &data()));
+    assert!(!holds(r#"resource == "https://crm/customers/4" + sub"#, request.clone(), &data()));
+    // A missing part makes the comparison undecided: neither `==` nor `!=` holds.
+    let no_sub = json!({"resource": "https://crm/customers/"});
+    assert!(!holds(r#"resource == "https://crm/customers/" + sub"#, no_sub.clone(), &data()));
+    assert!(!holds(r#"resource != "https://crm/customers/" + sub"#, no_sub, &data()));
+    // `"" + a + b` concatenates two claims whose type nothing else fixes.
+    let parts = json!({"claims": {"a": "x", "b": "y"}, "resource": "xy"});
+    assert!(holds(r#"resource == "" + claims.a + claims.b"#, parts, &data()));
+}
+
+#[test]
+fn case_mapping_is_ascii_only_and_keeps_lengths() {
+    let request = json!({"claims": {"sub": "ÉCOLE-Straße", "client_id": "K"}, "resource": "éCOLE-STRAßE"});
+    assert!(holds(r#"lower(sub) == "École-straße""#, request.clone(), &data()));
+    assert!(holds(r#"upper(sub) == "ÉCOLE-STRAßE""#, request.clone(), &data()));
+    assert!(!holds(r#"lower(sub) == lower(resource)"#, request.clone(), &data()));
+    // The Kelvin sign (U+212A) is not the letter K.
+    let kelvin = json!({"claims": {"sub": "\u{212A}"}});
+    assert!(!holds(r#"lower(sub) == "k""#, kelvin, &data()));
+    assert!(holds(r#"lower(client_id) == "k""#, request, &data()));
+}
+
+#[test]
+fn non_literal_patterns_count_and_intersects() {
+    let data = json!({"tenants": {"42": {"prefix": "https://crm/42/"}}});
+    let request = json!({
+        "claims": {"sub": "42", "scope": "read write", "tenant": "acme"},
+        "resource": "https://crm/42/orders",
+        "act": null
+    });
+    assert!(holds("startswith(resource, data.tenants[sub].prefix)", request.clone(), &data));
+    assert!(holds(r#"endswith(resource, "/" + lower("ORDERS"))"#, request.clone(), &data));
+    assert!(holds(r#"startswith(resource, "")"#, request.clone(), &data));
+    assert!(!holds(r#"startswith(resource, resource + "/")"#, request.clone(), &data));
+    assert!(holds("count(scope) == 2", request.clone(), &data));
+    assert!(holds(r#"intersects(scope, {"admin", "write"})"#, request.clone(), &data));
+    assert!(!holds(r#"intersects(scope, {})"#, request.clone(), &data));
+    assert!(!holds(r#"count(data.missing) >= 0"#, request.clone(), &data));
+    assert!(holds(r#"count(scope & {"read", "admin", "write"}) == 2"#, request.clone(), &data));
+    assert!(holds(r#"scope & {"admin"} == {}"#, request.clone(), &data));
+    assert!(holds(r#"{} != {"admin", "read"} & scope"#, request.clone(), &data));
+    // A missing operand makes the intersection missing: undecided, so neither holds.
+    assert!(!holds(r#"data.missing & scope == {}"#, request.clone(), &data));
+    assert!(!holds(r#"data.missing & scope != {}"#, request, &data));
+}

@@ -4,10 +4,12 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use warrant_lang::ir::{Cond, Expr, Program};
+use warrant_lang::ir::{CmpOp, Cond, Expr, Program};
 use warrant_lang::{compile, compile_files, SourceFile};
 
 const BILLING: &str = include_str!("policies/billing.warrant");
+/// Concatenation, `lower`/`upper`, computed patterns, `count`, `intersects`, `&`.
+const STRINGS: &str = include_str!("../../tests/conformance/strings/policy.warrant");
 
 /// Tokens of the language, so that random sequences get past the lexer often.
 const TOKENS: &[&str] = &[
@@ -63,6 +65,14 @@ const TOKENS: &[&str] = &[
     "99999999999999999999",
     "true",
     "startswith",
+    "endswith",
+    "lower",
+    "upper",
+    "count",
+    "intersects",
+    "&",
+    "{}",
+    "{\"a\", \"B\"}",
     "r",
     "\"reason\"",
     "#c",
@@ -82,7 +92,32 @@ fn check_invariants(program: &Program) {
 
 fn check_cond(program: &Program, cond: &Cond) {
     match cond {
-        Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => {
+        Cond::Cmp(op, a, b) => {
+            // Computed strings: never a concatenation on both sides.
+            assert!(!(a.is_concatenation() && b.is_concatenation()));
+            // An intersection is only compared with `{}`.
+            for (side, other) in [(a, b), (b, a)] {
+                if let Expr::Intersect(x, y) = side {
+                    assert!(matches!(op, CmpOp::Eq | CmpOp::Ne) && *other == Expr::StrSet(vec![]));
+                    check_expr(program, x);
+                    check_expr(program, y);
+                    return;
+                }
+            }
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Cond::In(a, b) => {
+            assert!(!a.is_computed_str() || matches!(b, Expr::StrSet(_)), "computed string in a non-literal set");
+            check_operand(program, a);
+            check_expr(program, b);
+        }
+        Cond::StartsWithValue(a, b) | Cond::EndsWithValue(a, b) => {
+            assert!(!a.is_concatenation(), "concatenated startswith/endswith subject");
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Cond::Subset(a, b) | Cond::Intersects(a, b) => {
             check_expr(program, a);
             check_expr(program, b);
         }
@@ -90,14 +125,29 @@ fn check_cond(program: &Program, cond: &Cond) {
             check_expr(program, e);
             assert!((*lit as usize) < program.literals.len());
         }
-        Cond::Truthy(e) | Cond::Defined(e) => check_expr(program, e),
+        Cond::Truthy(e) => check_expr(program, e),
+        Cond::Defined(e) => check_operand(program, e),
         Cond::Not(inner) => check_cond(program, inner),
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),
     }
 }
 
+/// An operand where a computed string is allowed: its parts are checked like any expression.
+fn check_operand(program: &Program, expr: &Expr) {
+    match expr {
+        Expr::Concat(a, b) => {
+            check_operand(program, a);
+            check_operand(program, b);
+        }
+        Expr::Case(_, inner) => check_operand(program, inner),
+        other => check_expr(program, other),
+    }
+}
+
+/// An expression in a position that needs an interned string (or no string): never computed.
 fn check_expr(program: &Program, expr: &Expr) {
+    assert!(!expr.is_computed_str(), "computed string where an id is needed: {expr:?}");
     match expr {
         Expr::Str(lit) => assert!((*lit as usize) < program.literals.len()),
         Expr::StrSet(ids) => assert!(ids.windows(2).all(|w| w[0] < w[1])),
@@ -111,6 +161,15 @@ fn check_expr(program: &Program, expr: &Expr) {
             check_expr(program, b);
         }
         Expr::ActorClaim(_, slot) => assert!((*slot as usize) < program.slots.len()),
+        Expr::Count(set) => match &**set {
+            Expr::Intersect(x, y) => {
+                check_expr(program, x);
+                check_expr(program, y);
+            }
+            other => check_expr(program, other),
+        },
+        Expr::Concat(..) | Expr::Case(..) => {}
+        Expr::Intersect(..) => panic!("intersection outside `count` or `== {{}}`: {expr:?}"),
         Expr::Int(_) | Expr::Bool(_) | Expr::Actor(..) | Expr::ChainDepth | Expr::HopIndex => {}
     }
 }
@@ -138,6 +197,14 @@ fn compile_files_without_panic(first: &str, second: &str) {
             assert!(!diagnostics.is_empty());
             let _rendered = diagnostics.render();
         }
+    }
+}
+
+/// `base` with `len` bytes at `cut` replaced by `insert` (skipped when `cut` splits a character).
+fn compile_mutated(base: &str, cut: usize, len: usize, insert: &str) {
+    let end = (cut + len).min(base.len());
+    if let (Some(head), Some(tail)) = (base.get(..cut), base.get(end..)) {
+        compile_without_panic(&format!("{head}{insert}{tail}"));
     }
 }
 
@@ -171,9 +238,15 @@ proptest! {
 
     #[test]
     fn mutated_policies_never_panic(cut in 0..BILLING.len(), len in 0usize..20, insert in "\\PC{0,8}") {
-        let end = (cut + len).min(BILLING.len());
-        if let (Some(head), Some(tail)) = (BILLING.get(..cut), BILLING.get(end..)) {
-            compile_without_panic(&format!("{head}{insert}{tail}"));
-        }
+        compile_mutated(BILLING, cut, len, &insert);
+    }
+
+    #[test]
+    fn mutated_string_policies_never_panic(
+        cut in 0..STRINGS.len(),
+        len in 0usize..20,
+        insert in proptest::sample::select(TOKENS),
+    ) {
+        compile_mutated(STRINGS, cut, len, insert);
     }
 }

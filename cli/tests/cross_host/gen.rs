@@ -42,6 +42,8 @@ impl Alphabet {
             hot.insert(literal.replace('*', ""));
             hot.insert(literal.replace('*', "x/y"));
             hot.insert(literal.chars().take(literal.chars().count() / 2).collect());
+            // Case variants, so `lower(...)` / `upper(...)` comparisons sometimes hold.
+            hot.insert(literal.to_ascii_uppercase());
         }
         let mut ints: BTreeSet<i64> = [0, 1, -1, i64::MAX, i64::MIN].into_iter().collect();
         collect(data, &mut hot, &mut ints);

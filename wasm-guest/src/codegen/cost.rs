@@ -19,6 +19,10 @@ fn cond_cost(cond: &Cond) -> u32 {
         Cond::Rule(_) => 32,
         Cond::StartsWith(expr, _) | Cond::EndsWith(expr, _) => 24u32.saturating_add(expr_cost(expr)),
         Cond::Matches(expr, _) => 48u32.saturating_add(expr_cost(expr)),
+        Cond::StartsWithValue(expr, pattern) | Cond::EndsWithValue(expr, pattern) => {
+            24u32.saturating_add(expr_cost(expr)).saturating_add(expr_cost(pattern))
+        }
+        Cond::Intersects(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Cond::Not(inner) => cond_cost(inner),
         Cond::Every(body) | Cond::Some(body) => body.iter().map(cond_cost).fold(64u32, u32::saturating_add),
     }
@@ -31,6 +35,11 @@ fn expr_cost(expr: &Expr) -> u32 {
         Expr::Actor(..) | Expr::ActorClaim(..) => 2,
         Expr::Lookup { key, .. } => 8u32.saturating_add(expr_cost(key)),
         Expr::Arith(_, left, right) => 1u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
+        // A computed string is compared byte by byte.
+        Expr::Concat(left, right) => 8u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
+        Expr::Case(_, inner) => 8u32.saturating_add(expr_cost(inner)),
+        Expr::Count(set) => expr_cost(set),
+        Expr::Intersect(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
     }
 }
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use warrant_lang::ir::{
-    actor_claim_index, ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId, RuleKind,
-    SlotId, Source, Ty,
+    actor_claim_index, ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Cond, Expr, LitId, Program, Rule, RuleId,
+    RuleKind, SlotId, Source, Ty,
 };
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
@@ -15,8 +15,9 @@ use super::code::{Code, Label};
 use super::cost::evaluation_order;
 use super::layout::StaticLayout;
 use super::runtime::{
-    FN_CHECK_BOUNDS, FN_ENDS_WITH, FN_GLOB_MATCH, FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH, FN_STRING_ENTRY,
-    FN_SUBSET, FN_TABLE_FIND,
+    FN_BYTES_EQ, FN_BYTES_EQ_FOLD, FN_CHECK_BOUNDS, FN_COUNT_COMMON, FN_ENDS_WITH, FN_GLOB_MATCH, FN_INTERSECTS,
+    FN_SET_EQ, FN_SORTED_INDEX, FN_STARTS_WITH, FN_STRING_ENTRY, FN_SUBSET, FN_TABLE_FIND, FOLD_LOWER, FOLD_NONE,
+    FOLD_UPPER,
 };
 use super::{rule_function, CodegenError};
 use crate::abi::{
@@ -92,6 +93,47 @@ pub(super) fn compile_rule<'p>(
         emitter.code.tee(result).op(I::GlobalSet(memo)).get(result);
     }
     Ok(emitter.code.finish())
+}
+
+/// One part of a string value read into locals: its bytes `(ptr, len)` and the case mapping
+/// (`FOLD_*`) they are compared under. A computed string is a list of them, never built.
+#[derive(Clone, Copy)]
+struct Piece {
+    ptr: u32,
+    len: u32,
+    fold: i32,
+}
+
+/// Where in the subject a list of pieces must match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    /// The whole subject (`==`).
+    Whole,
+    /// Its first bytes (`startswith`).
+    Start,
+    /// Its last bytes (`endswith`).
+    End,
+}
+
+/// The parts of a string expression, left to right, each with the case mapping applied to it:
+/// the outermost `lower`/`upper` wins (`lower(upper(x))` is `lower(x)` for ASCII letters).
+fn flatten<'e>(expr: &'e Expr, fold: Option<CaseMap>, out: &mut Vec<(&'e Expr, Option<CaseMap>)>) {
+    match expr {
+        Expr::Concat(left, right) => {
+            flatten(left, fold, out);
+            flatten(right, fold, out);
+        }
+        Expr::Case(case, inner) => flatten(inner, Some(fold.unwrap_or(*case)), out),
+        part => out.push((part, fold)),
+    }
+}
+
+fn fold_code(fold: Option<CaseMap>) -> i32 {
+    match fold {
+        None => FOLD_NONE,
+        Some(CaseMap::Lower) => FOLD_LOWER,
+        Some(CaseMap::Upper) => FOLD_UPPER,
+    }
 }
 
 /// Where a value cell is: `base` local plus a static offset.
@@ -238,6 +280,10 @@ impl Emitter<'_, '_> {
 
     /// Reads `expr` (branching to the miss label when it is missing) and discards the value.
     fn read_and_drop(&mut self, expr: &Expr) -> Result<(), CodegenError> {
+        if expr.is_computed_str() {
+            self.string_pieces(expr)?;
+            return Ok(());
+        }
         match self.ty(expr)? {
             Ty::Str => self.str_value(expr)?,
             Ty::Int => self.int_value(expr)?,
@@ -274,6 +320,21 @@ impl Emitter<'_, '_> {
     fn atomic(&mut self, cond: &Cond) -> Result<(), CodegenError> {
         match cond {
             Cond::Cmp(op, left, right) => self.compare(*op, left, right),
+            Cond::In(elem, Expr::StrSet(lits)) if elem.is_computed_str() => {
+                // No id to search for: compared with each literal, byte by byte.
+                self.check_literal_set(lits)?;
+                let pieces = self.string_pieces(elem)?;
+                let (ptr, len) = (self.code.local(ValType::I32), self.code.local(ValType::I32));
+                self.code.i32(0);
+                for lit in lits {
+                    let (lit_ptr, lit_len) =
+                        self.ctx.layout.literal(*lit).ok_or_else(|| self.invalid("unknown literal"))?;
+                    self.code.u32(lit_ptr).set(ptr).u32(lit_len).set(len);
+                    self.match_pieces(Piece { ptr, len, fold: FOLD_NONE }, &pieces, Anchor::Whole);
+                    self.code.op(I::I32Or);
+                }
+                Ok(())
+            }
             Cond::In(elem, Expr::StrSet(lits)) if lits.len() <= INLINE_SET_MAX => {
                 self.check_literal_set(lits)?;
                 let id = self.code.local(ValType::I32);
@@ -297,6 +358,9 @@ impl Emitter<'_, '_> {
             Cond::StartsWith(expr, lit) => self.string_test(FN_STARTS_WITH, expr, *lit),
             Cond::EndsWith(expr, lit) => self.string_test(FN_ENDS_WITH, expr, *lit),
             Cond::Matches(expr, lit) => self.string_test(FN_GLOB_MATCH, expr, *lit),
+            Cond::StartsWithValue(subject, pattern) => self.affix_test(subject, pattern, Anchor::Start),
+            Cond::EndsWithValue(subject, pattern) => self.affix_test(subject, pattern, Anchor::End),
+            Cond::Intersects(left, right) => self.set_pair(FN_INTERSECTS, left, right),
             Cond::Truthy(expr) => self.bool_value(expr),
             Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Defined(_) => {
                 Err(self.invalid("compound condition compiled as atomic"))
@@ -327,10 +391,39 @@ impl Emitter<'_, '_> {
                     CmpOp::Ge => I::I64GeS,
                 });
             }
+            (Ty::Str, Some(eq)) if left.is_computed_str() || right.is_computed_str() => {
+                // Both read in order (the left side's message wins), then the single side is the
+                // subject the other side's pieces must cover.
+                let left = self.string_pieces(left)?;
+                let right = self.string_pieces(right)?;
+                let (subject, pieces) = match (left.as_slice(), right.as_slice()) {
+                    ([one], pieces) | (pieces, [one]) => (*one, pieces),
+                    _ => return Err(self.invalid("concatenations on both sides of a comparison")),
+                };
+                self.match_pieces(subject, pieces, Anchor::Whole);
+                if !eq {
+                    self.code.op(I::I32Eqz);
+                }
+            }
             (Ty::Str | Ty::Bool, Some(eq)) => {
                 self.scalar_value(left, ty)?;
                 self.scalar_value(right, ty)?;
                 self.code.op(if eq { I::I32Eq } else { I::I32Ne });
+            }
+            (Ty::StrSet, Some(eq)) if matches!((left, right), (Expr::Intersect(..), _) | (_, Expr::Intersect(..))) => {
+                // `A & B == {}` / `!= {}`: one set searched in the other, nothing built.
+                let ((Expr::Intersect(a, b), Expr::StrSet(empty)) | (Expr::StrSet(empty), Expr::Intersect(a, b))) =
+                    (left, right)
+                else {
+                    return Err(self.invalid("intersection compared with a non-literal set"));
+                };
+                if !empty.is_empty() {
+                    return Err(self.invalid("intersection compared with a non-empty set"));
+                }
+                self.set_pair(FN_INTERSECTS, a, b)?;
+                if eq {
+                    self.code.op(I::I32Eqz);
+                }
             }
             (Ty::StrSet, Some(eq)) => {
                 self.set_pair(FN_SET_EQ, left, right)?;
@@ -376,12 +469,75 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 
+    /// `startswith(subject, pattern)` / `endswith(...)` with a pattern read at decision time.
+    fn affix_test(&mut self, subject: &Expr, pattern: &Expr, anchor: Anchor) -> Result<(), CodegenError> {
+        let subject = self.string_pieces(subject)?;
+        let pattern = self.string_pieces(pattern)?;
+        let [subject] = subject.as_slice() else {
+            return Err(self.invalid("concatenated subject of startswith/endswith"));
+        };
+        self.match_pieces(*subject, &pattern, anchor);
+        Ok(())
+    }
+
+    /// Reads the parts of the string `expr` left to right into locals (branching to the miss
+    /// label at the first missing one, as the reference evaluator reads them).
+    fn string_pieces(&mut self, expr: &Expr) -> Result<Vec<Piece>, CodegenError> {
+        let mut parts = Vec::new();
+        flatten(expr, None, &mut parts);
+        let mut pieces = Vec::with_capacity(parts.len());
+        for (part, fold) in parts {
+            let (ptr, len, entry) =
+                (self.code.local(ValType::I32), self.code.local(ValType::I32), self.code.local(ValType::I32));
+            self.str_value(part)?;
+            self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).tee(entry);
+            self.code.load32(0).set(ptr).get(entry).load32(4).set(len);
+            pieces.push(Piece { ptr, len, fold: fold_code(fold) });
+        }
+        Ok(pieces)
+    }
+
+    /// Pushes whether the bytes of `pieces`, one after another, are the whole `subject` (or its
+    /// start, or its end), comparing in place: no string is built. Lengths are summed in 64 bits
+    /// (a sum of 32-bit lengths cannot wrap); the work is at most the subject's length.
+    fn match_pieces(&mut self, subject: Piece, pieces: &[Piece], anchor: Anchor) {
+        let mark = self.code.mark();
+        let (total, offset) = (self.code.local(ValType::I64), self.code.local(ValType::I32));
+        self.code.op(I::I64Const(0));
+        for piece in pieces {
+            self.code.get(piece.len).op(I::I64ExtendI32U).op(I::I64Add);
+        }
+        self.code.set(total);
+        let done = self.code.block(BlockType::Result(ValType::I32));
+        let fail = self.code.block(BlockType::Empty);
+        self.code.get(subject.len).op(I::I64ExtendI32U).get(total);
+        self.code.op(if anchor == Anchor::Whole { I::I64Ne } else { I::I64LtU }).br_if(fail);
+        if anchor == Anchor::End {
+            self.code.get(subject.len).get(total).op(I::I32WrapI64).op(I::I32Sub).set(offset);
+        } else {
+            self.code.i32(0).set(offset);
+        }
+        for piece in pieces {
+            self.code.get(subject.ptr).get(offset).op(I::I32Add).get(piece.ptr).get(piece.len);
+            if subject.fold == FOLD_NONE && piece.fold == FOLD_NONE {
+                self.code.op(I::Call(FN_BYTES_EQ));
+            } else {
+                self.code.i32(subject.fold | (piece.fold << 2)).op(I::Call(FN_BYTES_EQ_FOLD));
+            }
+            self.code.op(I::I32Eqz).br_if(fail);
+            self.code.get(offset).get(piece.len).op(I::I32Add).set(offset);
+        }
+        self.code.i32(1).br(done).end();
+        self.code.i32(0).end();
+        self.code.release(mark);
+    }
+
     fn ty(&self, expr: &Expr) -> Result<Ty, CodegenError> {
         Ok(match expr {
-            Expr::Str(_) | Expr::Actor(..) => Ty::Str,
-            Expr::Int(_) | Expr::ChainDepth | Expr::HopIndex | Expr::Arith(..) => Ty::Int,
+            Expr::Str(_) | Expr::Actor(..) | Expr::Concat(..) | Expr::Case(..) => Ty::Str,
+            Expr::Int(_) | Expr::ChainDepth | Expr::HopIndex | Expr::Arith(..) | Expr::Count(_) => Ty::Int,
             Expr::Bool(_) => Ty::Bool,
-            Expr::StrSet(_) => Ty::StrSet,
+            Expr::StrSet(_) | Expr::Intersect(..) => Ty::StrSet,
             Expr::Slot(slot) | Expr::Lookup { slot, .. } | Expr::ActorClaim(_, slot) => self.slot(*slot)?.ty,
         })
     }
@@ -477,6 +633,18 @@ impl Emitter<'_, '_> {
             Expr::HopIndex => {
                 let index = self.hop_index.ok_or_else(|| self.invalid("`hop.index` outside a quantifier"))?;
                 self.code.get(index).op(I::I64ExtendI32U);
+            }
+            Expr::Count(set) if matches!(**set, Expr::Intersect(..)) => {
+                let Expr::Intersect(a, b) = &**set else {
+                    return Err(self.invalid("expected an intersection"));
+                };
+                self.set_pair(FN_COUNT_COMMON, a, b)?;
+                self.code.op(I::I64ExtendI32U);
+            }
+            Expr::Count(set) => {
+                // Bounds-checked and non-negative (a negative length reads as missing).
+                let (_, len) = self.set_value(set)?;
+                self.code.get(len).op(I::I64ExtendI32U);
             }
             Expr::Arith(op, left, right) => {
                 // Checked: a sum whose sign contradicts its operands' overflowed.

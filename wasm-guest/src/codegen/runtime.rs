@@ -35,8 +35,23 @@ pub(super) const FN_SUBSET: u32 = 8;
 pub(super) const FN_SET_EQ: u32 = 9;
 /// `(table_cell, key) -> value_cell`: the value cell of `key` in a data table, `-1` if absent.
 pub(super) const FN_TABLE_FIND: u32 = 10;
+/// `(a, b, n, folds) -> eq`: `n` bytes at `a` equal those at `b` after ASCII case mapping,
+/// `folds & 3` for `a`'s bytes and `folds >> 2` for `b`'s ([`FOLD_NONE`], [`FOLD_LOWER`],
+/// [`FOLD_UPPER`]): `lower`/`upper` compared without building the mapped string.
+pub(super) const FN_BYTES_EQ_FOLD: u32 = 11;
+/// `(a_ptr, a_len, b_ptr, b_len) -> bool`: the sets share an id.
+pub(super) const FN_INTERSECTS: u32 = 12;
+/// `(a_ptr, a_len, b_ptr, b_len) -> count`: how many ids of set `a` are in set `b`.
+pub(super) const FN_COUNT_COMMON: u32 = 13;
 /// Number of runtime helpers; rule functions follow them.
-pub(super) const RUNTIME_FUNCTION_COUNT: u32 = 11;
+pub(super) const RUNTIME_FUNCTION_COUNT: u32 = 14;
+
+/// [`FN_BYTES_EQ_FOLD`] mapping: bytes as they are.
+pub(super) const FOLD_NONE: i32 = 0;
+/// [`FN_BYTES_EQ_FOLD`] mapping: `A`–`Z` read as `a`–`z` (`CaseMap::Lower`).
+pub(super) const FOLD_LOWER: i32 = 1;
+/// [`FN_BYTES_EQ_FOLD`] mapping: `a`–`z` read as `A`–`Z` (`CaseMap::Upper`).
+pub(super) const FOLD_UPPER: i32 = 2;
 
 /// Where the static string data of the module is, as the helpers need it.
 pub(super) struct StaticStrings {
@@ -59,6 +74,9 @@ pub(super) fn functions(strings: &StaticStrings) -> Vec<(u32, Function)> {
         (4, subset()),
         (4, set_eq()),
         (2, table_find()),
+        (4, bytes_eq_fold()),
+        (4, common_ids(false)),
+        (4, common_ids(true)),
     ]
 }
 
@@ -239,6 +257,66 @@ fn set_eq() -> Function {
     c.get(a_len).get(b_len).op(I::I32Ne).if_(BlockType::Empty);
     c.i32(0).op(I::Return).end();
     c.get(a_ptr).get(b_ptr).get(a_len).op(I::Call(FN_WORDS_EQ));
+    c.finish()
+}
+
+/// Byte comparison under case mappings: the Wasm twin of `CaseMap::apply` (ASCII letters only).
+fn bytes_eq_fold() -> Function {
+    let (a, b, n, folds) = (0, 1, 2, 3);
+    let mut c = Code::new(4);
+    let fold_a = c.local(ValType::I32);
+    let fold_b = c.local(ValType::I32);
+    let x = c.local(ValType::I32);
+    let y = c.local(ValType::I32);
+    c.get(folds).i32(3).op(I::I32And).set(fold_a);
+    c.get(folds).i32(2).op(I::I32ShrU).set(fold_b);
+    let differ = c.block(BlockType::Empty);
+    let next = c.loop_();
+    c.get(n).op(I::I32Eqz).if_(BlockType::Empty);
+    c.i32(1).op(I::Return).end();
+    c.get(a).load8(0).set(x);
+    c.get(b).load8(0).set(y);
+    map_byte(&mut c, x, fold_a);
+    map_byte(&mut c, y, fold_b);
+    c.get(x).get(y).op(I::I32Ne).br_if(differ);
+    c.increment(a, 1).increment(b, 1).increment(n, -1).br(next);
+    c.end().end();
+    c.i32(0);
+    c.finish()
+}
+
+/// `byte = fold(byte)` for the mapping in local `fold`: only `A`–`Z` / `a`–`z` change.
+fn map_byte(c: &mut Code, byte: u32, fold: u32) {
+    for (mapping, first, shift) in [(FOLD_LOWER, b'A', 32), (FOLD_UPPER, b'a', -32)] {
+        c.get(byte).i32(i32::from(first)).op(I::I32Sub).i32(26).op(I::I32LtU);
+        c.get(fold).i32(mapping).op(I::I32Eq).op(I::I32And);
+        c.if_(BlockType::Empty);
+        c.increment(byte, shift);
+        c.end();
+    }
+}
+
+/// Each id of `a` searched in `b` (at most `a_len` binary searches, nothing built): with
+/// `count`, [`FN_COUNT_COMMON`] (how many are found); without, [`FN_INTERSECTS`] (stops at the
+/// first found).
+fn common_ids(count: bool) -> Function {
+    let (a_ptr, a_len, b_ptr, b_len) = (0, 1, 2, 3);
+    let mut c = Code::new(4);
+    let found = c.local(ValType::I32);
+    let top = c.loop_();
+    c.get(a_len).op(I::I32Eqz).if_(BlockType::Empty);
+    c.get(found).op(I::Return).end();
+    c.get(b_ptr).get(b_len).get(a_ptr).load32(0).op(I::Call(FN_SORTED_INDEX));
+    c.i32(0).op(I::I32GeS).if_(BlockType::Empty);
+    if count {
+        c.increment(found, 1);
+    } else {
+        c.i32(1).op(I::Return);
+    }
+    c.end();
+    c.increment(a_ptr, ID_SIZE as i32).increment(a_len, -1).br(top);
+    c.end();
+    c.op(I::Unreachable);
     c.finish()
 }
 

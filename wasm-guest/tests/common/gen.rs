@@ -2,17 +2,18 @@
 //! equality, membership, lookups and patterns actually hit. Driven by a seed from proptest.
 use serde_json::{json, Map, Value};
 use warrant_lang::ir::{
-    ActorField, ActorRef, ArithOp, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId, RuleKind, Slot, SlotId,
-    Source, Ty,
+    ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId, RuleKind, Slot,
+    SlotId, Source, Ty,
 };
 use warrant_lang::request::{Actor, Request};
 
 pub use warrant_test_support::Rng;
 
-/// Policy literals (patterns included).
-pub const LITERALS: [&str; 10] = ["read", "write", "a", "b", "ab", "a*b", "*", "x/*", "", "*a*"];
+/// Policy literals (patterns included; mixed case and non-ASCII for `lower`/`upper`).
+pub const LITERALS: [&str; 12] = ["read", "write", "a", "b", "ab", "a*b", "*", "x/*", "", "*a*", "READ", "É/b"];
 /// Strings requests and data draw from: some are literals, some are not.
-pub const STRINGS: [&str; 11] = ["read", "write", "a", "b", "ab", "abb", "x/y", "zz", "", "ba", "read write"];
+pub const STRINGS: [&str; 15] =
+    ["read", "write", "a", "b", "ab", "abb", "x/y", "zz", "", "ba", "read write", "Read", "AB", "é/B", "É/b"];
 const INTS: [i64; 8] = [-1, 0, 1, 2, 5, 100, i64::MAX, i64::MIN];
 
 /// Every slot the generator may read.
@@ -128,7 +129,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(16) {
+            match self.rng.below(21) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -160,8 +161,39 @@ impl ProgramGen<'_> {
                     let body = (0..self.rng.below(3)).map(|_| self.cond(depth + 1, true)).collect();
                     return if self.rng.chance(50) { Cond::Every(body) } else { Cond::Some(body) };
                 }
+                14 => {
+                    return Cond::StartsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier))
+                }
+                15 => return Cond::EndsWithValue(self.subject(depth, in_quantifier), self.text(depth, in_quantifier)),
+                16 if self.rng.chance(50) => {
+                    return Cond::Intersects(self.set(depth, in_quantifier), self.set(depth, in_quantifier))
+                }
+                16 => {
+                    // `A & B == {}` / `!= {}`, the intersection on either side.
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    let both = self.intersection(depth, in_quantifier);
+                    let empty = Expr::StrSet(vec![]);
+                    return if self.rng.chance(50) { Cond::Cmp(op, both, empty) } else { Cond::Cmp(op, empty, both) };
+                }
+                17 => {
+                    // A computed string compared with another (at most one side concatenated).
+                    let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne]);
+                    let computed = self.text(depth, in_quantifier);
+                    let other = if computed.is_concatenation() {
+                        self.subject(depth, in_quantifier)
+                    } else {
+                        self.text(depth, in_quantifier)
+                    };
+                    return if self.rng.chance(50) {
+                        Cond::Cmp(op, computed, other)
+                    } else {
+                        Cond::Cmp(op, other, computed)
+                    };
+                }
+                18 => return Cond::In(self.text(depth, in_quantifier), Expr::StrSet(self.lit_set())),
                 13 => {
-                    let value = match self.rng.below(4) {
+                    let value = match self.rng.below(5) {
+                        4 => self.text(depth, in_quantifier),
                         0 => self.str(depth, in_quantifier),
                         1 => self.int(depth, in_quantifier),
                         2 => self.bool(depth, in_quantifier),
@@ -169,7 +201,7 @@ impl ProgramGen<'_> {
                     };
                     return Cond::Defined(value);
                 }
-                14 | 15 if in_quantifier => return self.hop_relation(),
+                19 | 20 if in_quantifier => return self.hop_relation(),
                 _ => continue,
             }
         }
@@ -248,8 +280,40 @@ impl ProgramGen<'_> {
         }
     }
 
+    /// A string, often computed: `"lit" + s`, concatenations, `lower`/`upper`.
+    fn text(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        match self.rng.below(if depth < 3 { 5 } else { 1 }) {
+            0 => self.str(depth, in_quantifier),
+            1 => Expr::Concat(
+                Box::new(self.text(depth + 1, in_quantifier)),
+                Box::new(self.text(depth + 1, in_quantifier)),
+            ),
+            2 => Expr::Concat(Box::new(Expr::Str(self.lit())), Box::new(self.str(depth + 1, in_quantifier))),
+            _ => Expr::Case(self.case(), Box::new(self.text(depth + 1, in_quantifier))),
+        }
+    }
+
+    /// A string of one part (a subject of `startswith`): a stored string, maybe case-mapped.
+    fn subject(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        if depth < 3 && self.rng.chance(50) {
+            Expr::Case(self.case(), Box::new(self.subject(depth + 1, in_quantifier)))
+        } else {
+            self.str(depth, in_quantifier)
+        }
+    }
+
+    fn intersection(&mut self, depth: u32, in_quantifier: bool) -> Expr {
+        Expr::Intersect(Box::new(self.set(depth + 1, in_quantifier)), Box::new(self.set(depth + 1, in_quantifier)))
+    }
+
+    fn case(&mut self) -> CaseMap {
+        *self.rng.pick(&[CaseMap::Lower, CaseMap::Upper])
+    }
+
     fn int(&mut self, depth: u32, in_quantifier: bool) -> Expr {
-        match self.rng.below(if depth < 2 { 5 } else { 3 }) {
+        match self.rng.below(if depth < 2 { 6 } else { 3 }) {
+            5 if self.rng.chance(50) => Expr::Count(Box::new(self.intersection(depth + 1, in_quantifier))),
+            5 => Expr::Count(Box::new(self.set(depth + 1, in_quantifier))),
             0 => Expr::Int(*self.rng.pick(&INTS)),
             1 => Expr::Slot(self.slot_of(Ty::Int, false)),
             2 if in_quantifier && self.rng.chance(40) => Expr::HopIndex,
