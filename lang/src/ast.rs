@@ -139,6 +139,9 @@ pub enum CondKind {
     },
     /// An expression alone: a helper-rule name or a Bool value.
     Bare(Expr),
+    /// `a or b or …`: alternatives, at least two, each one condition (`not a or b` is
+    /// `(not a) or b`).
+    Or(Vec<Cond>),
 }
 
 /// A value expression as written.

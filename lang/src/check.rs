@@ -84,6 +84,8 @@ pub enum CheckedCondKind {
     Every(Vec<CheckedCond>),
     /// [`crate::ir::Cond::Some`].
     Some(Vec<CheckedCond>),
+    /// [`crate::ir::Cond::Any`]: alternatives, each a conjunction.
+    Any(Vec<Vec<CheckedCond>>),
 }
 
 /// A checked value expression, with its place for type errors found after inference.
@@ -159,7 +161,8 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     let lines = LineIndex::new(source);
     let mut checked_rules = Vec::with_capacity(rules.len());
     for (id, rule) in rules.iter().enumerate() {
-        checker.current_rule = id as RuleId;
+        // Every definition of a helper rule refers to others as its first definition does.
+        checker.current_rule = checker.definition_of.get(id).copied().unwrap_or(id as RuleId);
         let body = rule.body.iter().filter_map(|c| checker.cond(c, Scope::default())).collect();
         checked_rules.push(CheckedRule {
             name: rule.name.name.clone(),
@@ -174,6 +177,7 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
         });
     }
     checker.report_cycles(&rules);
+    let checked_rules = merge_definitions(checked_rules, &checker.definition_of);
     let Checker { mut errors, inference, .. } = checker;
     let mut checked =
         CheckedPolicy { package: package.unwrap_or_default(), rules: checked_rules, dynamic_types: HashMap::new() };
@@ -181,6 +185,62 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     checked.dynamic_types = inferred.types;
     errors.extend(check_types(&checked, &inferred.conflicted, source));
     (checked, errors)
+}
+
+/// One rule per name: the definitions of a helper rule written several times become one rule
+/// whose body is their alternatives ([`CheckedCondKind::Any`]), at the place of the first;
+/// rule references are renumbered to match. `definition_of` is [`Checker::definition_of`].
+fn merge_definitions(rules: Vec<CheckedRule>, definition_of: &[RuleId]) -> Vec<CheckedRule> {
+    let mut new_id: Vec<RuleId> = Vec::with_capacity(rules.len());
+    let mut merged: Vec<(CheckedRule, Vec<CheckedRule>)> = Vec::new();
+    for (id, rule) in rules.into_iter().enumerate() {
+        let first = definition_of.get(id).copied().unwrap_or(id as RuleId);
+        match new_id.get(first as usize).copied() {
+            Some(target) if first as usize != id => {
+                new_id.push(target);
+                if let Some((_, others)) = merged.get_mut(target as usize) {
+                    others.push(rule);
+                }
+            }
+            _ => {
+                new_id.push(merged.len() as RuleId);
+                merged.push((rule, Vec::new()));
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(first, others)| {
+            let mut rule = if others.is_empty() {
+                first
+            } else {
+                let lines: Vec<String> =
+                    std::iter::once(first.line).chain(others.iter().map(|r| r.line)).map(|l| l.to_string()).collect();
+                let span = first.body.first().map_or(Span::default(), |c| c.span);
+                let branches = std::iter::once(first.body).chain(others.into_iter().map(|r| r.body)).collect();
+                CheckedRule {
+                    body: vec![CheckedCond { kind: CheckedCondKind::Any(branches), span }],
+                    body_text: vec![format!("any of its {} definitions (lines {})", lines.len(), lines.join(", "))],
+                    ..first
+                }
+            };
+            renumber_rules(&mut rule.body, &new_id);
+            rule
+        })
+        .collect()
+}
+
+/// Rewrites every [`CheckedCondKind::Rule`] id through `new_id`.
+fn renumber_rules(body: &mut [CheckedCond], new_id: &[RuleId]) {
+    for cond in body {
+        match &mut cond.kind {
+            CheckedCondKind::Rule(id) => *id = new_id.get(*id as usize).copied().unwrap_or(*id),
+            CheckedCondKind::Not(inner) => renumber_rules(std::slice::from_mut(inner.as_mut()), new_id),
+            CheckedCondKind::Every(inner) | CheckedCondKind::Some(inner) => renumber_rules(inner, new_id),
+            CheckedCondKind::Any(branches) => branches.iter_mut().for_each(|branch| renumber_rules(branch, new_id)),
+            _ => {}
+        }
+    }
 }
 
 /// Line numbers of many offsets in one source: the newlines are found once, so numbering every
@@ -267,6 +327,9 @@ struct Checker<'a> {
     /// Every quantifier variable declared anywhere, to explain uses outside their scope.
     quantifier_vars: HashSet<&'a str>,
     current_rule: RuleId,
+    /// For each declaration, the first declaration of its name when both are helper rules
+    /// (several definitions of one helper mean any of them), else itself.
+    definition_of: Vec<RuleId>,
     /// Helper-rule references: (from, to, span of the reference).
     helper_refs: Vec<(RuleId, RuleId, Span)>,
     inference: Inference,
@@ -276,7 +339,9 @@ struct Checker<'a> {
 impl<'a> Checker<'a> {
     fn new(source: &'a str, rules: &[&'a ast::RuleDecl], mut errors: Vec<Error>) -> Checker<'a> {
         let mut rule_ids = HashMap::new();
+        let mut definition_of = Vec::with_capacity(rules.len());
         for (id, rule) in rules.iter().enumerate() {
+            definition_of.push(id as RuleId);
             if is_vocabulary_root(&rule.name.name) {
                 errors.push(
                     Error::new(
@@ -289,8 +354,15 @@ impl<'a> Checker<'a> {
                 );
             }
             // Ids in `rule_ids` are indices of earlier rules, so the lookup always finds one.
-            let first = rule_ids.get(rule.name.name.as_str()).and_then(|&first| rules.get(first as usize));
-            if let Some(first) = first {
+            let first =
+                rule_ids.get(rule.name.name.as_str()).and_then(|&first| Some((first, rules.get(first as usize)?)));
+            if let Some((first_id, first)) = first {
+                if first.kind == ast::RuleKind::Helper && rule.kind == ast::RuleKind::Helper {
+                    if let Some(slot) = definition_of.last_mut() {
+                        *slot = first_id;
+                    }
+                    continue;
+                }
                 errors.push(
                     Error::new(
                         ErrorKind::DuplicateRule,
@@ -299,7 +371,8 @@ impl<'a> Checker<'a> {
                         "second definition",
                     )
                     .with_help(format!(
-                        "first defined on line {}; rule names must be unique",
+                        "first defined on line {}; allow and deny names are unique (rules with different names \
+                         already combine); only a helper `rule` may have several definitions, meaning any of them",
                         line_of(source, first.span.start)
                     )),
                 );
@@ -322,6 +395,7 @@ impl<'a> Checker<'a> {
                 .collect(),
             quantifier_vars,
             current_rule: 0,
+            definition_of,
             helper_refs: Vec::new(),
             inference: Inference::default(),
             errors,
@@ -362,6 +436,11 @@ impl<'a> Checker<'a> {
                     Quantifier::Every => CheckedCondKind::Every(conds),
                     Quantifier::Some => CheckedCondKind::Some(conds),
                 }
+            }
+            CondKind::Or(branches) => {
+                // Check every branch (to report all their errors) before giving up on one.
+                let checked: Vec<Option<CheckedCond>> = branches.iter().map(|c| self.cond(c, scope)).collect();
+                CheckedCondKind::Any(checked.into_iter().map(|c| c.map(|c| vec![c])).collect::<Option<_>>()?)
             }
             CondKind::Bare(expr) => match bare_rule_name(expr, scope) {
                 Some(name) => return self.rule_reference(name, cond.span),
@@ -866,6 +945,7 @@ fn collect_quantifier_vars<'a>(body: &'a [ast::Cond], vars: &mut HashSet<&'a str
                 collect_quantifier_vars(body, vars);
             }
             CondKind::Not(inner) => collect_quantifier_vars(std::slice::from_ref(inner.as_ref()), vars),
+            CondKind::Or(branches) => collect_quantifier_vars(branches, vars),
             _ => {}
         }
     }

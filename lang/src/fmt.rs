@@ -206,6 +206,14 @@ impl<'s> Printer<'s> {
                 let text = self.expr(expr);
                 self.out.push_str(&text);
             }
+            CondKind::Or(branches) => {
+                for (index, branch) in branches.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push_str(" or ");
+                    }
+                    self.cond(branch, depth);
+                }
+            }
         }
     }
 
@@ -347,6 +355,7 @@ fn is_quantifier(cond: &Cond) -> bool {
     match &cond.kind {
         CondKind::Quantified { .. } => true,
         CondKind::Not(inner) => is_quantifier(inner),
+        CondKind::Or(branches) => branches.iter().any(is_quantifier),
         _ => false,
     }
 }
@@ -422,6 +431,15 @@ allow empty if {}
 
 # trailing file comment
 "#;
+
+    #[test]
+    fn alternatives_and_helper_definitions_round_trip() {
+        let messy = "package p\nrule h if {\"a\" in scope}\nrule h if { sub==\"x\" }\nallow a if {\n  not   action==\"r\"   or h or every hop in chain { hop.sub == sub; hop.instance == \"i\" }\n}\n";
+        let canonical = "package p\n\nrule h if {\n    \"a\" in scope\n}\n\nrule h if {\n    sub == \"x\"\n}\n\nallow a if {\n    not action == \"r\" or h or every hop in chain {\n        hop.sub == sub\n        hop.instance == \"i\"\n    }\n}\n";
+        assert_eq!(fmt(messy), canonical);
+        assert_eq!(fmt(canonical), canonical);
+        assert_eq!(meaning(messy), meaning(canonical));
+    }
 
     #[test]
     fn messy_policy_gets_the_canonical_layout() {

@@ -352,6 +352,10 @@ pub enum Cond {
     Every(Vec<Cond>),
     /// Some actor of the chain satisfies all of the body (false for an empty chain).
     Some(Vec<Cond>),
+    /// Alternatives (`a or b`, or the definitions of a helper rule written several times): each
+    /// branch is a conjunction; the result is the maximum over the branches (true if one is
+    /// true, else undecided if one is, else false; false for no branch).
+    Any(Vec<Vec<Cond>>),
 }
 
 /// What a rule does when its body holds.

@@ -63,6 +63,7 @@ fn count_conditions(body: &[crate::ast::Cond]) -> usize {
         .map(|cond| match &cond.kind {
             CondKind::Not(inner) => 1 + count_conditions(std::slice::from_ref(inner.as_ref())),
             CondKind::Quantified { body, .. } => 1 + count_conditions(body),
+            CondKind::Or(branches) => 1 + count_conditions(branches),
             CondKind::Binary { .. } | CondKind::Call { .. } | CondKind::Bare(_) => 1,
         })
         .fold(0, usize::saturating_add)

@@ -227,6 +227,7 @@ impl TypeChecker<'_> {
             CheckedCondKind::Defined(e) => self.expr(e),
             CheckedCondKind::Not(inner) => self.cond(inner),
             CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => self.body(body),
+            CheckedCondKind::Any(branches) => branches.iter().for_each(|branch| self.body(branch)),
             CheckedCondKind::Rule(_) => {}
         }
     }

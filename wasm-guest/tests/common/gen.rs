@@ -67,6 +67,10 @@ pub fn program(rng: &mut Rng) -> Program {
             _ => RuleKind::Helper,
         };
         let mut body: Vec<Cond> = (0..gen.rng.below(4)).map(|_| gen.cond(0, false)).collect();
+        if kind == RuleKind::Helper && gen.rng.chance(40) {
+            // A helper defined several times: the alternatives of its definitions.
+            body = vec![gen.alternatives(1, false)];
+        }
         if kind != RuleKind::Helper && gen.rng.chance(40) {
             let at = gen.rng.below(body.len() + 1);
             let action = gen.action_condition();
@@ -115,7 +119,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(14) {
+            match self.rng.below(15) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -156,9 +160,18 @@ impl ProgramGen<'_> {
                     };
                     return Cond::Defined(value);
                 }
+                14 if depth < 3 => return self.alternatives(depth + 1, in_quantifier),
                 _ => continue,
             }
         }
+    }
+
+    /// `Cond::Any` of zero to three branches, each a conjunction of zero to two conditions.
+    fn alternatives(&mut self, depth: u32, in_quantifier: bool) -> Cond {
+        let branches = (0..self.rng.below(4))
+            .map(|_| (0..self.rng.below(3)).map(|_| self.cond(depth, in_quantifier)).collect())
+            .collect();
+        Cond::Any(branches)
     }
 
     fn slot_of(&mut self, ty: Ty, table: bool) -> SlotId {
