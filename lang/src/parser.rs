@@ -106,17 +106,23 @@ fn rule_decl(pair: Pair<Rule>) -> Result<RuleDecl, Error> {
     let head_rule = head.as_rule();
     let mut head_parts = head.into_inner();
     let name = ident(child(&mut head_parts, Rule::ident, whole)?);
+    let mut params = Vec::new();
     let kind = match head_rule {
         Rule::allow_head => RuleKind::Allow,
         Rule::deny_head => {
             let reason = child(&mut head_parts, Rule::string, whole)?;
             RuleKind::Deny { reason: string_value(&reason)? }
         }
-        Rule::helper_head => RuleKind::Helper,
+        Rule::helper_head => {
+            if let Some(list) = head_parts.find(|p| p.as_rule() == Rule::params) {
+                params = list.into_inner().map(ident).collect();
+            }
+            RuleKind::Helper
+        }
         _ => return Err(malformed(whole)),
     };
     let body_pair = child(&mut inner, Rule::body, whole)?;
-    Ok(RuleDecl { kind, name, body: body(body_pair, 0)?, span: whole })
+    Ok(RuleDecl { kind, name, params, body: body(body_pair, 0)?, span: whole })
 }
 
 fn body(pair: Pair<Rule>, depth: usize) -> Result<Vec<Cond>, Error> {
