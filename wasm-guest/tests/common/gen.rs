@@ -331,3 +331,56 @@ pub fn data(rng: &mut Rng) -> Value {
     }
     Value::Object(doc)
 }
+
+/// Helper rules with parameters and several definitions, as policy source (they only exist
+/// before inlining, so the IR generator above cannot produce them). `known` is defined twice.
+const SOURCE_HELPERS: &str = r#"
+rule is_read(x) if { x == "read" }
+rule known(x) if { x in data.d_set }
+rule known(x) if { x in scope; not x == "" }
+rule pair(x, y) if { x == y or startswith(x, "a") }
+rule nested(x) if { known(x) or is_read(x); not pair(x, "b") }
+rule entry(x) if { data.tbl[x].s == sub or data.tbl[x].f }
+rule flagged if { claims.c_bool == true }
+rule flagged if { "ab" in claims.c_set }
+"#;
+
+/// A random policy in source form over the generator's claims and data, using alternatives
+/// (`or`, several definitions) and helpers with parameters, also inside quantifiers with the
+/// quantifier variable as argument.
+pub fn source_policy(rng: &mut Rng) -> String {
+    let mut source = String::from("package gen\n");
+    source.push_str(SOURCE_HELPERS);
+    for id in 0..1 + rng.below(4) {
+        let head = if rng.chance(50) { format!("allow a{id}") } else { format!("deny d{id} \"reason {id}\"") };
+        let body: Vec<String> = (0..1 + rng.below(3)).map(|_| source_cond(rng, 0, false)).collect();
+        source.push_str(&format!("{head} if {{\n    {}\n}}\n", body.join("\n    ")));
+    }
+    source
+}
+
+fn source_value(rng: &mut Rng, in_quantifier: bool) -> &'static str {
+    let values: &[&'static str] = &["sub", "resource", "action", "claims.c_str", "act.sub", "\"read\"", "\"ab\""];
+    if in_quantifier && rng.chance(50) {
+        return "hop.sub";
+    }
+    rng.pick(values)
+}
+
+fn source_cond(rng: &mut Rng, depth: u32, in_quantifier: bool) -> String {
+    match rng.below(if depth < 2 { 8 } else { 4 }) {
+        0 => format!("{}({})", rng.pick(&["is_read", "known", "nested", "entry"]), source_value(rng, in_quantifier)),
+        1 => format!("pair({}, {})", source_value(rng, in_quantifier), source_value(rng, in_quantifier)),
+        2 => "flagged".to_string(),
+        3 => format!("{} == {}", source_value(rng, in_quantifier), source_value(rng, in_quantifier)),
+        4 => {
+            format!("{} or {}", source_cond(rng, depth + 1, in_quantifier), source_cond(rng, depth + 1, in_quantifier))
+        }
+        5 => format!("not {}", source_cond(rng, depth + 1, in_quantifier)),
+        _ if in_quantifier => source_cond(rng, depth + 1, in_quantifier),
+        _ => {
+            let quantifier = rng.pick(&["every", "some"]);
+            format!("{quantifier} hop in chain {{ {} }}", source_cond(rng, depth + 1, true))
+        }
+    }
+}
