@@ -364,7 +364,7 @@ fn source_value(rng: &mut Rng, in_quantifier: bool) -> &'static str {
     if in_quantifier && rng.chance(50) {
         return "hop.sub";
     }
-    rng.pick(values)
+    rng.pick::<&'static str>(values)
 }
 
 fn source_cond(rng: &mut Rng, depth: u32, in_quantifier: bool) -> String {
