@@ -523,6 +523,26 @@ deny outsider "an actor outside acme" if {
     }
 
     #[test]
+    fn a_call_of_a_helper_with_parameters_shows_the_values_its_body_read() {
+        let source = "package p\nrule owns(record) if { data.records[record].customer == sub }\nallow read if { owns(resource) }";
+        let program = crate::compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+        let req = request(&[], json!({"sub": "bob"}));
+        let explanation = explain(&program, &req, &json!({"records": {"doc-1": {"customer": "alice"}}}));
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "owns(resource)");
+        let names: Vec<(&str, Option<&Json>)> =
+            failed.values.iter().map(|o| (o.name.as_str(), o.value.as_ref())).collect();
+        assert_eq!(
+            names,
+            [
+                ("data.records[resource].customer", Some(&json!("alice"))),
+                ("resource", Some(&json!("doc-1"))),
+                ("sub", Some(&json!("bob")))
+            ]
+        );
+    }
+
+    #[test]
     fn long_sets_are_cut_and_json_names_the_kind() {
         let program = program();
         let req = request(&[], json!({"sub": "alice", "instance_id": "i-99"}));

@@ -33,7 +33,7 @@ pub fn cond_text(program: &Program, cond: &Cond) -> String {
 
 /// One branch of [`Cond::Any`]: a single condition as is, several braced so that `or` reads
 /// unambiguously.
-pub fn branch_text(program: &Program, branch: &[Cond]) -> String {
+fn branch_text(program: &Program, branch: &[Cond]) -> String {
     match branch {
         [single] => cond_text(program, single),
         _ => format!("{{ {} }}", body_text(program, branch)),
