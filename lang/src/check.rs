@@ -593,7 +593,10 @@ impl<'a> Checker<'a> {
             errors,
             params: rules.iter().map(|r| r.params.as_slice()).collect(),
             bodies: rules.iter().map(|r| r.body.as_slice()).collect(),
-            lines: rules.iter().map(|r| line_of(source, r.span.start)).collect(),
+            lines: {
+                let index = LineIndex::new(source);
+                rules.iter().map(|r| index.line(r.span.start)).collect()
+            },
             definitions,
             bindings: Vec::new(),
             inlining: Vec::new(),
