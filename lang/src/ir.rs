@@ -9,7 +9,9 @@
 //! - `Cond::Rule` only names helper rules, and the rule graph is acyclic;
 //! - `ActorRef::Hop` only appears inside the body of `Cond::Every` / `Cond::Some`,
 //!   and quantifiers do not nest;
-//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
+//! - `Expr::StrSet` literal ids are sorted ascending and deduplicated;
+//! - helper rules with parameters are gone: each call was inlined (a `Cond::Any` of the
+//!   definitions' bodies when there are several), so `Cond::Rule` names helpers without them.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
