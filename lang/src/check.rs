@@ -197,13 +197,15 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     let inferred = inference.finish(&mut errors, source);
     checked.dynamic_types = inferred.types;
     errors.extend(check_types(&checked, &checked.templates, &inferred.conflicted, source));
-    let argument_errors = check_arguments(&checked, &arguments, &inferred.conflicted);
+    let (argument_errors, bad_calls) = check_arguments(&checked, &arguments, &inferred.conflicted);
     let rule_errors = check_types(&checked, &checked.rules, &inferred.conflicted, source);
     // An argument of the wrong type also makes the inlined body ill typed: report it once, at
-    // the call (the policy is refused either way).
+    // the argument (the policy is refused either way).
     let template_spans: Vec<Span> = rules.iter().filter(|r| !r.params.is_empty()).map(|r| r.span).collect();
     let inside_template = |e: &Error| template_spans.iter().any(|s| s.start <= e.span.start && e.span.end <= s.end);
-    errors.extend(rule_errors.into_iter().filter(|e| argument_errors.is_empty() || !inside_template(e)));
+    let repeats_argument_error =
+        |e: &Error| !argument_errors.is_empty() && (inside_template(e) || bad_calls.contains(&e.span));
+    errors.extend(rule_errors.into_iter().filter(|e| !repeats_argument_error(e)));
     errors.extend(argument_errors);
     // Each call inlines the helper's body again: report each of its errors once.
     let mut seen = HashSet::new();
@@ -230,6 +232,8 @@ struct Argument {
     source: Source,
     /// The argument, with its place at the call.
     value: CheckedExpr,
+    /// The whole call, where the inlined body's own type errors would point.
+    call: Span,
     /// Line of the helper definition.
     line: u32,
 }
@@ -240,17 +244,25 @@ fn parameter_source(id: RuleId, name: &str) -> Source {
     Source::Claim(vec![PARAMETER_MARK.to_string(), id.to_string(), name.to_string()])
 }
 
-/// Each argument must have the type its parameter's uses give it (a string when they fix none).
-fn check_arguments(policy: &CheckedPolicy, arguments: &[Argument], conflicted: &HashSet<Source>) -> Vec<Error> {
+/// Each argument must have the type its parameter's uses give it. A parameter whose uses fix no
+/// type (`rule same(a, b) if { a == b }`) takes any: the inlined body is type-checked as written.
+/// Returns the errors and the spans of the calls they are in.
+fn check_arguments(
+    policy: &CheckedPolicy,
+    arguments: &[Argument],
+    conflicted: &HashSet<Source>,
+) -> (Vec<Error>, HashSet<Span>) {
     let mut errors = Vec::new();
+    let mut calls = HashSet::new();
     for argument in arguments {
         let argument_source = inferred_source(&argument.value);
         if conflicted.contains(&argument.source) || argument_source.is_some_and(|s| conflicted.contains(s)) {
             continue;
         }
-        let expected = policy.type_of(&argument.source);
+        let Some(&expected) = policy.dynamic_types.get(&argument.source) else { continue };
         let actual = argument_source.map_or_else(|| static_type(&argument.value), |s| policy.type_of(s));
         if expected != actual {
+            calls.insert(argument.call);
             errors.push(
                 Error::new(
                     ErrorKind::TypeMismatch,
@@ -265,7 +277,7 @@ fn check_arguments(policy: &CheckedPolicy, arguments: &[Argument], conflicted: &
                     format!("{} here", type_name(actual)),
                 )
                 .with_help(format!(
-                    "the body of `{}` (line {}) uses `{}` as {}; a parameter whose uses fix no type is a string",
+                    "the body of `{}` (line {}) uses `{}` as {}",
                     argument.helper,
                     argument.line,
                     argument.param,
@@ -274,7 +286,7 @@ fn check_arguments(policy: &CheckedPolicy, arguments: &[Argument], conflicted: &
             );
         }
     }
-    errors
+    (errors, calls)
 }
 
 /// A helper's parameters: not named like the vocabulary (the body could not read it), each once.
@@ -909,6 +921,7 @@ impl<'a> Checker<'a> {
                     param: param.name.clone(),
                     source: parameter_source(definition, &param.name),
                     value: value.clone(),
+                    call: span,
                     line,
                 });
             }
@@ -1531,6 +1544,11 @@ mod tests {
         let policy =
             checked("package p\nrule recent(at) if { now - at < 1h }\nallow a if { recent(claims.t) }").unwrap();
         assert_eq!(policy.type_of(&Source::Claim(vec!["t".into()])), Ty::Int);
+        // A parameter whose uses fix no type takes any; the inlined body is checked as written.
+        let both = "package p\nrule both(x, y) if { x == y }\n";
+        assert!(checked(&format!("{both}allow a if {{ both(chain.depth, 3) }}")).is_ok());
+        assert!(checked(&format!("{both}allow a if {{ both(sub, act.sub) }}")).is_ok());
+        assert_eq!(error_kinds(&format!("{both}allow a if {{ both(chain.depth, sub) }}")), [ErrorKind::TypeMismatch]);
     }
 
     #[test]
