@@ -70,6 +70,9 @@ pub struct RuleDecl {
     pub kind: RuleKind,
     /// The rule's name; uniqueness is checked later.
     pub name: Ident,
+    /// Parameters of a helper rule (`rule owns(record) if ...`), in order; empty for none and
+    /// for allow/deny rules.
+    pub params: Vec<Ident>,
     /// Conditions of the body, a conjunction; empty means "always".
     pub body: Vec<Cond>,
     /// The whole rule, head to closing brace.
@@ -139,6 +142,9 @@ pub enum CondKind {
     },
     /// An expression alone: a helper-rule name or a Bool value.
     Bare(Expr),
+    /// `a or b or …`: alternatives, at least two, each one condition (`not a or b` is
+    /// `(not a) or b`).
+    Or(Vec<Cond>),
 }
 
 /// A value expression as written.

@@ -9,9 +9,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Field, RuleId, RuleKind, Source, Ty};
+use crate::limits::{count_conditions, MAX_CONDITIONS, MAX_CONDITIONS_PER_RULE};
 use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
-use crate::types::{check_types, Inference};
+use crate::types::{check_types, inferred_source, static_type, type_name, Inference, PARAMETER_MARK};
 
 /// A policy whose names and types are known; the input of lowering.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,9 @@ pub struct CheckedPolicy {
     pub rules: Vec<CheckedRule>,
     /// Inferred types of claim and data paths (see [`CheckedPolicy::type_of`]).
     dynamic_types: HashMap<Source, Ty>,
+    /// Helper rules with parameters, each checked on its own with its parameters standing for
+    /// any value (for their errors and types); never lowered: calls inline them.
+    pub(crate) templates: Vec<CheckedRule>,
 }
 
 impl CheckedPolicy {
@@ -90,6 +94,8 @@ pub enum CheckedCondKind {
     Every(Vec<CheckedCond>),
     /// [`crate::ir::Cond::Some`].
     Some(Vec<CheckedCond>),
+    /// [`crate::ir::Cond::Any`]: alternatives, each a conjunction.
+    Any(Vec<Vec<CheckedCond>>),
 }
 
 /// A checked value expression, with its place for type errors found after inference.
@@ -185,6 +191,11 @@ const FUNCTIONS: [&str; 4] = ["startswith", "endswith", "defined", "intersects"]
 /// Functions whose result is a value rather than a condition.
 const VALUE_FUNCTIONS: [&str; 3] = ["lower", "upper", "count"];
 
+/// Whether `name` is a builtin function, which a helper rule may not be named.
+fn is_builtin_function(name: &str) -> bool {
+    FUNCTIONS.contains(&name) || VALUE_FUNCTIONS.contains(&name)
+}
+
 /// Checks a parsed policy. `source` is the text it was parsed from (for rule lines and
 /// condition text).
 pub fn check(policy: &ast::Policy, source: &str) -> Result<CheckedPolicy, Vec<Error>> {
@@ -214,8 +225,11 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     let lines = LineIndex::new(source);
     let mut checked_rules = Vec::with_capacity(rules.len());
     for (id, rule) in rules.iter().enumerate() {
-        checker.current_rule = id as RuleId;
-        let body = rule.body.iter().filter_map(|c| checker.cond(c, Scope::default())).collect();
+        // Every definition of a helper rule refers to others as its first definition does.
+        checker.current_rule = checker.definition_of.get(id).copied().unwrap_or(id as RuleId);
+        checker.expanded = 0;
+        checker.expansion_reported = false;
+        let body = checker.rule_body(id as RuleId, rule);
         checked_rules.push(CheckedRule {
             name: rule.name.name.clone(),
             kind: match &rule.kind {
@@ -229,19 +243,210 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
         });
     }
     checker.report_cycles(&rules);
-    let Checker { mut errors, inference, .. } = checker;
-    let mut checked =
-        CheckedPolicy { package: package.unwrap_or_default(), rules: checked_rules, dynamic_types: HashMap::new() };
+    let is_template: Vec<bool> = rules.iter().map(|r| !r.params.is_empty()).collect();
+    let (checked_rules, templates) = merge_definitions(checked_rules, &checker.definition_of, &is_template);
+    let Checker { mut errors, inference, arguments, dropped_silently, .. } = checker;
+    let mut checked = CheckedPolicy {
+        package: package.unwrap_or_default(),
+        rules: checked_rules,
+        dynamic_types: HashMap::new(),
+        templates,
+    };
     let inferred = inference.finish(&mut errors, source);
     checked.dynamic_types = inferred.types;
-    errors.extend(check_types(&checked, &inferred.conflicted, source));
-    for rule in &checked.rules {
+    errors.extend(check_types(&checked, &checked.templates, &inferred.conflicted, source));
+    let (argument_errors, bad_calls) = check_arguments(&checked, &arguments, &inferred.conflicted);
+    let rule_errors = check_types(&checked, &checked.rules, &inferred.conflicted, source);
+    // An argument of the wrong type also makes the inlined body ill typed: report it once, at
+    // the argument (the policy is refused either way).
+    let template_spans: Vec<Span> = rules.iter().filter(|r| !r.params.is_empty()).map(|r| r.span).collect();
+    let inside_template = |e: &Error| template_spans.iter().any(|s| s.start <= e.span.start && e.span.end <= s.end);
+    let repeats_argument_error =
+        |e: &Error| !argument_errors.is_empty() && (inside_template(e) || bad_calls.contains(&e.span));
+    errors.extend(rule_errors.into_iter().filter(|e| !repeats_argument_error(e)));
+    errors.extend(argument_errors);
+    for rule in checked.rules.iter().chain(&checked.templates) {
         for cond in &rule.body {
             computed_string_positions(cond, &mut errors);
             intersection_positions(cond, &mut errors);
         }
     }
+    // Each call inlines the helper's body again: report each of its errors once.
+    let mut seen = HashSet::new();
+    errors.retain(|e| seen.insert((e.kind, e.span, e.message.clone())));
+    if dropped_silently && errors.is_empty() {
+        errors.push(Error::new(
+            ErrorKind::RecursiveRule,
+            Span::default(),
+            "internal error: a helper call was not inlined",
+            "here",
+        ));
+    }
     (checked, errors)
+}
+
+/// One argument passed to a helper parameter, checked against the parameter's inferred type
+/// once inference is done.
+struct Argument {
+    /// The helper called.
+    helper: String,
+    /// The parameter's name.
+    param: String,
+    /// The parameter's stand-in source in the helper's template ([`parameter_source`]).
+    source: Source,
+    /// The argument, with its place at the call.
+    value: CheckedExpr,
+    /// The whole call, where the inlined body's own type errors would point.
+    call: Span,
+    /// Line of the helper definition.
+    line: u32,
+}
+
+/// The stand-in of parameter `name` of declaration `id` while its body is checked on its own:
+/// a claim path no policy can write, so its type is inferred like any path's.
+fn parameter_source(id: RuleId, name: &str) -> Source {
+    Source::Claim(vec![PARAMETER_MARK.to_string(), id.to_string(), name.to_string()])
+}
+
+/// Each argument must have the type its parameter's uses give it. A parameter whose uses fix no
+/// type (`rule same(a, b) if { a == b }`) takes any: the inlined body is type-checked as written.
+/// Returns the errors and the spans of the calls they are in.
+fn check_arguments(
+    policy: &CheckedPolicy,
+    arguments: &[Argument],
+    conflicted: &HashSet<Source>,
+) -> (Vec<Error>, HashSet<Span>) {
+    let mut errors = Vec::new();
+    let mut calls = HashSet::new();
+    for argument in arguments {
+        let argument_source = inferred_source(&argument.value);
+        if conflicted.contains(&argument.source) || argument_source.is_some_and(|s| conflicted.contains(s)) {
+            continue;
+        }
+        let Some(&expected) = policy.dynamic_types.get(&argument.source) else { continue };
+        let actual = argument_source.map_or_else(|| static_type(&argument.value), |s| policy.type_of(s));
+        if expected != actual {
+            calls.insert(argument.call);
+            errors.push(
+                Error::new(
+                    ErrorKind::TypeMismatch,
+                    argument.value.span,
+                    format!(
+                        "`{}` takes `{}` as {}, not {}",
+                        argument.helper,
+                        argument.param,
+                        type_name(expected),
+                        type_name(actual)
+                    ),
+                    format!("{} here", type_name(actual)),
+                )
+                .with_help(format!(
+                    "the body of `{}` (line {}) uses `{}` as {}",
+                    argument.helper,
+                    argument.line,
+                    argument.param,
+                    type_name(expected)
+                )),
+            );
+        }
+    }
+    (errors, calls)
+}
+
+/// A helper's parameters: not named like the vocabulary (the body could not read it), each once.
+fn check_params(rule: &ast::RuleDecl, errors: &mut Vec<Error>) {
+    for (index, param) in rule.params.iter().enumerate() {
+        if is_vocabulary_root(&param.name) {
+            errors.push(
+                Error::new(
+                    ErrorKind::QuantifierScope,
+                    param.span,
+                    format!("parameter `{}` hides a vocabulary name", param.name),
+                    "choose another name",
+                )
+                .with_help(format!("name the parameter for what it holds, e.g. `{}_value`", param.name)),
+            );
+        } else if rule.params.iter().take(index).any(|earlier| earlier.name == param.name) {
+            errors.push(
+                Error::new(
+                    ErrorKind::QuantifierScope,
+                    param.span,
+                    format!("parameter `{}` is listed twice", param.name),
+                    "second parameter of this name",
+                )
+                .with_help("give each parameter its own name"),
+            );
+        }
+    }
+}
+
+/// One rule per name: the definitions of a helper rule written several times become one rule
+/// whose body is their alternatives ([`CheckedCondKind::Any`]), at the place of the first;
+/// rule references are renumbered to match. `definition_of` is [`Checker::definition_of`].
+/// Helpers with parameters (`is_template`) are set apart: calls inline them, nothing refers to
+/// them. Returns the rules and the templates.
+fn merge_definitions(
+    rules: Vec<CheckedRule>,
+    definition_of: &[RuleId],
+    is_template: &[bool],
+) -> (Vec<CheckedRule>, Vec<CheckedRule>) {
+    let mut new_id: Vec<RuleId> = Vec::with_capacity(rules.len());
+    let mut merged: Vec<(CheckedRule, Vec<CheckedRule>)> = Vec::new();
+    let mut templates = Vec::new();
+    for (id, rule) in rules.into_iter().enumerate() {
+        let first = definition_of.get(id).copied().unwrap_or(id as RuleId);
+        if is_template.get(id).copied().unwrap_or(false) {
+            new_id.push(RuleId::MAX);
+            templates.push(rule);
+            continue;
+        }
+        match new_id.get(first as usize).copied().filter(|&target| target != RuleId::MAX) {
+            Some(target) if first as usize != id => {
+                new_id.push(target);
+                if let Some((_, others)) = merged.get_mut(target as usize) {
+                    others.push(rule);
+                }
+            }
+            _ => {
+                new_id.push(merged.len() as RuleId);
+                merged.push((rule, Vec::new()));
+            }
+        }
+    }
+    let rules = merged
+        .into_iter()
+        .map(|(first, others)| {
+            let mut rule = if others.is_empty() {
+                first
+            } else {
+                let lines: Vec<String> =
+                    std::iter::once(first.line).chain(others.iter().map(|r| r.line)).map(|l| l.to_string()).collect();
+                let span = first.body.first().map_or(Span::default(), |c| c.span);
+                let branches = std::iter::once(first.body).chain(others.into_iter().map(|r| r.body)).collect();
+                CheckedRule {
+                    body: vec![CheckedCond { kind: CheckedCondKind::Any(branches), span }],
+                    body_text: vec![format!("any of its {} definitions (lines {})", lines.len(), lines.join(", "))],
+                    ..first
+                }
+            };
+            renumber_rules(&mut rule.body, &new_id);
+            rule
+        })
+        .collect();
+    (rules, templates)
+}
+
+/// Rewrites every [`CheckedCondKind::Rule`] id through `new_id`.
+fn renumber_rules(body: &mut [CheckedCond], new_id: &[RuleId]) {
+    for cond in body {
+        match &mut cond.kind {
+            CheckedCondKind::Rule(id) => *id = new_id.get(*id as usize).copied().unwrap_or(*id),
+            CheckedCondKind::Not(inner) => renumber_rules(std::slice::from_mut(inner.as_mut()), new_id),
+            CheckedCondKind::Every(inner) | CheckedCondKind::Some(inner) => renumber_rules(inner, new_id),
+            CheckedCondKind::Any(branches) => branches.iter_mut().for_each(|branch| renumber_rules(branch, new_id)),
+            _ => {}
+        }
+    }
 }
 
 /// Line numbers of many offsets in one source: the newlines are found once, so numbering every
@@ -328,16 +533,45 @@ struct Checker<'a> {
     /// Every quantifier variable declared anywhere, to explain uses outside their scope.
     quantifier_vars: HashSet<&'a str>,
     current_rule: RuleId,
+    /// For each declaration, the first declaration of its name when both are helper rules
+    /// (several definitions of one helper mean any of them), else itself.
+    definition_of: Vec<RuleId>,
     /// Helper-rule references: (from, to, span of the reference).
     helper_refs: Vec<(RuleId, RuleId, Span)>,
     inference: Inference,
     errors: Vec<Error>,
+    /// Parameters of each declaration (empty for none).
+    params: Vec<&'a [Ident]>,
+    /// Body of each declaration, to inline calls of helpers with parameters.
+    bodies: Vec<&'a [ast::Cond]>,
+    /// 1-based line of each declaration.
+    lines: Vec<u32>,
+    /// Every definition of each helper rule, in source order.
+    definitions: HashMap<&'a str, Vec<RuleId>>,
+    /// Parameter values of the helper bodies being checked, innermost last; a body sees only
+    /// its own parameters.
+    bindings: Vec<HashMap<&'a str, CheckedExpr>>,
+    /// Helpers being inlined, outermost first: stops a recursive call (reported by the rule
+    /// graph) from being inlined forever.
+    inlining: Vec<RuleId>,
+    /// Conditions inlined into the rule being checked, and into the whole policy.
+    expanded: usize,
+    expanded_total: usize,
+    /// Whether the rule being checked already has its expansion-limit error.
+    expansion_reported: bool,
+    /// Every argument passed to a helper parameter, checked after inference.
+    arguments: Vec<Argument>,
+    /// A recursive call was left out, relying on the rule graph to report the cycle: if no
+    /// error appears, the policy is still refused.
+    dropped_silently: bool,
 }
 
 impl<'a> Checker<'a> {
     fn new(source: &'a str, rules: &[&'a ast::RuleDecl], mut errors: Vec<Error>) -> Checker<'a> {
         let mut rule_ids = HashMap::new();
+        let mut definition_of = Vec::with_capacity(rules.len());
         for (id, rule) in rules.iter().enumerate() {
+            definition_of.push(id as RuleId);
             if is_vocabulary_root(&rule.name.name) {
                 errors.push(
                     Error::new(
@@ -349,9 +583,47 @@ impl<'a> Checker<'a> {
                     .with_help("a rule named like a request field could never be used; rename it"),
                 );
             }
+            if rule.kind == ast::RuleKind::Helper && is_builtin_function(&rule.name.name) {
+                errors.push(
+                    Error::new(
+                        ErrorKind::DuplicateRule,
+                        rule.name.span,
+                        format!("rule name `{}` is taken by a builtin function", rule.name.name),
+                        "a builtin function",
+                    )
+                    .with_help("a call with this name would call the builtin; rename the rule"),
+                );
+            }
             // Ids in `rule_ids` are indices of earlier rules, so the lookup always finds one.
-            let first = rule_ids.get(rule.name.name.as_str()).and_then(|&first| rules.get(first as usize));
-            if let Some(first) = first {
+            let first =
+                rule_ids.get(rule.name.name.as_str()).and_then(|&first| Some((first, rules.get(first as usize)?)));
+            if let Some((first_id, first)) = first {
+                if first.kind == ast::RuleKind::Helper && rule.kind == ast::RuleKind::Helper {
+                    if let Some(slot) = definition_of.last_mut() {
+                        *slot = first_id;
+                    }
+                    if first.params.len() != rule.params.len() {
+                        errors.push(
+                            Error::new(
+                                ErrorKind::DuplicateRule,
+                                rule.name.span,
+                                format!(
+                                    "this definition of `{}` takes {} parameters, the first takes {}",
+                                    rule.name.name,
+                                    rule.params.len(),
+                                    first.params.len()
+                                ),
+                                "different parameter count",
+                            )
+                            .with_help(format!(
+                                "first defined on line {}; the definitions of one helper rule are alternatives \
+                                 and take the same parameters",
+                                line_of(source, first.span.start)
+                            )),
+                        );
+                    }
+                    continue;
+                }
                 errors.push(
                     Error::new(
                         ErrorKind::DuplicateRule,
@@ -360,7 +632,8 @@ impl<'a> Checker<'a> {
                         "second definition",
                     )
                     .with_help(format!(
-                        "first defined on line {}; rule names must be unique",
+                        "first defined on line {}; allow and deny names are unique (rules with different names \
+                         already combine); only a helper `rule` may have several definitions, meaning any of them",
                         line_of(source, first.span.start)
                     )),
                 );
@@ -371,6 +644,13 @@ impl<'a> Checker<'a> {
         let mut quantifier_vars = HashSet::new();
         for rule in rules {
             collect_quantifier_vars(&rule.body, &mut quantifier_vars);
+        }
+        let mut definitions: HashMap<&str, Vec<RuleId>> = HashMap::new();
+        for (id, rule) in rules.iter().enumerate() {
+            if rule.kind == ast::RuleKind::Helper {
+                definitions.entry(rule.name.name.as_str()).or_default().push(id as RuleId);
+            }
+            check_params(rule, &mut errors);
         }
         Checker {
             source,
@@ -383,10 +663,47 @@ impl<'a> Checker<'a> {
                 .collect(),
             quantifier_vars,
             current_rule: 0,
+            definition_of,
             helper_refs: Vec::new(),
             inference: Inference::default(),
             errors,
+            params: rules.iter().map(|r| r.params.as_slice()).collect(),
+            bodies: rules.iter().map(|r| r.body.as_slice()).collect(),
+            lines: {
+                let index = LineIndex::new(source);
+                rules.iter().map(|r| index.line(r.span.start)).collect()
+            },
+            definitions,
+            bindings: Vec::new(),
+            inlining: Vec::new(),
+            expanded: 0,
+            expanded_total: 0,
+            expansion_reported: false,
+            arguments: Vec::new(),
+            dropped_silently: false,
         }
+    }
+
+    /// The checked body of declaration `id`. A helper with parameters is checked on its own,
+    /// each parameter standing for a value of the type its uses give it ([`parameter_source`]).
+    fn rule_body(&mut self, id: RuleId, rule: &'a ast::RuleDecl) -> Vec<CheckedCond> {
+        if rule.params.is_empty() {
+            return rule.body.iter().filter_map(|c| self.cond(c, Scope::default())).collect();
+        }
+        let frame = rule
+            .params
+            .iter()
+            .map(|p| {
+                let kind = CheckedExprKind::Dynamic(parameter_source(id, &p.name));
+                (p.name.as_str(), CheckedExpr { kind, span: p.span })
+            })
+            .collect();
+        self.bindings.push(frame);
+        self.inlining.push(self.current_rule);
+        let body = rule.body.iter().filter_map(|c| self.cond(c, Scope::default())).collect();
+        self.inlining.pop();
+        self.bindings.pop();
+        body
     }
 
     fn error(&mut self, error: Error) -> Option<CheckedCond> {
@@ -424,7 +741,12 @@ impl<'a> Checker<'a> {
                     Quantifier::Some => CheckedCondKind::Some(conds),
                 }
             }
-            CondKind::Bare(expr) => match bare_rule_name(expr, scope) {
+            CondKind::Or(branches) => {
+                // Check every branch (to report all their errors) before giving up on one.
+                let checked: Vec<Option<CheckedCond>> = branches.iter().map(|c| self.cond(c, scope)).collect();
+                CheckedCondKind::Any(checked.into_iter().map(|c| c.map(|c| vec![c])).collect::<Option<_>>()?)
+            }
+            CondKind::Bare(expr) => match bare_rule_name(expr, scope).filter(|n| self.parameter(&n.name).is_none()) {
                 Some(name) => return self.rule_reference(name, cond.span),
                 None => {
                     let e = self.expr(expr, scope)?;
@@ -511,6 +833,7 @@ impl<'a> Checker<'a> {
                     .with_help(format!("compare it with something, e.g. `{other}(...) == ...`")),
                 );
             }
+            name if self.definitions.contains_key(name) => return self.inline_call(span, function, args, scope),
             other => {
                 let mut error = Error::new(
                     ErrorKind::UnknownName,
@@ -697,6 +1020,9 @@ impl<'a> Checker<'a> {
             }
             return self.error(error);
         };
+        if let Some(params) = self.params.get(id as usize).filter(|p| !p.is_empty()) {
+            return self.error(arity(name, params.len(), 0));
+        }
         if self.rule_kinds.get(id as usize) != Some(&&ast::RuleKind::Helper) {
             return self.error(
                 Error::new(
@@ -710,6 +1036,104 @@ impl<'a> Checker<'a> {
         }
         self.helper_refs.push((self.current_rule, id, name.span));
         Some(CheckedCond { kind: CheckedCondKind::Rule(id), span })
+    }
+
+    /// The value of parameter `name` of the helper body being checked, if it is one.
+    fn parameter(&self, name: &str) -> Option<CheckedExpr> {
+        self.bindings.last().and_then(|frame| frame.get(name)).cloned()
+    }
+
+    /// `helper(args...)`: the helper's body with the arguments in place of its parameters (every
+    /// definition, as alternatives), checked where the call is, so an argument may be the
+    /// variable of an enclosing quantifier.
+    fn inline_call(
+        &mut self,
+        span: Span,
+        function: &'a Ident,
+        args: &'a [ast::Expr],
+        scope: Scope<'a>,
+    ) -> Option<CheckedCond> {
+        let definitions = self.definitions.get(function.name.as_str()).cloned().unwrap_or_default();
+        let first = *definitions.first()?;
+        let param_count = self.params.get(first as usize).map_or(0, |p| p.len());
+        if param_count != args.len() {
+            return self.error(arity(function, param_count, args.len()));
+        }
+        if definitions.iter().any(|&d| self.params.get(d as usize).map_or(0, |p| p.len()) != param_count) {
+            return None; // reported at the definition whose parameters differ
+        }
+        let values: Vec<Option<CheckedExpr>> = args.iter().map(|a| self.expr(a, scope)).collect();
+        let values: Vec<CheckedExpr> = values.into_iter().collect::<Option<_>>()?;
+        self.helper_refs.push((self.current_rule, first, function.span));
+        if self.inlining.contains(&first) || self.inlining.len() >= MAX_HELPER_DEPTH {
+            // A cycle or too deep a chain: the rule graph reports it (`report_cycles`).
+            self.dropped_silently = true;
+            return None;
+        }
+        let size = definitions.iter().filter_map(|&d| self.bodies.get(d as usize)).map(|b| count_conditions(b)).sum();
+        if !self.expand(size, function) {
+            return None;
+        }
+        let inner = Scope { quantifier_var: None, in_quantifier: scope.in_quantifier };
+        let mut branches = Vec::with_capacity(definitions.len());
+        let mut complete = true;
+        self.inlining.push(first);
+        for &definition in &definitions {
+            let params = self.params.get(definition as usize).copied().unwrap_or_default();
+            let body = self.bodies.get(definition as usize).copied().unwrap_or_default();
+            let line = self.lines.get(definition as usize).copied().unwrap_or_default();
+            for (param, value) in params.iter().zip(&values) {
+                self.arguments.push(Argument {
+                    helper: function.name.clone(),
+                    param: param.name.clone(),
+                    source: parameter_source(definition, &param.name),
+                    value: value.clone(),
+                    call: span,
+                    line,
+                });
+            }
+            self.bindings.push(params.iter().map(|p| p.name.as_str()).zip(values.iter().cloned()).collect());
+            let conds: Vec<CheckedCond> = body.iter().filter_map(|c| self.cond(c, inner)).collect();
+            self.bindings.pop();
+            complete &= conds.len() == body.len();
+            branches.push(conds);
+        }
+        self.inlining.pop();
+        if !complete {
+            return None;
+        }
+        let kind = match branches.as_mut_slice() {
+            [only] if only.len() == 1 => only.pop()?.kind,
+            _ => CheckedCondKind::Any(branches),
+        };
+        Some(CheckedCond { kind, span })
+    }
+
+    /// Counts `size` more inlined conditions; past the per-rule or per-policy limit, reports it
+    /// (once per rule) at the call `at` and returns false.
+    fn expand(&mut self, size: usize, at: &Ident) -> bool {
+        self.expanded = self.expanded.saturating_add(size);
+        self.expanded_total = self.expanded_total.saturating_add(size);
+        if self.expanded <= MAX_CONDITIONS_PER_RULE && self.expanded_total <= MAX_CONDITIONS {
+            return true;
+        }
+        if !self.expansion_reported {
+            self.expansion_reported = true;
+            self.errors.push(
+                Error::new(
+                    ErrorKind::LimitExceeded,
+                    at.span,
+                    format!("calls of helper rules expand past the size limit at `{}`", at.name),
+                    "inlining this call passes the limit",
+                )
+                .with_help(format!(
+                    "each call copies the helper's body: a rule may expand to at most \
+                     {MAX_CONDITIONS_PER_RULE} conditions and a policy to {MAX_CONDITIONS}; call helpers fewer times \
+                     or use a helper without parameters, which is evaluated once"
+                )),
+            );
+        }
+        false
     }
 
     fn expr(&mut self, expr: &'a ast::Expr, scope: Scope<'a>) -> Option<CheckedExpr> {
@@ -768,6 +1192,13 @@ impl<'a> Checker<'a> {
         let root = path.root.name.as_str();
         if scope.quantifier_var == Some(root) {
             return self.hop_path(&path.root, &path.parts);
+        }
+        if let Some(value) = self.parameter(root) {
+            if let Some(part) = path.parts.first() {
+                self.errors.push(no_attributes(root, part_span(part)));
+                return None;
+            }
+            return Some(value.kind);
         }
         match root {
             "act" => self.actor_field(ActorRef::Current, &path.root, &path.parts),
@@ -1116,6 +1547,7 @@ fn computed_string_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
         CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => {
             body.iter().for_each(|c| computed_string_positions(c, errors))
         }
+        CheckedCondKind::Any(branches) => branches.iter().flatten().for_each(|c| computed_string_positions(c, errors)),
         CheckedCondKind::Rule(_) => {}
     }
 }
@@ -1177,6 +1609,7 @@ fn intersection_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
         CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => {
             body.iter().for_each(|c| intersection_positions(c, errors))
         }
+        CheckedCondKind::Any(branches) => branches.iter().flatten().for_each(|c| intersection_positions(c, errors)),
         CheckedCondKind::Rule(_) => {}
     }
 }
@@ -1220,6 +1653,7 @@ fn collect_quantifier_vars<'a>(body: &'a [ast::Cond], vars: &mut HashSet<&'a str
                 collect_quantifier_vars(body, vars);
             }
             CondKind::Not(inner) => collect_quantifier_vars(std::slice::from_ref(inner.as_ref()), vars),
+            CondKind::Or(branches) => collect_quantifier_vars(branches, vars),
             _ => {}
         }
     }
@@ -1262,6 +1696,23 @@ fn part_span(part: &PathPart) -> Span {
 /// `chain.first` as one name, for messages.
 fn qualified(root: &Ident, attribute: &Ident) -> Ident {
     Ident { name: format!("{}.{}", root.name, attribute.name), span: Span::new(root.span.start, attribute.span.end) }
+}
+
+/// A helper called with the wrong number of arguments.
+fn arity(helper: &Ident, expected: usize, given: usize) -> Error {
+    let usage = if expected == 0 {
+        format!("write `{}` alone on its line", helper.name)
+    } else {
+        let values = vec!["VALUE"; expected].join(", ");
+        format!("call it as `{}({values})`", helper.name)
+    };
+    Error::new(
+        ErrorKind::TypeMismatch,
+        helper.span,
+        format!("helper rule `{}` takes {expected} argument{}", helper.name, if expected == 1 { "" } else { "s" }),
+        format!("{given} given"),
+    )
+    .with_help(usage)
 }
 
 /// `every hop in chain`, without the body.
@@ -1431,6 +1882,48 @@ mod tests {
         assert_eq!(error_kinds("package p\nallow a if { sub }"), [ErrorKind::TypeMismatch]);
         assert_eq!(error_kinds("package p\nallow a if { scope matches \"x\" }"), [ErrorKind::TypeMismatch]);
         assert_eq!(error_kinds("package p\nallow a if { data.t[exp].x == \"y\" }"), [ErrorKind::TypeMismatch]);
+    }
+
+    #[test]
+    fn helpers_with_parameters_are_inlined_at_each_call() {
+        let policy = checked(
+            "package p\nrule owns(record) if { data.records[record].customer == sub }\n\
+             allow a if { owns(resource)\n every hop in chain { owns(hop.sub) } }",
+        )
+        .unwrap();
+        assert_eq!(policy.rules.len(), 1, "helpers with parameters are not rules of the program");
+        let CheckedCondKind::Cmp(CmpOp::Eq, lookup, _) = &policy.rules[0].body[0].kind else { panic!() };
+        let CheckedExprKind::Lookup { key, .. } = &lookup.kind else { panic!() };
+        assert_eq!(key.kind, CheckedExprKind::Field(Field::Resource));
+        let CheckedCondKind::Every(inner) = &policy.rules[0].body[1].kind else { panic!() };
+        let CheckedCondKind::Cmp(_, lookup, _) = &inner[0].kind else { panic!() };
+        let CheckedExprKind::Lookup { key, .. } = &lookup.kind else { panic!() };
+        assert_eq!(key.kind, CheckedExprKind::Actor(ActorRef::Hop, ActorField::Sub));
+        // An argument's type follows from the parameter's use, like a path's.
+        let policy =
+            checked("package p\nrule recent(at) if { now - at < 1h }\nallow a if { recent(claims.t) }").unwrap();
+        assert_eq!(policy.type_of(&Source::Claim(vec!["t".into()])), Ty::Int);
+        // A parameter whose uses fix no type takes any; the inlined body is checked as written.
+        let both = "package p\nrule both(x, y) if { x == y }\n";
+        assert!(checked(&format!("{both}allow a if {{ both(chain.depth, 3) }}")).is_ok());
+        assert!(checked(&format!("{both}allow a if {{ both(sub, act.sub) }}")).is_ok());
+        assert_eq!(error_kinds(&format!("{both}allow a if {{ both(chain.depth, sub) }}")), [ErrorKind::TypeMismatch]);
+    }
+
+    #[test]
+    fn inlining_is_bounded_by_the_size_limits() {
+        // Each helper calls the next twice: 2^40 conditions if nothing stopped the expansion.
+        let mut source = String::from("package p\nrule h40(x) if { x == \"a\" }\n");
+        for level in (0..40).rev() {
+            source.push_str(&format!("rule h{level}(x) if {{ h{}(x)\n h{}(x) }}\n", level + 1, level + 1));
+        }
+        source.push_str("allow a if { h0(resource) }\n");
+        assert!(error_kinds(&source).contains(&ErrorKind::LimitExceeded));
+        // A helper called within the limit compiles.
+        assert!(checked(
+            "package p\nrule h1(x) if { x == \"a\" }\nrule h0(x) if { h1(x); h1(x) }\nallow a if { h0(sub) }"
+        )
+        .is_ok());
     }
 
     #[test]

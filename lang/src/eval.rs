@@ -186,7 +186,21 @@ impl<'a> Evaluator<'a> {
             Cond::Rule(id) => self.helper(*id, depth),
             Cond::Every(body) => self.over_chain(body, depth, Truth::True, Truth::False, Ord::min),
             Cond::Some(body) => self.over_chain(body, depth, Truth::False, Truth::True, Ord::max),
+            Cond::Any(branches) => self.any(branches, hop, depth),
         }
+    }
+
+    /// Alternatives: the maximum over the branches, stopping at the first true one.
+    fn any(&self, branches: &[Vec<Cond>], hop: Option<&Actor>, depth: usize) -> Truth {
+        let mut result = Truth::False;
+        for branch in branches {
+            let truth = self.body(branch, hop, depth);
+            if truth == Truth::True {
+                return Truth::True;
+            }
+            result = result.max(truth);
+        }
+        result
     }
 
     /// A quantifier: `every` starts true, stops at the first false actor and keeps the minimum;

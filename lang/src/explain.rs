@@ -102,6 +102,21 @@ pub enum Because {
         /// The failing actors, in chain order.
         failures: Vec<ActorFailure>,
     },
+    /// Alternatives (`a or b`, or a helper rule defined several times) did not hold: every
+    /// branch failed, each shown with its first failing condition.
+    Alternatives {
+        /// One entry per branch, in source order.
+        failures: Vec<BranchFailure>,
+    },
+}
+
+/// One branch of alternatives that did not hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchFailure {
+    /// Position among the alternatives: 0 is the first written.
+    pub index: usize,
+    /// The branch's first false condition, else its first undecided one.
+    pub failed: ConditionReport,
 }
 
 /// One actor of the chain that did not satisfy a quantifier's body.
@@ -190,6 +205,12 @@ fn render_failure(out: &mut String, report: &ConditionReport, depth: usize) {
                 render_failure(out, &failure.failed, depth + 2);
             }
         }
+        Some(Because::Alternatives { failures }) => {
+            for failure in failures {
+                let _ = writeln!(out, "{indent}  alternative {}:", failure.index + 1);
+                render_failure(out, &failure.failed, depth + 2);
+            }
+        }
     }
 }
 
@@ -239,14 +260,14 @@ impl Explainer<'_> {
         };
         let mut values = Vec::new();
         self.observe_cond(cond, hop, &mut values);
-        Some(ConditionReport { condition, values, undecided, because: self.because(cond, depth) })
+        Some(ConditionReport { condition, values, undecided, because: self.because(cond, hop, depth) })
     }
 
-    /// Where a failed helper or quantifier failed inside; `None` for atomic conditions and
-    /// for `not` (whose operand held, so nothing inside failed).
-    /// Helpers are evaluated on their own and quantifiers do not nest, so no enclosing actor
-    /// is passed down.
-    fn because(&self, cond: &Cond, depth: usize) -> Option<Because> {
+    /// Where a failed helper, quantifier or alternatives failed inside; `None` for atomic
+    /// conditions and for `not` (whose operand held, so nothing inside failed).
+    /// Helpers are evaluated on their own and quantifiers do not nest, so only alternatives
+    /// use `hop`, the actor of an enclosing quantifier.
+    fn because(&self, cond: &Cond, hop: Option<&Actor>, depth: usize) -> Option<Because> {
         match cond {
             Cond::Rule(id) => {
                 if depth >= self.program.rules.len() {
@@ -261,6 +282,16 @@ impl Explainer<'_> {
                 Some(Because::Actors { failures })
             }
             Cond::Some(body) => Some(Because::Actors { failures: self.actor_failures(body, depth).collect() }),
+            Cond::Any(branches) => {
+                let failures = branches
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, branch)| {
+                        Some(BranchFailure { index, failed: self.first_failure(branch, None, hop, depth)? })
+                    })
+                    .collect();
+                Some(Because::Alternatives { failures })
+            }
             _ => None,
         }
     }
@@ -292,7 +323,7 @@ impl Explainer<'_> {
             | Cond::Defined(e) => self.observe(e, hop, out),
             Cond::Not(inner) => self.observe_cond(inner, hop, out),
             Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
-            Cond::Rule(_) => {}
+            Cond::Rule(_) | Cond::Any(_) => {}
         }
     }
 
@@ -486,6 +517,54 @@ deny outsider "an actor outside acme" if {
         let text = explanation.render();
         assert!(text.contains("    in rule trusted (line 3):\n"), "{text}");
         assert!(text.contains("        at chain[1]:\n"), "{text}");
+    }
+
+    #[test]
+    fn alternatives_and_helper_definitions_show_every_branch() {
+        let source =
+            "package p\nrule privileged if { \"admin\" in scope }\nrule privileged if { sub in data.operators }\n\
+                      allow read if {\n  action == \"read\" or privileged\n}\n";
+        let program = crate::compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+        let req =
+            Request::from_json(json!({"claims": {"sub": "bob", "scope": "x"}, "action": "write"}), &Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let explanation = explain(&program, &req, &json!({"operators": ["alice"]}));
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "action == \"read\" or privileged");
+        let Some(Because::Alternatives { failures }) = &failed.because else { panic!("{failed:?}") };
+        assert_eq!(
+            failures.iter().map(|f| f.failed.condition.as_str()).collect::<Vec<_>>(),
+            ["action == \"read\"", "privileged"]
+        );
+        let Some(Because::Helper { failed: definitions, .. }) = &failures[1].failed.because else { panic!() };
+        assert_eq!(definitions.condition, "any of its 2 definitions (lines 2, 3)");
+        let Some(Because::Alternatives { failures }) = &definitions.because else { panic!("{definitions:?}") };
+        assert_eq!(failures.len(), 2);
+        assert_eq!(failures[1].failed.condition, "sub in data.operators");
+        let text = explanation.render();
+        assert!(text.contains("  alternative 2:\n"), "{text}");
+        assert!(text.contains("`\"admin\" in scope` was false: scope = [\"x\"]"), "{text}");
+        assert!(text.contains("`sub in data.operators` was false"), "{text}");
+    }
+
+    #[test]
+    fn a_call_of_a_helper_with_parameters_shows_the_values_its_body_read() {
+        let source = "package p\nrule owns(record) if { data.records[record].customer == sub }\nallow read if { owns(resource) }";
+        let program = crate::compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+        let req = request(&[], json!({"sub": "bob"}));
+        let explanation = explain(&program, &req, &json!({"records": {"doc-1": {"customer": "alice"}}}));
+        let failed = rule(&explanation, "read").failed.as_ref().unwrap();
+        assert_eq!(failed.condition, "owns(resource)");
+        let names: Vec<(&str, Option<&Json>)> =
+            failed.values.iter().map(|o| (o.name.as_str(), o.value.as_ref())).collect();
+        assert_eq!(
+            names,
+            [
+                ("data.records[resource].customer", Some(&json!("alice"))),
+                ("resource", Some(&json!("doc-1"))),
+                ("sub", Some(&json!("bob")))
+            ]
+        );
     }
 
     #[test]

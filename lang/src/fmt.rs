@@ -114,7 +114,11 @@ impl<'s> Printer<'s> {
             RuleKind::Deny { reason } => {
                 format!("deny {} {} if {{", rule.name.name, string_literal(reason))
             }
-            RuleKind::Helper => format!("rule {} if {{", rule.name.name),
+            RuleKind::Helper if rule.params.is_empty() => format!("rule {} if {{", rule.name.name),
+            RuleKind::Helper => {
+                let params: Vec<&str> = rule.params.iter().map(|p| p.name.as_str()).collect();
+                format!("rule {}({}) if {{", rule.name.name, params.join(", "))
+            }
         };
         self.out.push_str(&head);
         if rule.body.is_empty() && !self.has_comment_before(rule.span.end) {
@@ -205,6 +209,14 @@ impl<'s> Printer<'s> {
             CondKind::Bare(expr) => {
                 let text = self.expr(expr);
                 self.out.push_str(&text);
+            }
+            CondKind::Or(branches) => {
+                for (index, branch) in branches.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push_str(" or ");
+                    }
+                    self.cond(branch, depth);
+                }
             }
         }
     }
@@ -364,6 +376,7 @@ fn is_quantifier(cond: &Cond) -> bool {
     match &cond.kind {
         CondKind::Quantified { .. } => true,
         CondKind::Not(inner) => is_quantifier(inner),
+        CondKind::Or(branches) => branches.iter().any(is_quantifier),
         _ => false,
     }
 }
@@ -439,6 +452,20 @@ allow empty if {}
 
 # trailing file comment
 "#;
+
+    #[test]
+    fn alternatives_and_helper_definitions_round_trip() {
+        let messy = "package p\nrule h if {\"a\" in scope}\nrule h if { sub==\"x\" }\nallow a if {\n  not   action==\"r\"   or h or every hop in chain { hop.sub == sub; hop.instance == \"i\" }\n}\n";
+        let canonical = "package p\n\nrule h if {\n    \"a\" in scope\n}\n\nrule h if {\n    sub == \"x\"\n}\n\nallow a if {\n    not action == \"r\" or h or every hop in chain {\n        hop.sub == sub\n        hop.instance == \"i\"\n    }\n}\n";
+        assert_eq!(fmt(messy), canonical);
+        assert_eq!(fmt(canonical), canonical);
+        assert_eq!(meaning(messy), meaning(canonical));
+        let messy =
+            "package p\nrule owns( record ,who ) if { data.r[record].c == who }\nallow a if { owns(resource,sub) }\n";
+        let canonical = "package p\n\nrule owns(record, who) if {\n    data.r[record].c == who\n}\n\nallow a if {\n    owns(resource, sub)\n}\n";
+        assert_eq!(fmt(messy), canonical);
+        assert_eq!(meaning(messy), meaning(canonical));
+    }
 
     #[test]
     fn messy_policy_gets_the_canonical_layout() {

@@ -18,6 +18,8 @@
 //! - `Expr::Intersect` appears only as the argument of `Count` or as an operand of an
 //!   `Eq`/`Ne` `Cmp` whose other operand is the empty literal set; its operands are not
 //!   intersections.
+//! - helper rules with parameters are gone: each call was inlined (a `Cond::Any` of the
+//!   definitions' bodies when there are several), so `Cond::Rule` names helpers without them.
 use serde::{Deserialize, Serialize};
 
 /// Index into [`Program::literals`].
@@ -454,6 +456,10 @@ pub enum Cond {
     Every(Vec<Cond>),
     /// Some actor of the chain satisfies all of the body (false for an empty chain).
     Some(Vec<Cond>),
+    /// Alternatives (`a or b`, or the definitions of a helper rule written several times): each
+    /// branch is a conjunction; the result is the maximum over the branches (true if one is
+    /// true, else undecided if one is, else false; false for no branch).
+    Any(Vec<Vec<Cond>>),
 }
 
 /// What a rule does when its body holds.

@@ -58,11 +58,12 @@ pub fn check_limits(policy: &Policy) -> Vec<Error> {
 }
 
 /// Conditions of a body, nested ones included (nesting is bounded by the parser).
-fn count_conditions(body: &[crate::ast::Cond]) -> usize {
+pub(crate) fn count_conditions(body: &[crate::ast::Cond]) -> usize {
     body.iter()
         .map(|cond| match &cond.kind {
             CondKind::Not(inner) => 1 + count_conditions(std::slice::from_ref(inner.as_ref())),
             CondKind::Quantified { body, .. } => 1 + count_conditions(body),
+            CondKind::Or(branches) => 1 + count_conditions(branches),
             CondKind::Binary { .. } | CondKind::Call { .. } | CondKind::Bare(_) => 1,
         })
         .fold(0, usize::saturating_add)

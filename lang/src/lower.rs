@@ -93,6 +93,7 @@ impl Lowering<'_> {
             CheckedCondKind::Rule(id) => Cond::Rule(*id),
             CheckedCondKind::Every(body) => Cond::Every(self.conds(body)),
             CheckedCondKind::Some(body) => Cond::Some(self.conds(body)),
+            CheckedCondKind::Any(branches) => Cond::Any(branches.iter().map(|branch| self.conds(branch)).collect()),
         }
     }
 

@@ -74,6 +74,11 @@ impl CompiledPackage {
                     self.name_helper_files(&mut failure.failed);
                 }
             }
+            Some(Because::Alternatives { failures }) => {
+                for failure in failures {
+                    self.name_helper_files(&mut failure.failed);
+                }
+            }
             None => {}
         }
     }

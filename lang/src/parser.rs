@@ -41,7 +41,7 @@ pub fn parse(source: &str) -> Result<Policy, Error> {
         )
         .with_help("save the policy as UTF-8 without a byte order mark"));
     }
-    let mut pairs = PolicyParser::parse(Rule::policy, source).map_err(syntax_error)?;
+    let mut pairs = PolicyParser::parse(Rule::policy, source).map_err(|e| syntax_error(e, source))?;
     let policy = pairs.next().ok_or_else(|| malformed(Span::default()))?;
     let mut statements = Vec::new();
     for pair in policy.into_inner() {
@@ -93,6 +93,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_rule
             | Rule::kw_if
             | Rule::kw_not
+            | Rule::kw_or
             | Rule::kw_in
             | Rule::kw_chain
     )
@@ -105,24 +106,44 @@ fn rule_decl(pair: Pair<Rule>) -> Result<RuleDecl, Error> {
     let head_rule = head.as_rule();
     let mut head_parts = head.into_inner();
     let name = ident(child(&mut head_parts, Rule::ident, whole)?);
+    let mut params = Vec::new();
     let kind = match head_rule {
         Rule::allow_head => RuleKind::Allow,
         Rule::deny_head => {
             let reason = child(&mut head_parts, Rule::string, whole)?;
             RuleKind::Deny { reason: string_value(&reason)? }
         }
-        Rule::helper_head => RuleKind::Helper,
+        Rule::helper_head => {
+            if let Some(list) = head_parts.find(|p| p.as_rule() == Rule::params) {
+                params = list.into_inner().map(ident).collect();
+            }
+            RuleKind::Helper
+        }
         _ => return Err(malformed(whole)),
     };
     let body_pair = child(&mut inner, Rule::body, whole)?;
-    Ok(RuleDecl { kind, name, body: body(body_pair, 0)?, span: whole })
+    Ok(RuleDecl { kind, name, params, body: body(body_pair, 0)?, span: whole })
 }
 
 fn body(pair: Pair<Rule>, depth: usize) -> Result<Vec<Cond>, Error> {
     pair.into_inner()
         .filter(|p| !matches!(p.as_rule(), Rule::separator | Rule::body_close))
-        .map(|c| condition(c, depth + 1))
+        .map(|c| alternatives(c, depth + 1))
         .collect()
+}
+
+/// `a or b or …` (a `condition` pair): one condition alone, or [`CondKind::Or`] of several.
+fn alternatives(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
+    let at = span(&pair);
+    let mut branches: Vec<Cond> = pair
+        .into_inner()
+        .filter(|p| !is_keyword(p.as_rule()))
+        .map(|c| condition(c, depth + 1))
+        .collect::<Result<_, _>>()?;
+    if branches.len() == 1 {
+        return branches.pop().ok_or_else(|| malformed(at));
+    }
+    Ok(Cond { kind: CondKind::Or(branches), span: at })
 }
 
 fn too_deep(at: Span) -> Error {
@@ -131,7 +152,8 @@ fn too_deep(at: Span) -> Error {
 }
 
 fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
-    let at = span(&pair);
+    let mut at = span(&pair);
+    let text = pair.as_str();
     if depth > MAX_NESTING {
         return Err(too_deep(at));
     }
@@ -155,7 +177,13 @@ fn condition(pair: Pair<Rule>, depth: usize) -> Result<Cond, Error> {
         }
         Rule::call_cond => {
             let function = ident(child(&mut inner, Rule::ident, at)?);
-            let args = inner.map(|e| expr(e, depth + 1)).collect::<Result<_, _>>()?;
+            let args: Vec<Expr> = inner.map(|e| expr(e, depth + 1)).collect::<Result<_, _>>()?;
+            // The lookahead after `)` skips blanks and comments: the condition ends at the `)`.
+            let last_end = args.last().map_or(at.start, |arg| arg.span.end);
+            let close = text.get(last_end.saturating_sub(at.start)..).and_then(|rest| rest.find(')'));
+            if let Some(offset) = close {
+                at = Span::new(at.start, last_end + offset + 1);
+            }
             CondKind::Call { function, args }
         }
         Rule::binary_cond => {
@@ -292,8 +320,9 @@ fn string_value(pair: &Pair<Rule>) -> Result<String, Error> {
     })
 }
 
-/// Turns pest's "expected one of these rules" into words.
-fn syntax_error(error: pest::error::Error<Rule>) -> Error {
+/// Turns pest's "expected one of these rules" into words; `source` is the text parsed, to
+/// recognise other languages' operators at the error and name the form Warrant uses.
+fn syntax_error(error: pest::error::Error<Rule>, source: &str) -> Error {
     let at = match error.location {
         InputLocation::Pos(p) => Span::new(p, p),
         InputLocation::Span((s, e)) => Span::new(s, e),
@@ -315,7 +344,32 @@ fn syntax_error(error: pest::error::Error<Rule>) -> Error {
         format!("syntax error: expected {}", one_of(&expected))
     };
     let label = if expected.is_empty() { "unexpected input".to_string() } else { "unexpected here".to_string() };
-    Error::new(ErrorKind::Parse, at, message, label)
+    let error = Error::new(ErrorKind::Parse, at, message, label);
+    let before = source.get(..at.start).unwrap_or("").trim_end_matches([' ', '\t']);
+    let dangling_or = before.strip_suffix("or").is_some_and(|head| head.ends_with([' ', '\t']));
+    let help = if dangling_or {
+        Some("`or` joins two conditions on one line: write the next alternative on the same line as `or`")
+    } else {
+        foreign_connective(source.get(at.start..).unwrap_or(""))
+    };
+    match help {
+        Some(help) => error.with_help(help),
+        None => error,
+    }
+}
+
+/// Help for a logical operator other languages use, written where a Warrant condition ended.
+fn foreign_connective(rest: &str) -> Option<&'static str> {
+    let word = |w: &str| {
+        rest.strip_prefix(w).is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    };
+    if rest.starts_with("||") || word("OR") {
+        Some("write alternatives with `or`: `action == \"read\" or \"admin\" in scope`")
+    } else if rest.starts_with("&&") || word("and") || word("AND") {
+        Some("conditions on separate lines (or separated by `;`) must all hold: write the second condition on its own line; for alternatives write `a or b`")
+    } else {
+        None
+    }
 }
 
 /// "a", "a or b", "a, b or c".
@@ -341,6 +395,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_rule => "`rule`",
         Rule::kw_if => "`if`",
         Rule::kw_in => "`in`",
+        Rule::kw_or => "`or`",
         Rule::kw_chain => "`chain`",
         Rule::body => "`{`",
         Rule::body_close => "`}`",

@@ -122,7 +122,7 @@ fn is_constant(cond: &Cond) -> bool {
             is_constant_expr(e)
         }
         Cond::Not(inner) => is_constant(inner),
-        Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) => false,
+        Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) => false,
     }
 }
 

@@ -27,6 +27,19 @@ pub fn cond_text(program: &Program, cond: &Cond) -> String {
         Cond::Rule(id) => rule_name(program, *id),
         Cond::Every(body) => format!("every hop in chain {{ {} }}", body_text(program, body)),
         Cond::Some(body) => format!("some hop in chain {{ {} }}", body_text(program, body)),
+        Cond::Any(branches) => {
+            let branches: Vec<String> = branches.iter().map(|branch| branch_text(program, branch)).collect();
+            branches.join(" or ")
+        }
+    }
+}
+
+/// One branch of [`Cond::Any`]: a single condition as is, several braced so that `or` reads
+/// unambiguously.
+fn branch_text(program: &Program, branch: &[Cond]) -> String {
+    match branch {
+        [single] => cond_text(program, single),
+        _ => format!("{{ {} }}", body_text(program, branch)),
     }
 }
 

@@ -4,15 +4,23 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::Span;
-use crate::check::{is_ordering, line_of, CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy};
+use crate::check::{
+    is_ordering, line_of, CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy, CheckedRule,
+};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{Source, Ty};
 
 /// Type errors of a policy whose path types have been inferred. `conflicted` paths already
 /// have an error for being used as two types; their uses are not reported again.
-pub(crate) fn check_types(policy: &CheckedPolicy, conflicted: &HashSet<Source>, source: &str) -> Vec<Error> {
+/// `rules` are the policy's rules or its templates (helper rules with parameters).
+pub(crate) fn check_types(
+    policy: &CheckedPolicy,
+    rules: &[CheckedRule],
+    conflicted: &HashSet<Source>,
+    source: &str,
+) -> Vec<Error> {
     let mut checker = TypeChecker { policy, conflicted, source, errors: Vec::new() };
-    for rule in &policy.rules {
+    for rule in rules {
         checker.body(&rule.body);
     }
     checker.errors
@@ -110,8 +118,12 @@ impl Inference {
     }
 }
 
+/// First segment of the claim path that stands for a helper parameter while the helper's body
+/// is checked on its own (`check.rs`): no claim name can contain a NUL, so it names no claim.
+pub(crate) const PARAMETER_MARK: &str = "\u{0}parameter";
+
 /// The type of an expression whose type does not depend on inference.
-fn static_type(expr: &CheckedExpr) -> Ty {
+pub(crate) fn static_type(expr: &CheckedExpr) -> Ty {
     match &expr.kind {
         CheckedExprKind::Str(_)
         | CheckedExprKind::Actor(..)
@@ -132,6 +144,9 @@ fn static_type(expr: &CheckedExpr) -> Ty {
 
 fn source_name(s: &Source) -> String {
     match s {
+        Source::Claim(p) if p.first().is_some_and(|first| first == PARAMETER_MARK) => {
+            format!("parameter {}", p.last().map_or("?", String::as_str))
+        }
         Source::Field(f) => f.name().to_string(),
         Source::Claim(p) => format!("claims.{}", p.join(".")),
         Source::Context(p) => format!("context.{}", p.join(".")),
@@ -246,6 +261,7 @@ impl TypeChecker<'_> {
             CheckedCondKind::Defined(e) => self.expr(e),
             CheckedCondKind::Not(inner) => self.cond(inner),
             CheckedCondKind::Every(body) | CheckedCondKind::Some(body) => self.body(body),
+            CheckedCondKind::Any(branches) => branches.iter().for_each(|branch| self.body(branch)),
             CheckedCondKind::Rule(_) => {}
         }
     }

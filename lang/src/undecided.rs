@@ -84,6 +84,7 @@ fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
         }
         Cond::Not(inner) => cond_messages(program, inner, out),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| cond_messages(program, c, out)),
+        Cond::Any(branches) => branches.iter().flatten().for_each(|c| cond_messages(program, c, out)),
         Cond::Rule(_) => {}
     }
 }

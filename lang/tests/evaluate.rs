@@ -155,3 +155,37 @@ fn non_literal_patterns_count_and_intersects() {
     assert!(!holds(r#"data.missing & scope == {}"#, request.clone(), &data));
     assert!(!holds(r#"data.missing & scope != {}"#, request, &data));
 }
+
+/// Names of the rules that fired for `claims` and `action` on a small policy.
+fn fired_on(source: &str, claims: Value, action: &str, data: &Value) -> Vec<String> {
+    let program = compile(source, "t.warrant").unwrap_or_else(|d| panic!("{}", d.render()));
+    fired(&program, json!({ "claims": claims, "action": action, "resource": "r" }), data)
+}
+
+#[test]
+fn alternatives_hold_when_one_branch_holds_and_stay_undecided_otherwise() {
+    let allow = "package p\nallow a if { action == \"read\" or \"admin\" in scope }";
+    assert_eq!(fired_on(allow, json!({"scope": "x"}), "read", &json!({})), ["a"]);
+    assert_eq!(fired_on(allow, json!({"scope": "admin"}), "write", &json!({})), ["a"]);
+    assert!(fired_on(allow, json!({"scope": "x"}), "write", &json!({})).is_empty());
+    // A missing scope leaves `or` undecided unless the other branch is true: a deny fires.
+    let deny = "package p\nallow a if { }\ndeny d \"no\" if { action == \"write\" or \"guest\" in scope }";
+    assert_eq!(fired_on(deny, json!({}), "read", &json!({})), ["a", "d"]);
+    assert_eq!(fired_on(deny, json!({"scope": "x"}), "read", &json!({})), ["a"]);
+    // `not` binds tighter than `or`.
+    let not = "package p\nallow a if { not action == \"read\" or action == \"list\" }";
+    assert_eq!(fired_on(not, json!({}), "write", &json!({})), ["a"]);
+    assert_eq!(fired_on(not, json!({}), "list", &json!({})), ["a"]);
+    assert!(fired_on(not, json!({}), "read", &json!({})).is_empty());
+}
+
+#[test]
+fn a_helper_defined_twice_holds_when_either_definition_holds() {
+    let source = "package p\nrule privileged if { \"admin\" in scope }\nrule privileged if { sub in data.operators\n action == \"read\" }\n\
+                  allow a if { privileged }";
+    let data = json!({"operators": ["alice"]});
+    assert_eq!(fired_on(source, json!({"sub": "bob", "scope": "admin"}), "write", &data), ["a"]);
+    assert_eq!(fired_on(source, json!({"sub": "alice", "scope": "x"}), "read", &data), ["a"]);
+    assert!(fired_on(source, json!({"sub": "alice", "scope": "x"}), "write", &data).is_empty());
+    assert!(fired_on(source, json!({"sub": "bob", "scope": "x"}), "read", &data).is_empty());
+}

@@ -28,6 +28,18 @@ const TOKENS: &[&str] = &[
     ";",
     " ",
     "not",
+    "or",
+    "||",
+    "&&",
+    "and",
+    "rule h if { x }\n",
+    "rule h if { sub == \"s\" }\n",
+    "rule f(v) if { v == sub }\n",
+    "rule f(v, w) if { data.t[v].x == w }\n",
+    "f(",
+    "f(sub)",
+    "rule g(v) if { f(v); f(v) }\n",
+    "v",
     "every",
     "some",
     "hop",
@@ -84,6 +96,8 @@ fn check_invariants(program: &Program) {
     assert_eq!(unique.len(), program.literals.len(), "duplicate literal");
     let slots: HashSet<_> = program.slots.iter().collect();
     assert_eq!(slots.len(), program.slots.len(), "duplicate slot");
+    let names: HashSet<_> = program.rules.iter().map(|r| &r.name).collect();
+    assert_eq!(names.len(), program.rules.len(), "duplicate rule name");
     for rule in &program.rules {
         assert_eq!(rule.body.len(), rule.body_text.len());
         rule.body.iter().for_each(|c| check_cond(program, c));
@@ -130,6 +144,7 @@ fn check_cond(program: &Program, cond: &Cond) {
         Cond::Not(inner) => check_cond(program, inner),
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),
+        Cond::Any(branches) => branches.iter().flatten().for_each(|c| check_cond(program, c)),
     }
 }
 

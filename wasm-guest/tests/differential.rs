@@ -7,8 +7,11 @@ mod common;
 use common::gen::{self, Rng};
 use common::{validate, WasmPolicy};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use warrant_lang::data_shape::check_data_shape;
+use warrant_lang::diagnostics::ErrorKind;
 use warrant_lang::eval::evaluate;
+use warrant_lang::ir::Program;
 use wasmtime::Engine;
 
 const REQUESTS_PER_PROGRAM: usize = 20;
@@ -22,39 +25,68 @@ proptest! {
         let engine = Engine::default();
         let mut rng = Rng::new(seed);
         let program = gen::program(&mut rng);
-        let wasm = warrant_wasm::compile(&program).expect("generated IR compiles");
-        validate(&wasm);
-        // Documents whose shape contradicts the program are refused at load, by the Rust
-        // encoder exactly when the shape check says so; the others are compared (the empty
-        // document always fits, so every program is compared on something).
-        let mut documents = Vec::new();
-        for _ in 0..DATA_DOCUMENTS_PER_PROGRAM {
-            let data = gen::data(&mut rng);
-            let fits = check_data_shape(&program.slots, &data).is_ok();
-            let mut probe = WasmPolicy::new(&engine, &wasm, &serde_json::json!({}));
-            prop_assert_eq!(probe.set_data(&data).is_ok(), fits, "data: {}", data);
-            if fits {
-                documents.push(data);
-            }
-        }
-        if documents.is_empty() {
-            documents.push(serde_json::json!({}));
-        }
-        let mut policy = WasmPolicy::new(&engine, &wasm, &documents[0]);
-        for round in 0..REQUESTS_PER_PROGRAM {
-            let data = &documents[round % documents.len()];
-            policy.set_data(data).expect("data image");
-            let request = gen::request(&mut rng);
-            let expected = evaluate(&program, &request, data);
-            let verdict = policy.decide(&request).expect("request encodes");
-            let context = || format!(
-                "program: {}\nrequest: {}\ndata: {data}",
-                serde_json::to_string(&program).unwrap(),
-                serde_json::to_string(&request).unwrap(),
-            );
-            prop_assert_eq!(&verdict.fired, &expected.fired, "{}", context());
-            prop_assert_eq!(&verdict.undecided, &expected.undecided, "{}", context());
-            prop_assert_eq!(verdict.code, i32::from(program.is_allowed(&expected)), "{}", context());
+        agree(&engine, &program, &mut rng)?;
+    }
+
+}
+
+proptest! {
+    // Fewer cases: each compiles a policy from source (check, inline, lower, codegen).
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    #[test]
+    fn inlined_helpers_and_alternatives_agree_from_source(seed in any::<u64>()) {
+        let engine = Engine::default();
+        let mut rng = Rng::new(seed);
+        let source = gen::source_policy(&mut rng);
+        // A generated body may be contradictory (`warrant::unsatisfiable`): nothing to compare.
+        let program = match warrant_lang::compile(&source, "gen.warrant") {
+            Ok(program) => program,
+            Err(d) if d.errors().all(|e| e.kind == ErrorKind::Unsatisfiable) => return Ok(()),
+            Err(d) => panic!("{}\n{source}", d.render()),
+        };
+        agree(&engine, &program, &mut rng).map_err(|e| TestCaseError::fail(format!("{e}\nsource:\n{source}")))?;
+    }
+}
+
+/// The Wasm module of `program` fires what the reference evaluator fires, with the same
+/// undecided messages, on generated requests and data documents.
+fn agree(engine: &Engine, program: &Program, rng: &mut Rng) -> Result<(), TestCaseError> {
+    let wasm = warrant_wasm::compile(program).expect("generated IR compiles");
+    validate(&wasm);
+    // Documents whose shape contradicts the program are refused at load, by the Rust
+    // encoder exactly when the shape check says so; the others are compared (the empty
+    // document always fits, so every program is compared on something).
+    let mut documents = Vec::new();
+    for _ in 0..DATA_DOCUMENTS_PER_PROGRAM {
+        let data = gen::data(rng);
+        let fits = check_data_shape(&program.slots, &data).is_ok();
+        let mut probe = WasmPolicy::new(engine, &wasm, &serde_json::json!({}));
+        prop_assert_eq!(probe.set_data(&data).is_ok(), fits, "data: {}", data);
+        if fits {
+            documents.push(data);
         }
     }
+    if documents.is_empty() {
+        documents.push(serde_json::json!({}));
+    }
+    let mut policy = WasmPolicy::new(engine, &wasm, &documents[0]);
+    for round in 0..REQUESTS_PER_PROGRAM {
+        let data = &documents[round % documents.len()];
+        policy.set_data(data).expect("data image");
+        let request = gen::request(rng);
+        let expected = evaluate(program, &request, data);
+        let verdict = policy.decide(&request).expect("request encodes");
+        let context = || {
+            format!(
+                "program: {}\nrequest: {}\ndata: {data}",
+                serde_json::to_string(program).unwrap(),
+                serde_json::to_string(&request).unwrap(),
+            )
+        };
+        prop_assert_eq!(&verdict.fired, &expected.fired, "{}", context());
+        prop_assert_eq!(&verdict.undecided, &expected.undecided, "{}", context());
+        prop_assert_eq!(verdict.code, i32::from(program.is_allowed(&expected)), "{}", context());
+    }
+    Ok(())
 }

@@ -25,6 +25,7 @@ fn cond_cost(cond: &Cond) -> u32 {
         Cond::Intersects(left, right) => 16u32.saturating_add(expr_cost(left)).saturating_add(expr_cost(right)),
         Cond::Not(inner) => cond_cost(inner),
         Cond::Every(body) | Cond::Some(body) => body.iter().map(cond_cost).fold(64u32, u32::saturating_add),
+        Cond::Any(branches) => branches.iter().flatten().map(cond_cost).fold(8u32, u32::saturating_add),
     }
 }
 

@@ -59,6 +59,7 @@ fn collect_rule_refs(body: &[Cond], out: &mut Vec<u32>) {
             Cond::Rule(target) => out.push(*target),
             Cond::Not(inner) => collect_rule_refs(std::slice::from_ref(inner), out),
             Cond::Every(inner) | Cond::Some(inner) => collect_rule_refs(inner, out),
+            Cond::Any(branches) => branches.iter().for_each(|branch| collect_rule_refs(branch, out)),
             _ => {}
         }
     }

@@ -210,6 +210,7 @@ impl Emitter<'_, '_> {
             }
             Cond::Every(body) => self.quantifier(body, true)?,
             Cond::Some(body) => self.quantifier(body, false)?,
+            Cond::Any(branches) => self.any(branches)?,
             Cond::Defined(expr) => {
                 // Read the value for its miss branches only: reaching the end means it is there.
                 let done = self.code.block(BlockType::Result(ValType::I32));
@@ -275,6 +276,29 @@ impl Emitter<'_, '_> {
         self.hop_index = None;
         self.code.increment(index, 1).br(next_actor).end();
         self.code.op(I::Unreachable).end();
+        Ok(())
+    }
+
+    /// Alternatives: the unsigned maximum over the branches' conjunctions (false for none),
+    /// leaving as soon as one branch is true.
+    fn any(&mut self, branches: &[Vec<Cond>]) -> Result<(), CodegenError> {
+        let acc = self.code.local(ValType::I32);
+        let branch_truth = self.code.local(ValType::I32);
+        self.code.i32(TRUTH_FALSE).set(acc);
+        let result = self.code.block(BlockType::Result(ValType::I32));
+        for branch in branches {
+            let ordered: Vec<&Cond> = evaluation_order(branch).into_iter().map(|(_, c)| c).collect();
+            let next_branch = self.code.block(BlockType::Empty);
+            self.code.i32(TRUTH_TRUE).set(branch_truth);
+            self.conjunction(&ordered, branch_truth, |code| {
+                code.br(next_branch);
+            })?;
+            self.code.get(branch_truth).i32(TRUTH_TRUE).op(I::I32Eq).if_(BlockType::Empty);
+            self.code.i32(TRUTH_TRUE).br(result).end();
+            self.code.get(branch_truth).get(acc).get(branch_truth).get(acc).op(I::I32GtU).op(I::Select).set(acc);
+            self.code.end();
+        }
+        self.code.get(acc).end();
         Ok(())
     }
 
@@ -362,7 +386,7 @@ impl Emitter<'_, '_> {
             Cond::EndsWithValue(subject, pattern) => self.affix_test(subject, pattern, Anchor::End),
             Cond::Intersects(left, right) => self.set_pair(FN_INTERSECTS, left, right),
             Cond::Truthy(expr) => self.bool_value(expr),
-            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Defined(_) => {
+            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) | Cond::Defined(_) => {
                 Err(self.invalid("compound condition compiled as atomic"))
             }
         }

@@ -81,6 +81,10 @@ pub fn program(rng: &mut Rng) -> Program {
             _ => RuleKind::Helper,
         };
         let mut body: Vec<Cond> = (0..gen.rng.below(4)).map(|_| gen.cond(0, false)).collect();
+        if kind == RuleKind::Helper && gen.rng.chance(40) {
+            // A helper defined several times: the alternatives of its definitions.
+            body = vec![gen.alternatives(1, false)];
+        }
         if kind != RuleKind::Helper && gen.rng.chance(40) {
             let at = gen.rng.below(body.len() + 1);
             let action = gen.action_condition();
@@ -129,7 +133,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(21) {
+            match self.rng.below(22) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -202,9 +206,18 @@ impl ProgramGen<'_> {
                     return Cond::Defined(value);
                 }
                 19 | 20 if in_quantifier => return self.hop_relation(),
+                21 if depth < 3 => return self.alternatives(depth + 1, in_quantifier),
                 _ => continue,
             }
         }
+    }
+
+    /// `Cond::Any` of zero to three branches, each a conjunction of zero to two conditions.
+    fn alternatives(&mut self, depth: u32, in_quantifier: bool) -> Cond {
+        let branches = (0..self.rng.below(4))
+            .map(|_| (0..self.rng.below(3)).map(|_| self.cond(depth, in_quantifier)).collect())
+            .collect();
+        Cond::Any(branches)
     }
 
     fn slot_of(&mut self, ty: Ty, table: bool) -> SlotId {
@@ -457,4 +470,57 @@ pub fn data(rng: &mut Rng) -> Value {
         doc.insert("tbl".into(), json_value(rng, 2));
     }
     Value::Object(doc)
+}
+
+/// Helper rules with parameters and several definitions, as policy source (they only exist
+/// before inlining, so the IR generator above cannot produce them). `known` is defined twice.
+const SOURCE_HELPERS: &str = r#"
+rule is_read(x) if { x == "read" }
+rule known(x) if { x in data.d_set }
+rule known(x) if { x in scope; not x == "" }
+rule pair(x, y) if { x == y or startswith(x, "a") }
+rule nested(x) if { known(x) or is_read(x); not pair(x, "b") }
+rule entry(x) if { data.tbl[x].s == sub or data.tbl[x].f }
+rule flagged if { claims.c_bool == true }
+rule flagged if { "ab" in claims.c_set }
+"#;
+
+/// A random policy in source form over the generator's claims and data, using alternatives
+/// (`or`, several definitions) and helpers with parameters, also inside quantifiers with the
+/// quantifier variable as argument.
+pub fn source_policy(rng: &mut Rng) -> String {
+    let mut source = String::from("package gen\n");
+    source.push_str(SOURCE_HELPERS);
+    for id in 0..1 + rng.below(4) {
+        let head = if rng.chance(50) { format!("allow a{id}") } else { format!("deny d{id} \"reason {id}\"") };
+        let body: Vec<String> = (0..1 + rng.below(3)).map(|_| source_cond(rng, 0, false)).collect();
+        source.push_str(&format!("{head} if {{\n    {}\n}}\n", body.join("\n    ")));
+    }
+    source
+}
+
+fn source_value(rng: &mut Rng, in_quantifier: bool) -> &'static str {
+    let values: &[&'static str] = &["sub", "resource", "action", "claims.c_str", "act.sub", "\"read\"", "\"ab\""];
+    if in_quantifier && rng.chance(50) {
+        return "hop.sub";
+    }
+    rng.pick::<&'static str>(values)
+}
+
+fn source_cond(rng: &mut Rng, depth: u32, in_quantifier: bool) -> String {
+    match rng.below(if depth < 2 { 8 } else { 4 }) {
+        0 => format!("{}({})", rng.pick(&["is_read", "known", "nested", "entry"]), source_value(rng, in_quantifier)),
+        1 => format!("pair({}, {})", source_value(rng, in_quantifier), source_value(rng, in_quantifier)),
+        2 => "flagged".to_string(),
+        3 => format!("{} == {}", source_value(rng, in_quantifier), source_value(rng, in_quantifier)),
+        4 => {
+            format!("{} or {}", source_cond(rng, depth + 1, in_quantifier), source_cond(rng, depth + 1, in_quantifier))
+        }
+        5 => format!("not {}", source_cond(rng, depth + 1, in_quantifier)),
+        _ if in_quantifier => source_cond(rng, depth + 1, in_quantifier),
+        _ => {
+            let quantifier = rng.pick(&["every", "some"]);
+            format!("{quantifier} hop in chain {{ {} }}", source_cond(rng, depth + 1, true))
+        }
+    }
 }
