@@ -10,7 +10,11 @@
 //! - `ActorRef::Hop` only appears inside the body of `Cond::Every` / `Cond::Some`,
 //!   and quantifiers do not nest;
 //! - `Expr::StrSet` literal ids are sorted ascending and deduplicated.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::reason::ReasonPart;
 
 /// Index into [`Program::literals`].
 pub type LitId = u32;
@@ -32,6 +36,10 @@ pub struct Program {
     pub slots: Vec<Slot>,
     /// Rules in source order.
     pub rules: Vec<Rule>,
+    /// The deny rules whose reason has placeholders (`"record {resource} …"`), split into text
+    /// and request values ([`crate::reason`]); a deny rule absent here reports its reason as is.
+    #[serde(default)]
+    pub reason_templates: BTreeMap<RuleId, Vec<ReasonPart>>,
 }
 
 /// The static type of a value.

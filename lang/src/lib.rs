@@ -14,6 +14,7 @@ pub mod ir;
 pub mod limits;
 pub mod lower;
 pub mod parser;
+pub mod reason;
 pub mod request;
 pub mod rule_graph;
 mod satisfiable;

@@ -84,6 +84,7 @@ pub fn program(rng: &mut Rng) -> Program {
         literals: LITERALS.iter().map(|s| s.to_string()).collect(),
         slots,
         rules,
+        reason_templates: Default::default(),
     }
 }
 
