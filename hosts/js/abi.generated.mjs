@@ -28,7 +28,7 @@ export const SLOT_TYPES = Object.freeze(["str", "int", "bool", "str_set"]);
 export const RULE_KINDS = Object.freeze(["allow", "deny", "helper"]);
 
 // reason
-/** Bytes of one rendered deny-reason placeholder value (after escaping control characters as `\u00XX`); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`. */
+/** Bytes of one rendered deny-reason placeholder value (after escaping each control character as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`. */
 export const REASON_MAX_VALUE_BYTES = 256;
 /** Bytes of one rendered deny reason, truncated like a value. */
 export const REASON_MAX_BYTES = 1024;

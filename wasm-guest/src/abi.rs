@@ -49,8 +49,8 @@ abi_constants! {
         RULE_KINDS: [&str; 3] = ["allow", "deny", "helper"];
     }
     "reason" {
-        /// Bytes of one rendered deny-reason placeholder value (after escaping control characters as
-        /// `\u00XX`); a longer value keeps its longest prefix of at most this many bytes ending on a
+        /// Bytes of one rendered deny-reason placeholder value (after escaping each control character
+        /// as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a
         /// character boundary, then `REASON_TRUNCATED`.
         REASON_MAX_VALUE_BYTES: u32 = warrant_lang::reason::MAX_VALUE_BYTES as u32;
         /// Bytes of one rendered deny reason, truncated like a value.

@@ -33,7 +33,7 @@ RULE_KINDS: Final = ("allow", "deny", "helper")
 
 # reason
 REASON_MAX_VALUE_BYTES: Final = 256
-"""Bytes of one rendered deny-reason placeholder value (after escaping control characters as `\u00XX`); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`."""
+"""Bytes of one rendered deny-reason placeholder value (after escaping each control character as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`."""
 REASON_MAX_BYTES: Final = 1024
 """Bytes of one rendered deny reason, truncated like a value."""
 REASON_TRUNCATED: Final = "…"
