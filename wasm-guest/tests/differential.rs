@@ -9,6 +9,7 @@ use common::{validate, WasmPolicy};
 use proptest::prelude::*;
 use warrant_lang::data_shape::check_data_shape;
 use warrant_lang::eval::evaluate;
+use warrant_lang::ir::Outcome;
 use wasmtime::Engine;
 
 const REQUESTS_PER_PROGRAM: usize = 20;
@@ -40,6 +41,8 @@ proptest! {
         if documents.is_empty() {
             documents.push(serde_json::json!({}));
         }
+        // What a host renders deny reasons from: the manifest the module carries.
+        let renderer = warrant_wasm::abi::read_manifest(&wasm).expect("manifest").reason_program();
         let mut policy = WasmPolicy::new(&engine, &wasm, &documents[0]);
         for round in 0..REQUESTS_PER_PROGRAM {
             let data = &documents[round % documents.len()];
@@ -55,6 +58,13 @@ proptest! {
             prop_assert_eq!(&verdict.fired, &expected.fired, "{}", context());
             prop_assert_eq!(&verdict.undecided, &expected.undecided, "{}", context());
             prop_assert_eq!(verdict.code, i32::from(program.is_allowed(&expected)), "{}", context());
+            let got = Outcome { fired: verdict.fired.clone(), undecided: verdict.undecided.clone() };
+            prop_assert_eq!(
+                renderer.rendered_deny_reasons(&got, &request),
+                program.rendered_deny_reasons(&expected, &request),
+                "{}",
+                context()
+            );
         }
     }
 }

@@ -47,7 +47,7 @@ impl Policy {
         let data = DataStore::new(&manifest, &serde_json::Value::Object(Default::default()), first.heap_base())?;
         let version = PolicyVersion { package: manifest.package.clone(), hash: manifest.source_hash.clone() };
         let pool = InstancePool::new(pre, first);
-        let reasons = reason_program(&manifest);
+        let reasons = manifest.reason_program();
         Ok(Policy { shared: Arc::new(Shared { manifest, reasons, version, wasm, data, pool }) })
     }
 
@@ -177,17 +177,5 @@ impl Policy {
             (RuleKind::Helper, _) => return None,
         };
         Some((FiredRule { name: rule.name.clone(), kind }, reason))
-    }
-}
-
-/// The program [`Shared::reasons`] holds: the manifest's slots and templates, no rule bodies.
-fn reason_program(manifest: &Manifest) -> Program {
-    Program {
-        package: manifest.package.clone(),
-        source_hash: manifest.source_hash.clone(),
-        literals: Vec::new(),
-        slots: manifest.slots.clone(),
-        rules: Vec::new(),
-        reason_templates: manifest.reason_templates.clone(),
     }
 }

@@ -5,7 +5,7 @@
 //! variant named explicitly, so renaming an IR item cannot change the ABI's wire format.
 use std::collections::{BTreeMap, HashSet};
 
-use warrant_lang::ir::{Program, RuleId, RuleKind, Slot};
+use warrant_lang::ir::{Program, Rule, RuleId, RuleKind, Slot};
 use warrant_lang::reason::ReasonPart;
 use wasmparser::{Parser, Payload};
 
@@ -91,6 +91,31 @@ impl Manifest {
             return Err(AbiError::InvalidManifest("duplicate literal".into()));
         }
         Ok(manifest)
+    }
+
+    /// The manifest's slots and reason templates as a program without rule bodies: all that
+    /// rendering a deny reason's placeholders reads (`Program::rendered_deny_reasons`, with the
+    /// reference evaluator's reading of the request).
+    pub fn reason_program(&self) -> Program {
+        let rules = self
+            .rules
+            .iter()
+            .map(|rule| Rule {
+                name: rule.name.clone(),
+                kind: rule.kind.clone(),
+                body: Vec::new(),
+                body_text: Vec::new(),
+                line: rule.line,
+            })
+            .collect();
+        Program {
+            package: self.package.clone(),
+            source_hash: self.source_hash.clone(),
+            literals: Vec::new(),
+            slots: self.slots.clone(),
+            rules,
+            reason_templates: self.reason_templates.clone(),
+        }
     }
 
     /// The manifest as the JSON stored in the custom section.
