@@ -150,6 +150,8 @@ fn reasons_render_placeholders_and_match_by_pattern() {
     }
     assert!(out.contains("+ reasons: [\"record r7 is not u1's\", \"chain of 0\"]"), "{out}");
     assert!(out.contains("3 passed, 3 failed"), "{out}");
+    // The explanation shows reasons rendered, as the decision reports them.
+    assert!(out.contains("deny other (line 5): held: \"record r7 is not u1's\""), "{out}");
 }
 
 #[test]
