@@ -529,6 +529,38 @@ mod tests {
     }
 
     #[test]
+    fn reason_templates_round_trip_and_only_read_the_request() {
+        use warrant_lang::ir::{ActorField, ActorRef, Expr};
+        let parts = vec![
+            ReasonPart::Text("of ".into()),
+            ReasonPart::Value(Expr::Slot(0)),
+            ReasonPart::Value(Expr::Actor(ActorRef::First, ActorField::Instance)),
+            ReasonPart::Value(Expr::ChainDepth),
+        ];
+        let manifest = Manifest {
+            slots: vec![
+                Slot { source: Source::Field(Field::Resource), ty: Ty::Str },
+                Slot { source: Source::Data(vec!["x".into()]), ty: Ty::Str },
+            ],
+            reason_templates: BTreeMap::from([(0, parts)]),
+            ..sample()
+        };
+        let json = String::from_utf8(manifest.to_json()).unwrap();
+        let template = r#""template":[{"text":"of "},{"slot":0},{"actor":{"which":"first","field":"instance"}},{"chain_depth":{}}]"#;
+        assert!(json.contains(template), "{json}");
+        assert_eq!(Manifest::from_json(json.as_bytes()).unwrap(), manifest);
+        // A data slot, a slot out of range, a template on an allow rule: refused.
+        for (from, to) in [
+            (r#"{"slot":0}"#, r#"{"slot":1}"#),
+            (r#"{"slot":0}"#, r#"{"slot":9}"#),
+            (r#""kind":"deny","reason":"because""#, r#""kind":"allow""#),
+        ] {
+            let bad = json.replace(from, to);
+            assert!(matches!(Manifest::from_json(bad.as_bytes()), Err(AbiError::InvalidManifest(_))), "{bad}");
+        }
+    }
+
+    #[test]
     fn rule_kind_is_flattened_in_json() {
         let json: serde_json::Value = serde_json::from_slice(&sample().to_json()).unwrap();
         assert_eq!(json["rules"][0], serde_json::json!({"name": "no", "kind": "deny", "reason": "because", "line": 3}));
