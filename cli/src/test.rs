@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use warrant::token::TokenVerifier;
 use warrant::{Decision, Engine, Policy, Request};
+use warrant_lang::eval::glob_matches;
 use warrant_lang::ir::RuleKind;
 use warrant_lang::warnings::{data_not_given, now_not_given, Warnings};
 use warrant_lang::CompiledPackage;
@@ -196,16 +197,58 @@ fn differences(case: &Case, decision: &Decision) -> Vec<String> {
         lines.push(format!("+ decision: {}", got.word()));
     }
     let fired: Vec<String> = decision.fired.iter().map(|rule| rule.name.clone()).collect();
-    for (what, expected, actual) in [("reasons", &case.reasons, &decision.deny_reasons), ("fired", &case.fired, &fired)]
-    {
-        if let Some(expected) = expected {
-            if sorted(expected) != sorted(actual) {
-                lines.push(format!("- {what}: {}", list(expected)));
-                lines.push(format!("+ {what}: {}", list(actual)));
-            }
+    let checks = [
+        (
+            "reasons",
+            &case.reasons,
+            &decision.deny_reasons,
+            case.reasons.as_ref().map(|e| reasons_match(e, &decision.deny_reasons)),
+        ),
+        ("fired", &case.fired, &fired, case.fired.as_ref().map(|e| sorted(e) == sorted(&fired))),
+    ];
+    for (what, expected, actual, matched) in checks {
+        if let (Some(expected), Some(false)) = (expected, matched) {
+            lines.push(format!("- {what}: {}", list(expected)));
+            lines.push(format!("+ {what}: {}", list(actual)));
         }
     }
     lines
+}
+
+/// Whether the expected reason patterns and the reasons pair up one to one, in any order, each
+/// pattern matching its reason with `matches` semantics (`*` any run of bytes; a pattern
+/// without `*` is the exact reason). A perfect bipartite matching, found by augmenting paths.
+fn reasons_match(patterns: &[String], reasons: &[String]) -> bool {
+    if patterns.len() != reasons.len() {
+        return false;
+    }
+    let fits = |p: usize, r: usize| match (patterns.get(p), reasons.get(r)) {
+        (Some(pattern), Some(reason)) => glob_matches(reason.as_bytes(), pattern.as_bytes()),
+        _ => false,
+    };
+    // `owner[r]`: the pattern reason `r` is paired with so far.
+    let mut owner: Vec<Option<usize>> = vec![None; reasons.len()];
+    (0..patterns.len()).all(|p| augment(p, &fits, &mut owner, &mut vec![false; reasons.len()]))
+}
+
+/// Pairs pattern `p` with a free reason, or with one whose pattern can move to another.
+fn augment(p: usize, fits: &dyn Fn(usize, usize) -> bool, owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+    for r in 0..owner.len() {
+        if !fits(p, r) || seen.get(r).copied().unwrap_or(true) {
+            continue;
+        }
+        if let Some(visited) = seen.get_mut(r) {
+            *visited = true;
+        }
+        let current = owner.get(r).copied().flatten();
+        if current.is_none_or(|other| augment(other, fits, owner, seen)) {
+            if let Some(slot) = owner.get_mut(r) {
+                *slot = Some(p);
+            }
+            return true;
+        }
+    }
+    false
 }
 
 fn sorted(items: &[String]) -> Vec<&str> {

@@ -114,6 +114,47 @@ fn run_filter_and_verbose() {
 }
 
 #[test]
+fn reasons_render_placeholders_and_match_by_pattern() {
+    let dir = scratch_dir("reason_patterns");
+    let policy =
+        "package p\n\nallow any if { }\n\ndeny other \"record {resource} is not {sub}'s\" if { resource != sub }\n\n\
+                  deny depth \"chain of {chain.depth}\" if { chain.depth >= 0 }\n";
+    std::fs::write(dir.join("policy.warrant"), policy).unwrap();
+    let case = |name: &str, reasons: &str| {
+        format!(
+            r#"{{"name": "{name}", "request": {{"claims": {{"sub": "u1"}}, "resource": "r7"}}, "expect": "deny", "reasons": {reasons}}}"#
+        )
+    };
+    let cases = [
+        case("exact", r#"["chain of 0", "record r7 is not u1's"]"#),
+        case("globs", r#"["record * is not *", "chain of *"]"#),
+        case("one star both", r#"["*", "chain*"]"#),
+        case("wrong pattern", r#"["record * belongs to u1", "chain of *"]"#),
+        case("too few", r#"["*"]"#),
+        case("one pattern twice", r#"["chain of *", "chain of *"]"#),
+    ];
+    let file = dir.join("policy.test.json");
+    std::fs::write(&file, format!(r#"{{"policy": "policy.warrant", "cases": [{}]}}"#, cases.join(", "))).unwrap();
+    let output = warrant(&["test", text(&file)]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let status = |name: &str| {
+        let line = out.lines().find(|line| line.split_whitespace().skip(1).eq(name.split(' '))).unwrap_or("");
+        line.split_whitespace().next().unwrap_or("").to_string()
+    };
+    for passing in ["exact", "globs", "one star both"] {
+        assert_eq!(status(passing), "ok", "{passing}: {out}");
+    }
+    for failing in ["wrong pattern", "too few", "one pattern twice"] {
+        assert_eq!(status(failing), "FAIL", "{failing}: {out}");
+    }
+    assert!(out.contains("+ reasons: [\"record r7 is not u1's\", \"chain of 0\"]"), "{out}");
+    assert!(out.contains("3 passed, 3 failed"), "{out}");
+    // The explanation shows reasons rendered, as the decision reports them.
+    assert!(out.contains("deny other (line 5): held: \"record r7 is not u1's\""), "{out}");
+}
+
+#[test]
 fn malformed_test_files_fail_closed() {
     let dir = copy_scenario("short-lived", "malformed");
     let file = dir.join("typo.test.json");

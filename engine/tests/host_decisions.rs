@@ -244,3 +244,17 @@ fn a_package_of_several_files_decides_as_one_policy() {
     let built = engine.load_wasm(&warrant_engine::compile_package_to_wasm("split", &files).unwrap()).unwrap();
     assert_eq!(decide(&built, 500), late);
 }
+
+/// Deny reasons with placeholders are rendered by the engine from the request: a hostile
+/// value is escaped and cut, a missing one is named, and the decision carries the result.
+#[test]
+fn deny_reasons_render_request_values() {
+    let source = "package p\ndeny other \"record {resource} for {sub} via {act.sub}\" if { resource != \"ok\" }\n";
+    let policy = Engine::new().unwrap().compile_policy(source, "reasons.warrant").unwrap();
+    let huge = format!("a\u{1b}[2J{}", "é".repeat(300));
+    let request = json!({"claims": {"sub": "u\nforged"}, "resource": huge}).to_string();
+    let request = Request::from_json_str(&request, &ClaimMapping::default()).unwrap();
+    let decision = policy.decide(&request).unwrap();
+    let value = format!("a\\u001b[2J{}…", "é".repeat((256 - "a\\u001b[2J".len()) / 2));
+    assert_eq!(decision.deny_reasons, [format!("record {value} for u\\u000aforged via <missing>")]);
+}

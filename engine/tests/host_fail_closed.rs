@@ -17,6 +17,7 @@ fn returning(code: i32) -> Handmade {
         slots: vec![],
         rules: vec![RuleInfo { name: "always".into(), kind: RuleKind::Allow, line: 1 }],
         undecided: vec![],
+        reason_templates: Default::default(),
     };
     let manifest = serde_json::from_slice(&manifest.to_json()).expect("a manifest is JSON");
     Handmade { decide: DecideBody::Returns(code), ..Handmade::new(manifest) }

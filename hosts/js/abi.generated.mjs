@@ -27,6 +27,18 @@ export const SLOT_TYPES = Object.freeze(["str", "int", "bool", "str_set"]);
 /** The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`. */
 export const RULE_KINDS = Object.freeze(["allow", "deny", "helper"]);
 
+// reason
+/** Bytes of one rendered deny-reason placeholder value (after escaping each control character as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`. */
+export const REASON_MAX_VALUE_BYTES = 256;
+/** Bytes of one rendered deny reason, truncated like a value. */
+export const REASON_MAX_BYTES = 1024;
+/** Appended to a truncated value or reason. */
+export const REASON_TRUNCATED = "…";
+/** What a missing (absent or ill-typed) placeholder value renders as. */
+export const REASON_MISSING = "<missing>";
+/** Between the elements of a set value, sorted by their UTF-8 bytes. */
+export const REASON_SET_SEPARATOR = ", ";
+
 // decide
 /** `warrant_decide` result: allowed. */
 export const DECIDE_ALLOW = 1;

@@ -12,6 +12,7 @@ import {
   VOCABULARY,
 } from "./abi.generated.mjs";
 import { WarrantError } from "./errors.mjs";
+import { isTemplate } from "./reason.mjs";
 
 const TYPES = new Set(SLOT_TYPES);
 /** Request fields and the type each is read as (ABI.md §2, the generated vocabulary). */
@@ -47,7 +48,7 @@ export function readManifest(module) {
   }
   checkLiterals(manifest.literals);
   checkSlots(manifest.slots);
-  checkRules(manifest.rules);
+  checkRules(manifest.rules, manifest.slots);
   if (!Array.isArray(manifest.undecided) || !manifest.undecided.every((m) => typeof m === "string")) {
     throw invalidManifest("`undecided` must be an array of strings");
   }
@@ -101,13 +102,14 @@ function checkSlots(slots) {
   }
 }
 
-function checkRules(rules) {
+function checkRules(rules, slots) {
   if (!Array.isArray(rules)) throw invalidManifest("`rules` must be an array");
   for (const rule of rules) {
     const valid =
       typeof rule?.name === "string" &&
       KINDS.has(rule.kind) &&
-      (rule.kind !== "deny" || typeof rule.reason === "string");
+      (rule.kind !== "deny" || typeof rule.reason === "string") &&
+      (rule.template === undefined || (rule.kind === "deny" && isTemplate(rule.template, slots)));
     if (!valid) throw invalidManifest(`invalid rule ${JSON.stringify(rule)}`);
   }
 }

@@ -8,21 +8,38 @@ import { Cell } from "./image.mjs";
  * are interned with `intern(text) -> id` and appended to `image`.
  */
 export function jsonCell(image, intern, value, ty, claimStringIsList) {
-  if (value === undefined) return Cell.missing(ty);
+  const read = jsonValue(value, ty, claimStringIsList);
+  if (read === undefined) return Cell.missing(ty);
   switch (ty) {
     case "str":
-      return typeof value === "string" ? Cell.str(intern(value)) : Cell.missing(ty);
+      return Cell.str(intern(read));
+    case "int":
+      return Cell.int(read);
+    case "bool":
+      return Cell.bool(read);
+    default:
+      return image.appendSet(read.map((text) => intern(text)));
+  }
+}
+
+/**
+ * `value` (a `json.mjs` tree; `undefined` is missing) read as `ty`: a string, a BigInt, a
+ * boolean or an array of strings (a set's elements, duplicates included), else `undefined`.
+ */
+export function jsonValue(value, ty, claimStringIsList) {
+  if (value === undefined) return undefined;
+  switch (ty) {
+    case "str":
+      return typeof value === "string" ? value : undefined;
     case "int":
       // Only integers that fit in i64 are BigInts in the tree.
-      return typeof value === "bigint" ? Cell.int(value) : Cell.missing(ty);
+      return typeof value === "bigint" ? value : undefined;
     case "bool":
-      return typeof value === "boolean" ? Cell.bool(value) : Cell.missing(ty);
-    case "str_set": {
-      const elements = strSetElements(value, claimStringIsList);
-      return elements === undefined ? Cell.missing(ty) : image.appendSet(elements.map((text) => intern(text)));
-    }
+      return typeof value === "boolean" ? value : undefined;
+    case "str_set":
+      return strSetElements(value, claimStringIsList);
     default:
-      return Cell.missing(ty);
+      return undefined;
   }
 }
 

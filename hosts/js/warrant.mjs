@@ -12,6 +12,7 @@ import { decisionFromFired, denyWithReason, undecidedReason } from "./decision.m
 import { WarrantError } from "./errors.mjs";
 import { GuestInstance } from "./instance.mjs";
 import { JsonSyntaxError, fromJsValue, parseJson } from "./json.mjs";
+import { renderReason } from "./reason.mjs";
 import { RequestError, requestFromJson } from "./request.mjs";
 import { encodeRequest } from "./request_image.mjs";
 import { revocationRefusal, revocationsFromData } from "./revocation.mjs";
@@ -140,13 +141,14 @@ export class Policy {
     this.manifest.rules.forEach((rule, id) => {
       if (rule.kind === "helper" || !isBitSet(answer.output, id)) return;
       if (rule.kind !== "deny") return fired.push(rule);
+      const reason = renderReason(rule, this.manifest.slots, request);
       const entry = entries.getInt32(id * OUTPUT_WORD_SIZE, true);
-      if (entry === FIRED_DECIDED) return fired.push(rule);
+      if (entry === FIRED_DECIDED) return fired.push({ ...rule, reason });
       const message = this.manifest.undecided[entry];
       if (!Number.isInteger(entry) || entry < 0 || message === undefined) {
         throw new WarrantError("inconsistent_verdict", `policy module returned verdict ${Number(answer.allowed)} inconsistent with its fired rules`);
       }
-      fired.push({ ...rule, reason: undecidedReason(rule.reason, message) });
+      fired.push({ ...rule, reason: undecidedReason(reason, message) });
     });
     const decision = decisionFromFired(fired, this.manifest);
     if (decision.allowed !== answer.allowed) {

@@ -4,7 +4,7 @@
 //! Checking keeps going after an error so that one run reports as many problems as it can.
 //! The types of `claims.*` / `data.*` paths are inferred from how they are used, over the
 //! whole policy (one path, one type): see `types::Inference`.
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
@@ -26,6 +26,17 @@ pub struct CheckedPolicy {
     /// Helper rules with parameters, each checked on its own with its parameters standing for
     /// any value (for their errors and types); never lowered: calls inline them.
     pub(crate) templates: Vec<CheckedRule>,
+    /// The deny rules whose reason has placeholders, split (see [`crate::reason`]).
+    pub reason_templates: BTreeMap<RuleId, Vec<CheckedReasonPart>>,
+}
+
+/// Mirrors [`crate::reason::ReasonPart`]: text, or a request value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckedReasonPart {
+    /// Literal text.
+    Text(String),
+    /// A request value (no data, no quantifier variable).
+    Value(CheckedExpr),
 }
 
 impl CheckedPolicy {
@@ -221,14 +232,22 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
             Statement::Package(_) => None,
         })
         .collect();
+    let pieces: Vec<Vec<ReasonPiece>> = rules
+        .iter()
+        .map(|rule| reason_pieces(rule, source).unwrap_or_else(|error| vec![ReasonPiece::Invalid(error)]))
+        .collect();
     let mut checker = Checker::new(source, &rules, errors);
     let lines = LineIndex::new(source);
     let mut checked_rules = Vec::with_capacity(rules.len());
+    let mut reason_templates = BTreeMap::new();
     for (id, rule) in rules.iter().enumerate() {
         // Every definition of a helper rule refers to others as its first definition does.
         checker.current_rule = checker.definition_of.get(id).copied().unwrap_or(id as RuleId);
         checker.expanded = 0;
         checker.expansion_reported = false;
+        if let Some(template) = pieces.get(id).and_then(|pieces| checker.reason(pieces)) {
+            reason_templates.insert(id as RuleId, template);
+        }
         let body = checker.rule_body(id as RuleId, rule);
         checked_rules.push(CheckedRule {
             name: rule.name.name.clone(),
@@ -244,13 +263,19 @@ pub fn check_partial(policy: &ast::Policy, source: &str) -> (CheckedPolicy, Vec<
     }
     checker.report_cycles(&rules);
     let is_template: Vec<bool> = rules.iter().map(|r| !r.params.is_empty()).collect();
-    let (checked_rules, templates) = merge_definitions(checked_rules, &checker.definition_of, &is_template);
+    let (checked_rules, templates, new_id) = merge_definitions(checked_rules, &checker.definition_of, &is_template);
+    // Deny rules are never merged nor templates: their templates follow them to their new ids.
+    let reason_templates = reason_templates
+        .into_iter()
+        .filter_map(|(id, template)| new_id.get(id as usize).filter(|&&to| to != RuleId::MAX).map(|&to| (to, template)))
+        .collect();
     let Checker { mut errors, inference, arguments, dropped_silently, .. } = checker;
     let mut checked = CheckedPolicy {
         package: package.unwrap_or_default(),
         rules: checked_rules,
         dynamic_types: HashMap::new(),
         templates,
+        reason_templates,
     };
     let inferred = inference.finish(&mut errors, source);
     checked.dynamic_types = inferred.types;
@@ -384,12 +409,13 @@ fn check_params(rule: &ast::RuleDecl, errors: &mut Vec<Error>) {
 /// whose body is their alternatives ([`CheckedCondKind::Any`]), at the place of the first;
 /// rule references are renumbered to match. `definition_of` is [`Checker::definition_of`].
 /// Helpers with parameters (`is_template`) are set apart: calls inline them, nothing refers to
-/// them. Returns the rules and the templates.
+/// them. Returns the rules, the templates and each declaration's new id (`RuleId::MAX` for a
+/// template).
 fn merge_definitions(
     rules: Vec<CheckedRule>,
     definition_of: &[RuleId],
     is_template: &[bool],
-) -> (Vec<CheckedRule>, Vec<CheckedRule>) {
+) -> (Vec<CheckedRule>, Vec<CheckedRule>, Vec<RuleId>) {
     let mut new_id: Vec<RuleId> = Vec::with_capacity(rules.len());
     let mut merged: Vec<(CheckedRule, Vec<CheckedRule>)> = Vec::new();
     let mut templates = Vec::new();
@@ -433,7 +459,7 @@ fn merge_definitions(
             rule
         })
         .collect();
-    (rules, templates)
+    (rules, templates, new_id)
 }
 
 /// Rewrites every [`CheckedCondKind::Rule`] id through `new_id`.
@@ -447,6 +473,95 @@ fn renumber_rules(body: &mut [CheckedCond], new_id: &[RuleId]) {
             _ => {}
         }
     }
+}
+
+/// A piece of a deny reason as written: text, a placeholder parsed as a path, or the error
+/// that stops the reason from being split.
+#[derive(Debug)]
+enum ReasonPiece {
+    Text(String),
+    Value(ast::Expr),
+    Invalid(Error),
+}
+
+/// The pieces of a deny rule's reason, read from the source (so that placeholders have exact
+/// spans); empty for other rules and for reasons without braces.
+fn reason_pieces(rule: &ast::RuleDecl, source: &str) -> Result<Vec<ReasonPiece>, Error> {
+    if !matches!(rule.kind, ast::RuleKind::Deny { .. }) {
+        return Ok(Vec::new());
+    }
+    // The head is `deny NAME "REASON" if`: the literal is the first string after the name.
+    let after_name = source.get(rule.name.span.end..rule.span.end).unwrap_or("");
+    let Some(open) = after_name.find('"').map(|at| rule.name.span.end + at + 1) else { return Ok(Vec::new()) };
+    let raw = source.get(open..).map(string_contents).unwrap_or("");
+    let pieces = crate::reason::split(raw).map_err(|e| {
+        Error::new(ErrorKind::ReasonPlaceholder, Span::new(open + e.start, open + e.end), e.message, "here")
+            .with_help("write `{{` and `}}` for literal braces; `{VALUE}` shows a request value")
+    })?;
+    let Some(pieces) = pieces else { return Ok(Vec::new()) };
+    pieces
+        .into_iter()
+        .map(|piece| match piece {
+            crate::reason::Piece::Text(text) => Ok(ReasonPiece::Text(text)),
+            crate::reason::Piece::Placeholder { text, start } => {
+                placeholder_path(&text, open + start).map(ReasonPiece::Value).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::ReasonPlaceholder,
+                        placeholder_span(open + start, text.len()),
+                        "a deny reason placeholder must name a request value",
+                        "not a value name",
+                    )
+                    .with_help(PLACEHOLDER_HELP)
+                })
+            }
+        })
+        .collect()
+}
+
+/// The placeholder text at `start`, or the braces around it when it is empty (`{}`).
+fn placeholder_span(start: usize, len: usize) -> Span {
+    if len == 0 {
+        Span::new(start.saturating_sub(1), start + 1)
+    } else {
+        Span::new(start, start + len)
+    }
+}
+
+const PLACEHOLDER_HELP: &str = "write a request value between braces, e.g. `{resource}`, `{claims.tenant}`, \
+`{context.tool}`, `{act.sub}`, `{act.claims.team}`, `{chain.depth}`; `{{` and `}}` are literal braces";
+
+/// The contents of the string literal whose opening quote precedes `text`: up to the first
+/// unescaped `"`.
+fn string_contents(text: &str) -> &str {
+    let mut escaped = false;
+    for (at, byte) in text.bytes().enumerate() {
+        match byte {
+            b'"' if !escaped => return text.get(..at).unwrap_or(""),
+            b'\\' => escaped = !escaped,
+            _ => escaped = false,
+        }
+    }
+    text
+}
+
+/// `NAME(.NAME)*` at byte offset `at` of the source, as a path expression; `None` for anything
+/// else (a literal, an index, an operator, an empty placeholder).
+fn placeholder_path(text: &str, at: usize) -> Option<ast::Expr> {
+    let mut idents = Vec::new();
+    let mut start = at;
+    for name in text.split('.') {
+        let mut chars = name.chars();
+        let first = chars.next()?;
+        if !(first.is_ascii_alphabetic() || first == '_') || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        idents.push(Ident { name: name.to_string(), span: Span::new(start, start + name.len()) });
+        start += name.len() + 1;
+    }
+    let mut idents = idents.into_iter();
+    let root = idents.next()?;
+    let parts = idents.map(PathPart::Field).collect();
+    Some(ast::Expr { kind: ExprKind::Path(ast::Path { root, parts }), span: Span::new(at, at + text.len()) })
 }
 
 /// Line numbers of many offsets in one source: the newlines are found once, so numbering every
@@ -704,6 +819,54 @@ impl<'a> Checker<'a> {
         self.inlining.pop();
         self.bindings.pop();
         body
+    }
+
+    /// Checks the placeholders of a deny reason: each must be a request value. `None` when the
+    /// reason has none (or errors were reported).
+    fn reason(&mut self, pieces: &'a [ReasonPiece]) -> Option<Vec<CheckedReasonPart>> {
+        let mut parts = Vec::with_capacity(pieces.len());
+        let mut ok = true;
+        for piece in pieces {
+            match piece {
+                ReasonPiece::Text(text) => parts.push(CheckedReasonPart::Text(text.clone())),
+                ReasonPiece::Invalid(error) => {
+                    self.errors.push(error.clone());
+                    ok = false;
+                }
+                ReasonPiece::Value(expr) => match self.expr(expr, Scope::default()) {
+                    Some(checked) if reads_data(&checked.kind) => {
+                        self.errors.push(
+                            Error::new(
+                                ErrorKind::ReasonPlaceholder,
+                                expr.span,
+                                "a deny reason cannot show a data value",
+                                "reads the data document",
+                            )
+                            .with_help(
+                                "a reason goes to the agent and to logs, and every host renders it from the request \
+                                 alone; show a request value instead (e.g. `{resource}`)",
+                            ),
+                        );
+                        ok = false;
+                    }
+                    Some(checked) if !renders_from_the_request(&checked.kind) => {
+                        self.errors.push(
+                            Error::new(
+                                ErrorKind::ReasonPlaceholder,
+                                expr.span,
+                                "a deny reason cannot show this value",
+                                "not a request value",
+                            )
+                            .with_help(PLACEHOLDER_HELP),
+                        );
+                        ok = false;
+                    }
+                    Some(checked) => parts.push(CheckedReasonPart::Value(checked)),
+                    None => ok = false,
+                },
+            }
+        }
+        (ok && !parts.is_empty()).then_some(parts)
     }
 
     fn error(&mut self, error: Error) -> Option<CheckedCond> {
@@ -1667,6 +1830,27 @@ fn bare_rule_name<'a>(expr: &'a ast::Expr, scope: Scope<'_>) -> Option<&'a Ident
     let name = path.root.name.as_str();
     let is_value = scope.quantifier_var == Some(name) || is_vocabulary_root(name);
     (path.parts.is_empty() && !is_value).then_some(&path.root)
+}
+
+/// Whether a placeholder's value comes from the data document rather than the request.
+/// Whether a reason placeholder's value is one every host renders from the request alone: a
+/// field, a claim or context path, the current or first actor's field or claim, the chain depth.
+fn renders_from_the_request(kind: &CheckedExprKind) -> bool {
+    let named_actor = |actor: &ActorRef| matches!(actor, ActorRef::Current | ActorRef::First);
+    match kind {
+        CheckedExprKind::Field(_) | CheckedExprKind::ChainDepth => true,
+        CheckedExprKind::Dynamic(source) => matches!(source, Source::Claim(_) | Source::Context(_)),
+        CheckedExprKind::Actor(actor, _) | CheckedExprKind::ActorClaim { actor, .. } => named_actor(actor),
+        _ => false,
+    }
+}
+
+fn reads_data(kind: &CheckedExprKind) -> bool {
+    match kind {
+        CheckedExprKind::Dynamic(source) => source.is_data(),
+        CheckedExprKind::Lookup { .. } => true,
+        _ => false,
+    }
 }
 
 fn is_vocabulary_root(name: &str) -> bool {

@@ -59,11 +59,14 @@ pub enum ErrorKind {
     ComputedString,
     /// A set intersection `A & B` anywhere but `count(A & B)`, `A & B == {}` or `A & B != {}`.
     ComputedSet,
+    /// A deny reason placeholder that is not a request value (`{data.x}`, `{"lit"}`), or a
+    /// reason whose braces do not pair up (`{` never closed, a lone `}`).
+    ReasonPlaceholder,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -82,6 +85,7 @@ impl ErrorKind {
         ErrorKind::LimitExceeded,
         ErrorKind::ComputedString,
         ErrorKind::ComputedSet,
+        ErrorKind::ReasonPlaceholder,
     ];
 
     /// The stable code users can search for.
@@ -105,6 +109,7 @@ impl ErrorKind {
             ErrorKind::LimitExceeded => "warrant::limit-exceeded",
             ErrorKind::ComputedString => "warrant::computed-string",
             ErrorKind::ComputedSet => "warrant::computed-set",
+            ErrorKind::ReasonPlaceholder => "warrant::reason-placeholder",
         }
     }
 }

@@ -502,6 +502,7 @@ mod tests {
                 body,
                 line: 1,
             }],
+            reason_templates: Default::default(),
         }
     }
 
@@ -860,6 +861,7 @@ mod tests {
                     line: 6,
                 },
             ],
+            reason_templates: Default::default(),
         };
         let outcome = evaluate(&p, &request(), &Json::Null);
         assert_eq!(outcome.fired, [1, 2], "helpers never fire; a reference to a non-helper is false");

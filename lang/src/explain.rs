@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use crate::eval::{Evaluator, Truth, Value};
 use crate::fmt::string_literal as quoted;
-use crate::ir::{Cond, Expr, Program, RuleKind};
+use crate::ir::{Cond, Expr, Program, RuleId, RuleKind};
 use crate::request::{Actor, Request};
 use crate::text;
 
@@ -134,15 +134,23 @@ pub fn explain(program: &Program, request: &Request, data: &Json) -> Explanation
     let rules = program
         .rules
         .iter()
-        .filter(|rule| !matches!(rule.kind, RuleKind::Helper))
-        .map(|rule| {
+        .enumerate()
+        .filter(|(_, rule)| !matches!(rule.kind, RuleKind::Helper))
+        .map(|(id, rule)| {
             let failed = explainer.first_failure(&rule.body, Some(&rule.body_text), None, 0);
             let held = match (&rule.kind, &failed) {
                 (_, None) => true,
                 (RuleKind::Deny { .. }, Some(report)) => report.undecided.is_some(),
                 _ => false,
             };
-            RuleReport { name: rule.name.clone(), kind: rule.kind.clone(), line: rule.line, file: None, held, failed }
+            // A reason with placeholders is shown rendered for this request, as decisions report it.
+            let kind = match program.template(id as RuleId) {
+                Some(parts) => RuleKind::Deny {
+                    reason: crate::reason::render(parts, |expr| explainer.evaluator.value(expr, None)),
+                },
+                None => rule.kind.clone(),
+            };
+            RuleReport { name: rule.name.clone(), kind, line: rule.line, file: None, held, failed }
         })
         .collect();
     Explanation { rules }

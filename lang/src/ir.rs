@@ -20,7 +20,11 @@
 //!   intersections.
 //! - helper rules with parameters are gone: each call was inlined (a `Cond::Any` of the
 //!   definitions' bodies when there are several), so `Cond::Rule` names helpers without them.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::reason::ReasonPart;
 
 /// Index into [`Program::literals`].
 pub type LitId = u32;
@@ -42,6 +46,10 @@ pub struct Program {
     pub slots: Vec<Slot>,
     /// Rules in source order.
     pub rules: Vec<Rule>,
+    /// The deny rules whose reason has placeholders (`"record {resource} …"`), split into text
+    /// and request values ([`crate::reason`]); a deny rule absent here reports its reason as is.
+    #[serde(default)]
+    pub reason_templates: BTreeMap<RuleId, Vec<ReasonPart>>,
 }
 
 /// The static type of a value.

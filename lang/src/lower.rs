@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::check::{CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy};
+use crate::check::{CheckedCond, CheckedCondKind, CheckedExpr, CheckedExprKind, CheckedPolicy, CheckedReasonPart};
 use crate::ir::{Cond, Expr, LitId, Program, Rule, Slot, SlotId, Source};
+use crate::reason::ReasonPart;
 
 /// Lowers a checked policy; `source` is the text it came from (hashed as its version).
 pub fn lower(policy: &CheckedPolicy, source: &str) -> Program {
@@ -27,12 +28,27 @@ pub fn lower(policy: &CheckedPolicy, source: &str) -> Program {
             line: rule.line,
         })
         .collect();
+    let reason_templates = policy
+        .reason_templates
+        .iter()
+        .map(|(&id, parts)| {
+            let parts = parts
+                .iter()
+                .map(|part| match part {
+                    CheckedReasonPart::Text(text) => ReasonPart::Text(text.clone()),
+                    CheckedReasonPart::Value(expr) => ReasonPart::Value(lowering.expr(expr)),
+                })
+                .collect();
+            (id, parts)
+        })
+        .collect();
     Program {
         package: policy.package.clone(),
         source_hash: source_hash(source),
         literals: lowering.literals,
         slots: lowering.slots,
         rules,
+        reason_templates,
     }
 }
 

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use warrant_lang::ir::{CmpOp, Cond, Expr, Program};
+use warrant_lang::ir::{ActorRef, CmpOp, Cond, Expr, Outcome, Program, RuleKind};
+use warrant_lang::reason::ReasonPart;
+use warrant_lang::request::Request;
 use warrant_lang::{compile, compile_files, SourceFile};
 
 const BILLING: &str = include_str!("policies/billing.warrant");
@@ -89,6 +91,11 @@ const TOKENS: &[&str] = &[
     "\"reason\"",
     "#c",
     "\"\\u0041\"",
+    "\"r {sub} {{x}}\"",
+    "\"{claims.a.b}\"",
+    "\"{data.x}\"",
+    "\"{\"",
+    "\"}\"",
 ];
 
 fn check_invariants(program: &Program) {
@@ -102,6 +109,22 @@ fn check_invariants(program: &Program) {
         assert_eq!(rule.body.len(), rule.body_text.len());
         rule.body.iter().for_each(|c| check_cond(program, c));
     }
+    for (&id, parts) in &program.reason_templates {
+        assert!(matches!(program.rules[id as usize].kind, RuleKind::Deny { .. }), "template on a non-deny rule");
+        for part in parts {
+            if let ReasonPart::Value(expr) = part {
+                let request_only = match expr {
+                    Expr::Slot(slot) => !program.slots[*slot as usize].source.is_data(),
+                    Expr::Actor(which, _) => *which != ActorRef::Hop,
+                    Expr::ChainDepth => true,
+                    _ => false,
+                };
+                assert!(request_only, "a reason placeholder reads more than the request: {expr:?}");
+            }
+        }
+    }
+    let outcome = Outcome { fired: (0..program.rules.len() as u32).collect(), undecided: vec![] };
+    let _reasons = program.rendered_deny_reasons(&outcome, &Request::default());
 }
 
 fn check_cond(program: &Program, cond: &Cond) {
@@ -249,6 +272,11 @@ proptest! {
     #[test]
     fn token_soup_never_panics(tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)) {
         compile_without_panic(&tokens.concat());
+    }
+
+    #[test]
+    fn deny_reasons_never_panic(reason in "([{}. _\\\\]|sub|claims|data|act|chain|depth|first|x|hop|\\\\u00e9|é){0,24}") {
+        compile_without_panic(&format!("package p\ndeny d \"{reason}\" if {{ every hop in chain {{ hop.sub == \"x\" }} }}\n"));
     }
 
     #[test]

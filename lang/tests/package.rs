@@ -80,7 +80,8 @@ fn a_rule_defined_in_two_files_names_both_places() {
     let errors: Vec<_> = diagnostics.errors().collect();
     assert_eq!(errors.len(), 1, "{}", diagnostics.render());
     assert_eq!(errors[0].kind, ErrorKind::DuplicateRule);
-    assert_eq!(errors[0].help.as_deref(), Some("first defined on line 4 of pol/a.warrant; rule names must be unique"));
+    let help = errors[0].help.as_deref().unwrap_or_default();
+    assert!(help.starts_with("first defined on line 4 of pol/a.warrant; "), "{help}");
     assert!(diagnostics.render().contains("pol/b.warrant:2:"), "{}", diagnostics.render());
 }
 

@@ -48,6 +48,20 @@ abi_constants! {
         /// The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`.
         RULE_KINDS: [&str; 3] = ["allow", "deny", "helper"];
     }
+    "reason" {
+        /// Bytes of one rendered deny-reason placeholder value (after escaping each control character
+        /// as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a
+        /// character boundary, then `REASON_TRUNCATED`.
+        REASON_MAX_VALUE_BYTES: u32 = warrant_lang::reason::MAX_VALUE_BYTES as u32;
+        /// Bytes of one rendered deny reason, truncated like a value.
+        REASON_MAX_BYTES: u32 = warrant_lang::reason::MAX_REASON_BYTES as u32;
+        /// Appended to a truncated value or reason.
+        REASON_TRUNCATED: &str = warrant_lang::reason::TRUNCATED;
+        /// What a missing (absent or ill-typed) placeholder value renders as.
+        REASON_MISSING: &str = warrant_lang::reason::MISSING;
+        /// Between the elements of a set value, sorted by their UTF-8 bytes.
+        REASON_SET_SEPARATOR: &str = warrant_lang::reason::SET_SEPARATOR;
+    }
     "decide" {
         /// `warrant_decide` result: allowed.
         DECIDE_ALLOW: i32 = 1;
@@ -287,7 +301,14 @@ mod tests {
                 line: 1,
             })
             .collect();
-        let program = Program { package: "p".into(), source_hash: "h".into(), literals: vec![], slots: vec![], rules };
+        let program = Program {
+            package: "p".into(),
+            source_hash: "h".into(),
+            literals: vec![],
+            slots: vec![],
+            rules,
+            reason_templates: Default::default(),
+        };
         Manifest::from_program(&program)
     }
 

@@ -26,6 +26,7 @@ fn program(literals: &[&str], slots: Vec<Slot>, rules: Vec<Rule>) -> Program {
         literals: literals.iter().map(|s| s.to_string()).collect(),
         slots,
         rules,
+        reason_templates: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ use proptest::test_runner::TestCaseError;
 use warrant_lang::data_shape::check_data_shape;
 use warrant_lang::diagnostics::ErrorKind;
 use warrant_lang::eval::evaluate;
-use warrant_lang::ir::Program;
+use warrant_lang::ir::{Outcome, Program};
 use wasmtime::Engine;
 
 const REQUESTS_PER_PROGRAM: usize = 20;
@@ -70,6 +70,8 @@ fn agree(engine: &Engine, program: &Program, rng: &mut Rng) -> Result<(), TestCa
     if documents.is_empty() {
         documents.push(serde_json::json!({}));
     }
+    // What a host renders deny reasons from: the manifest the module carries.
+    let renderer = warrant_wasm::abi::read_manifest(&wasm).expect("manifest").reason_program();
     let mut policy = WasmPolicy::new(engine, &wasm, &documents[0]);
     for round in 0..REQUESTS_PER_PROGRAM {
         let data = &documents[round % documents.len()];
@@ -87,6 +89,13 @@ fn agree(engine: &Engine, program: &Program, rng: &mut Rng) -> Result<(), TestCa
         prop_assert_eq!(&verdict.fired, &expected.fired, "{}", context());
         prop_assert_eq!(&verdict.undecided, &expected.undecided, "{}", context());
         prop_assert_eq!(verdict.code, i32::from(program.is_allowed(&expected)), "{}", context());
+        let got = Outcome { fired: verdict.fired.clone(), undecided: verdict.undecided.clone() };
+        prop_assert_eq!(
+            renderer.rendered_deny_reasons(&got, &request),
+            program.rendered_deny_reasons(&expected, &request),
+            "{}",
+            context()
+        );
     }
     Ok(())
 }

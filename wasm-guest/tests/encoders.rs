@@ -46,6 +46,7 @@ fn manifest(slots: Vec<Slot>) -> Manifest {
         literals: path(&["read", "alice"]),
         slots,
         rules: vec![],
+        reason_templates: Default::default(),
     })
 }
 

@@ -85,6 +85,7 @@ fn program() -> Program {
         literals: path(&["*a*a*a*c", "aaaa", "ab", "a*"]),
         slots,
         rules,
+        reason_templates: Default::default(),
     }
 }
 

@@ -28,8 +28,9 @@ pub struct Case {
 /// The expected outcome of a hand-written case.
 #[derive(Clone)]
 pub enum Expect {
-    /// `fired`: the allow/deny rule names in rule order, when the case states them.
-    Decision { allowed: bool, fired: Option<Vec<String>> },
+    /// `fired`: the allow/deny rule names in rule order, when the case states them;
+    /// `deny_reasons`: the reasons exactly as rendered, when the case states them.
+    Decision { allowed: bool, fired: Option<Vec<String>>, deny_reasons: Option<Vec<String>> },
     /// An error of this class (see hosts/js/errors.mjs), with this exact message if stated.
     Error { code: String, message: Option<String> },
 }
@@ -58,7 +59,7 @@ pub fn examples() -> Vec<Subject> {
                     Some(Case {
                         label: file,
                         request: read(&path),
-                        expect: Some(Expect::Decision { allowed, fired: None }),
+                        expect: Some(Expect::Decision { allowed, fired: None, deny_reasons: None }),
                     })
                 })
                 .collect();
@@ -90,7 +91,8 @@ pub fn conformance() -> Vec<Subject> {
         .collect()
 }
 
-/// `{"name", "request": JSON | "request_text": TEXT, "expect": {"allowed", "fired"} | {"error", "message"?}}`.
+/// `{"name", "request": JSON | "request_text": TEXT, "expect": {"allowed", "fired"?, "deny_reasons"?} |
+/// {"error", "message"?}}`.
 fn parse_case(subject: &str, case: &Value) -> Case {
     let label = case["name"].as_str().unwrap_or_else(|| panic!("{subject}: a case without a name")).to_string();
     let request = match (&case["request"], &case["request_text"]) {
@@ -106,7 +108,10 @@ fn parse_case(subject: &str, case: &Value) -> Case {
         let fired = expect["fired"]
             .as_array()
             .map(|names| names.iter().map(|n| n.as_str().expect("rule names are strings").to_string()).collect());
-        Expect::Decision { allowed, fired }
+        let deny_reasons = expect["deny_reasons"]
+            .as_array()
+            .map(|reasons| reasons.iter().map(|r| r.as_str().expect("reasons are strings").to_string()).collect());
+        Expect::Decision { allowed, fired, deny_reasons }
     };
     Case { label, request, expect: Some(expect) }
 }

@@ -432,13 +432,14 @@ fn unmet(expect: &Expect, outcome: &Value) -> Option<String> {
             let wrong = error["code"] != json!(code) || message.as_ref().is_some_and(|m| error["message"] != json!(m));
             wrong.then(|| format!("expected a `{code}` error {message:?}, got {outcome}"))
         }
-        Expect::Decision { allowed, fired } => {
+        Expect::Decision { allowed, fired, deny_reasons } => {
             let decision = &outcome["decision"];
             let names: Vec<&str> =
                 decision["fired"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
             let wrong = decision["allowed"] != json!(allowed)
-                || fired.as_ref().is_some_and(|fired| names != fired.iter().map(String::as_str).collect::<Vec<_>>());
-            wrong.then(|| format!("expected allowed={allowed} fired={fired:?}, got {outcome}"))
+                || fired.as_ref().is_some_and(|fired| names != fired.iter().map(String::as_str).collect::<Vec<_>>())
+                || deny_reasons.as_ref().is_some_and(|reasons| decision["deny_reasons"] != json!(reasons));
+            wrong.then(|| format!("expected allowed={allowed} fired={fired:?} reasons={deny_reasons:?}, got {outcome}"))
         }
     }
 }

@@ -3,9 +3,10 @@ use std::sync::Arc;
 
 use wasmtime::{Linker, Module};
 
-use warrant_lang::ir::{RuleId, RuleKind};
+use warrant_lang::eval::Evaluator;
+use warrant_lang::ir::{Program, RuleId, RuleKind};
+use warrant_lang::reason::fired_reason;
 use warrant_lang::request::Request;
-use warrant_lang::undecided::undecided_reason;
 use warrant_wasm::abi::{self, Manifest};
 
 use super::instance::{GuestAnswer, ReadyInstance};
@@ -24,6 +25,9 @@ pub struct Policy {
 
 struct Shared {
     manifest: Manifest,
+    /// The manifest's slots and reason templates as a program without rule bodies: what the
+    /// reference evaluator's value reading needs to render a deny reason's placeholders.
+    reasons: Program,
     version: PolicyVersion,
     wasm: Vec<u8>,
     data: DataStore,
@@ -43,7 +47,8 @@ impl Policy {
         let data = DataStore::new(&manifest, &serde_json::Value::Object(Default::default()), first.heap_base())?;
         let version = PolicyVersion { package: manifest.package.clone(), hash: manifest.source_hash.clone() };
         let pool = InstancePool::new(pre, first);
-        Ok(Policy { shared: Arc::new(Shared { manifest, version, wasm, data, pool }) })
+        let reasons = manifest.reason_program();
+        Ok(Policy { shared: Arc::new(Shared { manifest, reasons, version, wasm, data, pool }) })
     }
 
     /// Builder form of [`Policy::replace_shared_data`], for a policy just loaded: like it, it
@@ -71,6 +76,7 @@ impl Policy {
         let data = DataStore::new(&self.shared.manifest, data, base)?;
         let shared = Shared {
             manifest: self.shared.manifest.clone(),
+            reasons: self.shared.reasons.clone(),
             version: self.shared.version.clone(),
             wasm: self.shared.wasm.clone(),
             data,
@@ -96,7 +102,7 @@ impl Policy {
         if !matches!(answer, Err(EngineError::Trap(_))) {
             self.shared.pool.give_back(instance);
         }
-        self.decision_from(answer?)
+        self.decision_from(answer?, request)
     }
 
     /// Fails closed: any error becomes a deny whose reason is the error.
@@ -132,14 +138,14 @@ impl Policy {
 
     /// Names the fired rules and cross-checks the guest's verdict against them: a module that
     /// contradicts itself is not trusted.
-    fn decision_from(&self, answer: GuestAnswer) -> Result<Decision, EngineError> {
+    fn decision_from(&self, answer: GuestAnswer, request: &Request) -> Result<Decision, EngineError> {
         let verdict = i32::from(answer.allowed);
         let fired = answer
             .fired
             .iter()
             .map(|&id| {
                 let undecided = answer.undecided.iter().find(|(rule, _)| *rule == id).map(|(_, message)| message);
-                self.fired_rule(id, undecided).ok_or(EngineError::InconsistentVerdict { verdict })
+                self.fired_rule(id, undecided, request).ok_or(EngineError::InconsistentVerdict { verdict })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let decision = Decision::from_fired(fired, self.shared.version.clone());
@@ -149,14 +155,24 @@ impl Policy {
         Ok(decision)
     }
 
-    /// The allow or deny rule `id`, with its deny reason (naming the value it could not read,
-    /// when it fired `undecided`); `None` for helper or unknown ids.
-    fn fired_rule(&self, id: RuleId, undecided: Option<&String>) -> Option<(FiredRule, Option<String>)> {
+    /// The allow or deny rule `id`, with its deny reason (its placeholders rendered from
+    /// `request`, naming the value it could not read when it fired `undecided`); `None` for
+    /// helper or unknown ids.
+    fn fired_rule(
+        &self,
+        id: RuleId,
+        undecided: Option<&String>,
+        request: &Request,
+    ) -> Option<(FiredRule, Option<String>)> {
         let rule = self.shared.manifest.rules.get(usize::try_from(id).ok()?)?;
         let (kind, reason) = match (&rule.kind, undecided) {
             (RuleKind::Allow, None) => (Effect::Allow, None),
-            (RuleKind::Deny { reason }, None) => (Effect::Deny, Some(reason.clone())),
-            (RuleKind::Deny { reason }, Some(message)) => (Effect::Deny, Some(undecided_reason(reason, message))),
+            (RuleKind::Deny { reason }, undecided) => {
+                let program = &self.shared.reasons;
+                let evaluator = Evaluator::new(program, request, &serde_json::Value::Null);
+                let value = |expr: &_| evaluator.value(expr, None);
+                (Effect::Deny, Some(fired_reason(reason, program.template(id), undecided.map(String::as_str), value)))
+            }
             (RuleKind::Allow, Some(_)) => return None,
             (RuleKind::Helper, _) => return None,
         };

@@ -13,6 +13,7 @@ from .abi_generated import (
     VOCABULARY,
 )
 from .errors import WarrantError
+from .reason import is_template
 
 #: Request fields and the type each is read as (ABI.md §2), from the generated vocabulary.
 FIELD_TYPES = {field["name"]: field["ty"] for field in VOCABULARY}
@@ -64,7 +65,7 @@ def read_manifest(wasm: bytes) -> dict:
         raise _invalid("`package` and `source_hash` must be strings")
     _check_literals(manifest.get("literals"))
     _check_slots(manifest.get("slots"))
-    _check_rules(manifest.get("rules"))
+    _check_rules(manifest.get("rules"), manifest.get("slots"))
     undecided = manifest.get("undecided")
     if not isinstance(undecided, list) or not all(isinstance(m, str) for m in undecided):
         raise _invalid("`undecided` must be an array of strings")
@@ -137,7 +138,7 @@ def _check_slots(slots) -> None:
             raise _invalid(f"unknown slot {json.dumps(slot)}")
 
 
-def _check_rules(rules) -> None:
+def _check_rules(rules, slots) -> None:
     if not isinstance(rules, list):
         raise _invalid("`rules` must be an array")
     for rule in rules:
@@ -146,6 +147,7 @@ def _check_rules(rules) -> None:
             and isinstance(rule.get("name"), str)
             and _is_one_of(rule.get("kind"), RULE_KINDS)
             and (rule["kind"] != "deny" or isinstance(rule.get("reason"), str))
+            and ("template" not in rule or (rule["kind"] == "deny" and is_template(rule["template"], slots)))
         )
         if not valid:
             raise _invalid(f"invalid rule {json.dumps(rule)}")

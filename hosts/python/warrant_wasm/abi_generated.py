@@ -31,6 +31,18 @@ SLOT_TYPES: Final = ("str", "int", "bool", "str_set")
 RULE_KINDS: Final = ("allow", "deny", "helper")
 """The manifest's rule kinds (`rules[i].kind`): `allow`, `deny` (with a `reason`), `helper`."""
 
+# reason
+REASON_MAX_VALUE_BYTES: Final = 256
+"""Bytes of one rendered deny-reason placeholder value (after escaping each control character as backslash, `u` and four lowercase hex digits); a longer value keeps its longest prefix of at most this many bytes ending on a character boundary, then `REASON_TRUNCATED`."""
+REASON_MAX_BYTES: Final = 1024
+"""Bytes of one rendered deny reason, truncated like a value."""
+REASON_TRUNCATED: Final = "…"
+"""Appended to a truncated value or reason."""
+REASON_MISSING: Final = "<missing>"
+"""What a missing (absent or ill-typed) placeholder value renders as."""
+REASON_SET_SEPARATOR: Final = ", "
+"""Between the elements of a set value, sorted by their UTF-8 bytes."""
+
 # decide
 DECIDE_ALLOW: Final = 1
 """`warrant_decide` result: allowed."""

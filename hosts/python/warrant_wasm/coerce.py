@@ -12,21 +12,34 @@ MISSING = object()
 def json_cell(image, intern, value, ty: str, claim_string_is_list: bool) -> Cell:
     """The cell of ``value`` (a tree value, or ``MISSING``) read as ``ty``. Set elements are
     interned with ``intern(text) -> id`` and appended to ``image``."""
-    if value is MISSING:
+    read = json_value(value, ty, claim_string_is_list)
+    if read is MISSING:
         return Cell.missing(ty)
     if ty == "str":
-        return Cell.str_id(intern(value)) if isinstance(value, str) else Cell.missing(ty)
+        return Cell.str_id(intern(read))
+    if ty == "int":
+        return Cell.int_value(read)
+    if ty == "bool":
+        return Cell.bool_value(read)
+    return image.append_set([intern(text) for text in read])
+
+
+def json_value(value, ty: str, claim_string_is_list: bool):
+    """``value`` (a tree value, or ``MISSING``) read as ``ty``: a str, an int, a bool or a list
+    of strings (a set's elements, duplicates included), else ``MISSING``."""
+    if value is MISSING:
+        return MISSING
+    if ty == "str":
+        return value if isinstance(value, str) else MISSING
     if ty == "int":
         # Only integers that fit in i64 are ints in the tree.
-        return Cell.int_value(value) if is_integer(value) else Cell.missing(ty)
+        return value if is_integer(value) else MISSING
     if ty == "bool":
-        return Cell.bool_value(value) if isinstance(value, bool) else Cell.missing(ty)
+        return value if isinstance(value, bool) else MISSING
     if ty == "str_set":
         elements = _str_set_elements(value, claim_string_is_list)
-        if elements is None:
-            return Cell.missing(ty)
-        return image.append_set([intern(text) for text in elements])
-    return Cell.missing(ty)
+        return MISSING if elements is None else elements
+    return MISSING
 
 
 def _str_set_elements(value, claim_string_is_list: bool):

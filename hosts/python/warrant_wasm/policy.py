@@ -9,12 +9,13 @@ import weakref
 
 import wasmtime
 
-from .abi import align_image, bitmap_words, output_bytes, read_manifest
+from .abi import FIELD_TYPES, align_image, bitmap_words, output_bytes, read_manifest
 from .abi_generated import FIRED_DECIDED, OUTPUT_WORD_SIZE
 from .data_image import build_data_image
 from .decision import decision_from_fired, deny_with_reason, undecided_reason
 from .errors import WarrantError
 from .instance import EPOCH_TICK_SECONDS, GuestInstance
+from .reason import render_reason
 from .request import DEFAULT_INSTANCE_CLAIM, DEFAULT_MAX_CHAIN_DEPTH, RequestError, request_from_json
 from .request_image import encode_request
 from .revocation import revocation_refusal, revocations_from_data
@@ -144,9 +145,9 @@ class Policy:
             if error.code == "trap":
                 self._instance = None
             raise
-        return self._decision(allowed, output, bitmap_length)
+        return self._decision(allowed, output, bitmap_length, request)
 
-    def _decision(self, allowed: bool, output: bytes, bitmap_length: int) -> dict:
+    def _decision(self, allowed: bool, output: bytes, bitmap_length: int, request) -> dict:
         """Reads the fired bitmap and the deny entries (undecided reasons included) and checks
         that the verdict follows from them."""
         inconsistent = WarrantError(
@@ -159,14 +160,15 @@ class Policy:
             if rule["kind"] != "deny":
                 fired.append(rule)
                 continue
+            reason = render_reason(rule, self.manifest["slots"], request, FIELD_TYPES)
             (entry,) = struct.unpack_from("<i", output, bitmap_length + rule_id * OUTPUT_WORD_SIZE)
             if entry == FIRED_DECIDED:
-                fired.append(rule)
+                fired.append({**rule, "reason": reason})
                 continue
             undecided = self.manifest["undecided"]
             if not 0 <= entry < len(undecided):
                 raise inconsistent
-            fired.append({**rule, "reason": undecided_reason(rule["reason"], undecided[entry])})
+            fired.append({**rule, "reason": undecided_reason(reason, undecided[entry])})
         decision = decision_from_fired(fired, self.manifest)
         if decision["allowed"] != allowed:
             raise inconsistent

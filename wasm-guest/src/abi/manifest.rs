@@ -3,9 +3,10 @@
 //!
 //! The JSON is written and read through wire types of its own ([`wire`]), each field and
 //! variant named explicitly, so renaming an IR item cannot change the ABI's wire format.
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use warrant_lang::ir::{Program, RuleKind, Slot};
+use warrant_lang::ir::{Program, Rule, RuleId, RuleKind, Slot};
+use warrant_lang::reason::ReasonPart;
 use wasmparser::{Parser, Payload};
 
 use super::{AbiError, ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MANIFEST_SECTION};
@@ -50,6 +51,10 @@ pub struct Manifest {
     /// Why a condition could not be decided, sorted: a deny rule that fired because its body
     /// was undecided reports index `k` of this table in the output area (ABI.md §7).
     pub undecided: Vec<String>,
+    /// The deny rules whose reason has placeholders, split into text and request values
+    /// (`warrant_lang::reason`); the host renders them from the request it encoded. On the wire,
+    /// `rules[i].template` (absent for every other rule).
+    pub reason_templates: BTreeMap<RuleId, Vec<ReasonPart>>,
 }
 
 impl Manifest {
@@ -67,6 +72,7 @@ impl Manifest {
                 .map(|r| RuleInfo { name: r.name.clone(), kind: r.kind.clone(), line: r.line })
                 .collect(),
             undecided: warrant_lang::undecided::messages(program),
+            reason_templates: program.reason_templates.clone(),
         }
     }
 
@@ -87,6 +93,31 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The manifest's slots and reason templates as a program without rule bodies: all that
+    /// rendering a deny reason's placeholders reads (`Program::rendered_deny_reasons`, with the
+    /// reference evaluator's reading of the request).
+    pub fn reason_program(&self) -> Program {
+        let rules = self
+            .rules
+            .iter()
+            .map(|rule| Rule {
+                name: rule.name.clone(),
+                kind: rule.kind.clone(),
+                body: Vec::new(),
+                body_text: Vec::new(),
+                line: rule.line,
+            })
+            .collect();
+        Program {
+            package: self.package.clone(),
+            source_hash: self.source_hash.clone(),
+            literals: Vec::new(),
+            slots: self.slots.clone(),
+            rules,
+            reason_templates: self.reason_templates.clone(),
+        }
+    }
+
     /// The manifest as the JSON stored in the custom section.
     pub fn to_json(&self) -> Vec<u8> {
         // Serializing plain structs of strings and integers cannot fail.
@@ -97,8 +128,11 @@ impl Manifest {
 /// The manifest's JSON, type by type: the ABI 2.0 wire format (ABI.md §2). Conversions to and
 /// from the IR are the only link, so the IR can be renamed or restructured freely.
 mod wire {
+    use std::collections::BTreeMap;
+
     use serde::{Deserialize, Serialize};
     use warrant_lang::ir::{self, Field};
+    use warrant_lang::reason::ReasonPart;
 
     use super::super::AbiError;
 
@@ -178,6 +212,127 @@ mod wire {
         kind: RuleKind,
         #[serde(rename = "line")]
         line: u32,
+        /// A deny reason's placeholders: absent when the reason has none.
+        #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+        template: Option<Vec<Part>>,
+    }
+
+    /// One part of a reason template: `{"text": "…"}`, `{"slot": 3}` (a non-data slot),
+    /// `{"actor": {"which": "current"|"first", "field": "sub"|"client_id"|"instance"}}`,
+    /// `{"actor_claim": {"which": "current"|"first", "slot": 4}}` (an `actor_claim` slot),
+    /// `{"chain_depth": {}}`.
+    #[derive(Serialize, Deserialize)]
+    enum Part {
+        #[serde(rename = "text")]
+        Text(String),
+        #[serde(rename = "slot")]
+        Slot(u32),
+        #[serde(rename = "actor")]
+        Actor {
+            #[serde(rename = "which")]
+            which: Which,
+            #[serde(rename = "field")]
+            field: ActorField,
+        },
+        #[serde(rename = "actor_claim")]
+        ActorClaim {
+            #[serde(rename = "which")]
+            which: Which,
+            #[serde(rename = "slot")]
+            slot: u32,
+        },
+        #[serde(rename = "chain_depth")]
+        ChainDepth {},
+    }
+
+    #[derive(Clone, Copy, Serialize, Deserialize)]
+    enum Which {
+        #[serde(rename = "current")]
+        Current,
+        #[serde(rename = "first")]
+        First,
+    }
+
+    impl Which {
+        /// `chain.first` is `first`; the current actor (and, never in a reason, a hop) `current`.
+        fn from_ir(actor: ir::ActorRef) -> Self {
+            if actor == ir::ActorRef::First {
+                Which::First
+            } else {
+                Which::Current
+            }
+        }
+
+        fn into_ir(self) -> ir::ActorRef {
+            match self {
+                Which::Current => ir::ActorRef::Current,
+                Which::First => ir::ActorRef::First,
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Serialize, Deserialize)]
+    enum ActorField {
+        #[serde(rename = "sub")]
+        Sub,
+        #[serde(rename = "client_id")]
+        ClientId,
+        #[serde(rename = "instance")]
+        Instance,
+    }
+
+    impl From<&ReasonPart> for Part {
+        /// Lowering only puts request values in templates (`ir::Program::reason_templates`);
+        /// anything else would be refused when the manifest is read back.
+        fn from(part: &ReasonPart) -> Self {
+            match part {
+                ReasonPart::Text(text) => Part::Text(text.clone()),
+                ReasonPart::Value(ir::Expr::Slot(id)) => Part::Slot(*id),
+                ReasonPart::Value(ir::Expr::Actor(which, field)) => Part::Actor {
+                    which: Which::from_ir(*which),
+                    field: match field {
+                        ir::ActorField::Sub => ActorField::Sub,
+                        ir::ActorField::ClientId => ActorField::ClientId,
+                        ir::ActorField::Instance => ActorField::Instance,
+                    },
+                },
+                ReasonPart::Value(ir::Expr::ActorClaim(which, slot)) => {
+                    Part::ActorClaim { which: Which::from_ir(*which), slot: *slot }
+                }
+                ReasonPart::Value(ir::Expr::ChainDepth) => Part::ChainDepth {},
+                // The checker admits no other value in a reason (`check::Checker::reason`); should
+                // one appear, every host renders it as missing rather than as something else.
+                ReasonPart::Value(_) => Part::Text(warrant_lang::reason::MISSING.to_string()),
+            }
+        }
+    }
+
+    impl Part {
+        /// The IR view; a slot that is out of range or reads data is an invalid manifest.
+        fn into_ir(self, slots: &[ir::Slot]) -> Result<ReasonPart, AbiError> {
+            Ok(match self {
+                Part::Text(text) => ReasonPart::Text(text),
+                Part::Slot(id) => match slots.get(id as usize) {
+                    Some(slot) if !slot.source.is_data() => ReasonPart::Value(ir::Expr::Slot(id)),
+                    _ => return Err(AbiError::InvalidManifest(format!("reason template reads slot {id}"))),
+                },
+                Part::Actor { which, field } => ReasonPart::Value(ir::Expr::Actor(
+                    which.into_ir(),
+                    match field {
+                        ActorField::Sub => ir::ActorField::Sub,
+                        ActorField::ClientId => ir::ActorField::ClientId,
+                        ActorField::Instance => ir::ActorField::Instance,
+                    },
+                )),
+                Part::ActorClaim { which, slot } => match slots.get(slot as usize) {
+                    Some(ir::Slot { source: ir::Source::ActorClaim(_), .. }) => {
+                        ReasonPart::Value(ir::Expr::ActorClaim(which.into_ir(), slot))
+                    }
+                    _ => return Err(AbiError::InvalidManifest(format!("reason template reads actor claim {slot}"))),
+                },
+                Part::ChainDepth {} => ReasonPart::Value(ir::Expr::ChainDepth),
+            })
+        }
     }
 
     #[derive(Serialize, Deserialize)]
@@ -205,7 +360,16 @@ mod wire {
                 rules: m
                     .rules
                     .iter()
-                    .map(|r| Rule { name: r.name.clone(), kind: RuleKind::from(&r.kind), line: r.line })
+                    .enumerate()
+                    .map(|(id, r)| Rule {
+                        name: r.name.clone(),
+                        kind: RuleKind::from(&r.kind),
+                        line: r.line,
+                        template: ir::RuleId::try_from(id)
+                            .ok()
+                            .and_then(|id| m.reason_templates.get(&id))
+                            .map(|parts| parts.iter().map(Part::from).collect()),
+                    })
                     .collect(),
                 undecided: m.undecided.clone(),
             }
@@ -215,18 +379,29 @@ mod wire {
     impl Manifest {
         /// The IR view; a field name outside the vocabulary is an invalid manifest.
         pub(super) fn into_manifest(self) -> Result<super::Manifest, AbiError> {
+            let slots: Vec<ir::Slot> = self.slots.into_iter().map(Slot::into_ir).collect::<Result<_, _>>()?;
+            let mut reason_templates = BTreeMap::new();
+            let mut rules = Vec::with_capacity(self.rules.len());
+            for (id, rule) in self.rules.into_iter().enumerate() {
+                if let Some(parts) = rule.template {
+                    if !matches!(rule.kind, RuleKind::Deny { .. }) {
+                        return Err(AbiError::InvalidManifest(format!("rule `{}` has a template", rule.name)));
+                    }
+                    let id = ir::RuleId::try_from(id).map_err(|e| AbiError::InvalidManifest(e.to_string()))?;
+                    let parts = parts.into_iter().map(|p| p.into_ir(&slots)).collect::<Result<_, _>>()?;
+                    reason_templates.insert(id, parts);
+                }
+                rules.push(super::RuleInfo { name: rule.name, kind: rule.kind.into_ir(), line: rule.line });
+            }
             Ok(super::Manifest {
                 abi_version: super::AbiVersion { major: self.abi_version.major, minor: self.abi_version.minor },
                 package: self.package,
                 source_hash: self.source_hash,
                 literals: self.literals,
-                slots: self.slots.into_iter().map(Slot::into_ir).collect::<Result<_, _>>()?,
-                rules: self
-                    .rules
-                    .into_iter()
-                    .map(|r| super::RuleInfo { name: r.name, kind: r.kind.into_ir(), line: r.line })
-                    .collect(),
+                slots,
+                rules,
                 undecided: self.undecided,
+                reason_templates,
             })
         }
     }
@@ -335,6 +510,7 @@ mod tests {
             slots: vec![],
             rules: vec![RuleInfo { name: "no".into(), kind: RuleKind::Deny { reason: "because".into() }, line: 3 }],
             undecided: vec!["sub is missing or not a string".into()],
+            reason_templates: BTreeMap::new(),
         }
     }
 
@@ -395,6 +571,38 @@ mod tests {
         {
             let json = GOLDEN.replacen(from, to, 1);
             assert!(matches!(Manifest::from_json(json.as_bytes()), Err(AbiError::InvalidManifest(_))), "{json}");
+        }
+    }
+
+    #[test]
+    fn reason_templates_round_trip_and_only_read_the_request() {
+        use warrant_lang::ir::{ActorField, ActorRef, Expr};
+        let parts = vec![
+            ReasonPart::Text("of ".into()),
+            ReasonPart::Value(Expr::Slot(0)),
+            ReasonPart::Value(Expr::Actor(ActorRef::First, ActorField::Instance)),
+            ReasonPart::Value(Expr::ChainDepth),
+        ];
+        let manifest = Manifest {
+            slots: vec![
+                Slot { source: Source::Field(Field::Resource), ty: Ty::Str },
+                Slot { source: Source::Data(vec!["x".into()]), ty: Ty::Str },
+            ],
+            reason_templates: BTreeMap::from([(0, parts)]),
+            ..sample()
+        };
+        let json = String::from_utf8(manifest.to_json()).unwrap();
+        let template = r#""template":[{"text":"of "},{"slot":0},{"actor":{"which":"first","field":"instance"}},{"chain_depth":{}}]"#;
+        assert!(json.contains(template), "{json}");
+        assert_eq!(Manifest::from_json(json.as_bytes()).unwrap(), manifest);
+        // A data slot, a slot out of range, a template on an allow rule: refused.
+        for (from, to) in [
+            (r#"{"slot":0}"#, r#"{"slot":1}"#),
+            (r#"{"slot":0}"#, r#"{"slot":9}"#),
+            (r#""kind":"deny","reason":"because""#, r#""kind":"allow""#),
+        ] {
+            let bad = json.replace(from, to);
+            assert!(matches!(Manifest::from_json(bad.as_bytes()), Err(AbiError::InvalidManifest(_))), "{bad}");
         }
     }
 

@@ -5,6 +5,7 @@ use warrant_lang::ir::{
     ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Cond, Expr, Field, LitId, Program, Rule, RuleId, RuleKind, Slot,
     SlotId, Source, Ty,
 };
+use warrant_lang::reason::ReasonPart;
 use warrant_lang::request::{Actor, Request};
 
 pub use warrant_test_support::Rng;
@@ -74,6 +75,7 @@ pub fn program(rng: &mut Rng) -> Program {
     let mut gen = ProgramGen { rng, slots: slots.clone(), helpers: Vec::new(), action_slot };
     let rule_count = 1 + gen.rng.below(6);
     let mut rules = Vec::new();
+    let mut reason_templates = std::collections::BTreeMap::new();
     for id in 0..rule_count {
         let kind = match gen.rng.below(10) {
             0..=3 => RuleKind::Allow,
@@ -93,6 +95,9 @@ pub fn program(rng: &mut Rng) -> Program {
         if kind == RuleKind::Helper {
             gen.helpers.push(id as RuleId);
         }
+        if matches!(kind, RuleKind::Deny { .. }) && gen.rng.chance(50) {
+            reason_templates.insert(id as RuleId, gen.reason_template());
+        }
         let body_text = body.iter().map(|c| format!("{c:?}")).collect();
         rules.push(Rule { name: format!("rule{id}"), kind, body, body_text, line: id as u32 + 1 });
     }
@@ -102,6 +107,7 @@ pub fn program(rng: &mut Rng) -> Program {
         literals: LITERALS.iter().map(|s| s.to_string()).collect(),
         slots,
         rules,
+        reason_templates,
     }
 }
 
@@ -115,6 +121,24 @@ impl ProgramGen<'_> {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// A deny reason with placeholders: text and request values of every kind (never data).
+    fn reason_template(&mut self) -> Vec<ReasonPart> {
+        let request_slots: Vec<SlotId> =
+            (0..self.slots.len() as SlotId).filter(|&id| !self.slots[id as usize].source.is_data()).collect();
+        (0..1 + self.rng.below(4))
+            .map(|i| match self.rng.below(4) {
+                0 => ReasonPart::Text(format!(" t{i} ")),
+                1 => ReasonPart::Value(Expr::Slot(*self.rng.pick(&request_slots))),
+                2 => {
+                    let which = *self.rng.pick(&[ActorRef::Current, ActorRef::First]);
+                    let field = *self.rng.pick(&[ActorField::Sub, ActorField::ClientId, ActorField::Instance]);
+                    ReasonPart::Value(Expr::Actor(which, field))
+                }
+                _ => ReasonPart::Value(Expr::ChainDepth),
+            })
+            .collect()
     }
 
     fn action_condition(&mut self) -> Cond {
