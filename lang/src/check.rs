@@ -445,13 +445,13 @@ fn merge_definitions(
             let mut rule = if others.is_empty() {
                 first
             } else {
-                let lines: Vec<String> =
-                    std::iter::once(first.line).chain(others.iter().map(|r| r.line)).map(|l| l.to_string()).collect();
+                // No line numbers: the definitions may lie in different files of a package.
+                let definitions = others.len() + 1;
                 let span = first.body.first().map_or(Span::default(), |c| c.span);
                 let branches = std::iter::once(first.body).chain(others.into_iter().map(|r| r.body)).collect();
                 CheckedRule {
                     body: vec![CheckedCond { kind: CheckedCondKind::Any(branches), span }],
-                    body_text: vec![format!("any of its {} definitions (lines {})", lines.len(), lines.join(", "))],
+                    body_text: vec![format!("any of its {definitions} definitions")],
                     ..first
                 }
             };

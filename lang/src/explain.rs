@@ -545,7 +545,7 @@ deny outsider "an actor outside acme" if {
             ["action == \"read\"", "privileged"]
         );
         let Some(Because::Helper { failed: definitions, .. }) = &failures[1].failed.because else { panic!() };
-        assert_eq!(definitions.condition, "any of its 2 definitions (lines 2, 3)");
+        assert_eq!(definitions.condition, "any of its 2 definitions");
         let Some(Because::Alternatives { failures }) = &definitions.because else { panic!("{definitions:?}") };
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[1].failed.condition, "sub in data.operators");
