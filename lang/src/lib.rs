@@ -15,6 +15,7 @@ pub mod limits;
 pub mod lower;
 pub mod package;
 pub mod parser;
+pub mod regex_dfa;
 pub mod request;
 pub mod rule_graph;
 mod satisfiable;
