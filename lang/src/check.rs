@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
+use crate::regex_dfa::RegexError;
 use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Field, RuleId, RuleKind, Source, Ty};
 use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
@@ -84,6 +85,8 @@ pub enum CheckedCondKind {
     Every(Vec<CheckedCond>),
     /// [`crate::ir::Cond::Some`].
     Some(Vec<CheckedCond>),
+    /// [`crate::ir::Cond::Regex`], with the pattern literal (already known to compile).
+    Regex(CheckedExpr, String),
 }
 
 /// A checked value expression, with its place for type errors found after inference.
@@ -138,7 +141,7 @@ pub enum CheckedExprKind {
 /// Names every policy may use at the start of a path besides the request fields.
 const ROOTS: [&str; 5] = ["act", "chain", "claims", "context", "data"];
 const ACTOR_FIELDS: [&str; 4] = ["sub", "client_id", "instance", "claims"];
-const FUNCTIONS: [&str; 3] = ["startswith", "endswith", "defined"];
+const FUNCTIONS: [&str; 4] = ["startswith", "endswith", "defined", "regex"];
 
 /// Checks a parsed policy. `source` is the text it was parsed from (for rule lines and
 /// condition text).
@@ -436,7 +439,7 @@ impl<'a> Checker<'a> {
         self.inference.demand(expr, ty, &mut self.errors, self.source);
     }
 
-    /// `startswith(s, "lit")` / `endswith(s, "lit")`.
+    /// `startswith(s, "lit")` / `endswith(s, "lit")` / `regex(s, "pattern")`.
     fn call(
         &mut self,
         span: Span,
@@ -444,9 +447,10 @@ impl<'a> Checker<'a> {
         args: &'a [ast::Expr],
         scope: Scope<'a>,
     ) -> Option<CheckedCond> {
-        let is_starts = match function.name.as_str() {
-            "startswith" => true,
-            "endswith" => false,
+        let make: fn(CheckedExpr, String) -> CheckedCondKind = match function.name.as_str() {
+            "startswith" => CheckedCondKind::StartsWith,
+            "endswith" => CheckedCondKind::EndsWith,
+            "regex" => CheckedCondKind::Regex,
             "defined" => return self.defined(span, function, args, scope),
             other => {
                 let mut error = Error::new(
@@ -461,7 +465,7 @@ impl<'a> Checker<'a> {
                 return self.error(error);
             }
         };
-        let [subject, pattern] = args else {
+        let [subject, pattern_expr] = args else {
             return self.error(
                 Error::new(
                     ErrorKind::TypeMismatch,
@@ -473,15 +477,36 @@ impl<'a> Checker<'a> {
             );
         };
         let subject = self.expr(subject, scope);
-        let pattern = self.pattern(pattern, &function.name)?;
+        let pattern = self.pattern(pattern_expr, &function.name)?;
+        if function.name == "regex" {
+            self.regex_pattern(&pattern, pattern_expr.span)?;
+        }
         let subject = subject?;
         self.demand(&subject, Ty::Str);
-        let kind = if is_starts {
-            CheckedCondKind::StartsWith(subject, pattern)
-        } else {
-            CheckedCondKind::EndsWith(subject, pattern)
+        Some(CheckedCond { kind: make(subject, pattern), span })
+    }
+
+    /// A `regex` pattern must compile to a DFA within [`crate::limits::MAX_REGEX_DFA_CELLS`].
+    fn regex_pattern(&mut self, pattern: &str, span: Span) -> Option<()> {
+        let error = match crate::regex_dfa::build_dfa(pattern) {
+            Ok(_) => return Some(()),
+            Err(RegexError::Invalid(message)) => {
+                Error::new(ErrorKind::InvalidRegex, span, format!("invalid regular expression: {message}"), message)
+                    .with_help(
+                        "the syntax is the Rust `regex` crate's (https://docs.rs/regex); escape a literal \
+                         metacharacter with `\\\\`, e.g. \"a\\\\.b\"",
+                    )
+            }
+            Err(RegexError::TooLarge(why)) => {
+                Error::new(ErrorKind::LimitExceeded, span, "this regular expression is too large to compile", why)
+                    .with_help(
+                        "shorten counted repetitions (`{n}`), avoid Unicode classes (`(?u)`), or split the \
+                         test into several conditions",
+                    )
+            }
         };
-        Some(CheckedCond { kind, span })
+        self.errors.push(error);
+        None
     }
 
     /// Patterns are compiled into the policy, so they must be string literals.

@@ -53,11 +53,14 @@ pub enum ErrorKind {
     Unsatisfiable,
     /// A documented size or depth limit is exceeded (`lang/src/rule_graph.rs`, `parser.rs`).
     LimitExceeded,
+    /// The pattern of `regex(...)` is not a valid regular expression, or uses a feature the
+    /// compiled matcher cannot run; the message is the regex parser's.
+    InvalidRegex,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -74,6 +77,7 @@ impl ErrorKind {
         ErrorKind::IntegerOverflow,
         ErrorKind::Unsatisfiable,
         ErrorKind::LimitExceeded,
+        ErrorKind::InvalidRegex,
     ];
 
     /// The stable code users can search for.
@@ -95,6 +99,7 @@ impl ErrorKind {
             ErrorKind::IntegerOverflow => "warrant::integer-overflow",
             ErrorKind::Unsatisfiable => "warrant::unsatisfiable",
             ErrorKind::LimitExceeded => "warrant::limit-exceeded",
+            ErrorKind::InvalidRegex => "warrant::invalid-regex",
         }
     }
 }

@@ -174,6 +174,7 @@ impl<'a> Evaluator<'a> {
             Cond::Rule(id) => self.helper(*id, depth),
             Cond::Every(body) => self.over_chain(body, depth, Truth::True, Truth::False, Ord::min),
             Cond::Some(body) => self.over_chain(body, depth, Truth::False, Truth::True, Ord::max),
+            Cond::Regex(s, lit) => atomic(self.string_test_with(s, *lit, hop, |s, p| crate::regex_dfa::whole_match(p, s))),
         }
     }
 
@@ -223,9 +224,21 @@ impl<'a> Evaluator<'a> {
         hop: Option<&Actor>,
         test: fn(&[u8], &[u8]) -> bool,
     ) -> Result<bool, String> {
+        self.string_test_with(subject, lit, hop, |s, p| Some(test(s, p.as_bytes())))
+    }
+
+    /// A test of a string against a pattern that may not compile (`None`: a malformed program,
+    /// the condition is false, failing closed).
+    fn string_test_with(
+        &self,
+        subject: &Expr,
+        lit: LitId,
+        hop: Option<&Actor>,
+        test: impl Fn(&[u8], &str) -> Option<bool>,
+    ) -> Result<bool, String> {
         let subject = self.expr(subject, hop)?;
         Ok(match (subject, self.literal(lit)) {
-            (Value::Str(s), Some(p)) => test(s.as_bytes(), p.as_bytes()),
+            (Value::Str(s), Some(p)) => test(s.as_bytes(), p).unwrap_or(false),
             _ => false,
         })
     }

@@ -380,6 +380,9 @@ pub enum Cond {
     Every(Vec<Cond>),
     /// Some actor of the chain satisfies all of the body (false for an empty chain).
     Some(Vec<Cond>),
+    /// `regex(s, "pattern")`: the whole of `s` matches the regular expression (anchored at both
+    /// ends, byte-wise unless the pattern says `(?u)`; see `crate::regex_dfa`).
+    Regex(Expr, LitId),
 }
 
 /// What a rule does when its body holds.

@@ -90,6 +90,7 @@ impl Lowering<'_> {
             CheckedCondKind::Rule(id) => Cond::Rule(*id),
             CheckedCondKind::Every(body) => Cond::Every(self.conds(body)),
             CheckedCondKind::Some(body) => Cond::Some(self.conds(body)),
+            CheckedCondKind::Regex(s, p) => Cond::Regex(self.expr(s), self.literal(p)),
         }
     }
 

@@ -57,7 +57,15 @@ fn syntax_config() -> syntax::Config {
 
 /// Checks that `pattern` parses under the language's syntax (cheap: no automaton is built).
 pub fn validate(pattern: &str) -> Result<(), RegexError> {
-    syntax::parse_with(pattern, &syntax_config()).map(|_| ()).map_err(|e| RegexError::Invalid(e.to_string()))
+    syntax::parse_with(pattern, &syntax_config()).map(|_| ()).map_err(|e| RegexError::Invalid(last_line(&e)))
+}
+
+/// The regex crates render errors over several lines (the pattern, a caret, the error); the
+/// last line says what is wrong, and the caller's diagnostic already shows where.
+fn last_line(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
+    line.trim().trim_start_matches("error: ").to_string()
 }
 
 /// Builds the anchored DFA of `pattern`, refusing invalid patterns and DFAs over the limit.
@@ -77,12 +85,12 @@ pub fn build_dfa(pattern: &str) -> Result<RegexDfa, RegexError> {
             if e.is_size_limit_exceeded() {
                 RegexError::TooLarge(format!("building it needs more than {} MiB", BUILD_MEMORY_LIMIT >> 20))
             } else {
-                RegexError::Invalid(e.to_string())
+                RegexError::Invalid(last_line(&e))
             }
         })?;
     let start = dfa
         .start_state(&start::Config::new().anchored(Anchored::Yes))
-        .map_err(|e| RegexError::Invalid(e.to_string()))?;
+        .map_err(|e| RegexError::Invalid(last_line(&e)))?;
     renumber(&dfa, start)
 }
 
@@ -100,7 +108,7 @@ fn renumber(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Result<RegexDfa, Rege
     let class_count = representatives.len();
     let too_large = |states: usize| {
         RegexError::TooLarge(format!(
-            "its DFA has more than {states} states × {class_count} byte classes, over {MAX_REGEX_DFA_CELLS} cells"
+            "its DFA needs at least {states} states × {class_count} byte classes, over {MAX_REGEX_DFA_CELLS} cells"
         ))
     };
     let mut index: HashMap<StateID, usize> = HashMap::from([(start, 0)]);

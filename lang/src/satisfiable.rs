@@ -85,9 +85,12 @@ fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
 fn is_constant(cond: &Cond) -> bool {
     match cond {
         Cond::Cmp(_, a, b) | Cond::In(a, b) | Cond::Subset(a, b) => is_constant_expr(a) && is_constant_expr(b),
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
-            is_constant_expr(e)
-        }
+        Cond::StartsWith(e, _)
+        | Cond::EndsWith(e, _)
+        | Cond::Matches(e, _)
+        | Cond::Truthy(e)
+        | Cond::Defined(e)
+        | Cond::Regex(e, _) => is_constant_expr(e),
         Cond::Not(inner) => is_constant(inner),
         Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) => false,
     }

@@ -67,6 +67,10 @@ const TOKENS: &[&str] = &[
     "\"reason\"",
     "#c",
     "\"\\u0041\"",
+    "regex",
+    "\"[a-z]+@x\\\\.com\"",
+    "\"(a|b\"",
+    "\"(?u)\\\\w{40}\"",
 ];
 
 fn check_invariants(program: &Program) {
@@ -94,6 +98,11 @@ fn check_cond(program: &Program, cond: &Cond) {
         Cond::Not(inner) => check_cond(program, inner),
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),
+        Cond::Regex(e, lit) => {
+            check_expr(program, e);
+            let pattern = &program.literals[*lit as usize];
+            assert!(warrant_lang::regex_dfa::build_dfa(pattern).is_ok(), "accepted regex {pattern:?} must build");
+        }
     }
 }
 
