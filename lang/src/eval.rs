@@ -174,7 +174,9 @@ impl<'a> Evaluator<'a> {
             Cond::Rule(id) => self.helper(*id, depth),
             Cond::Every(body) => self.over_chain(body, depth, Truth::True, Truth::False, Ord::min),
             Cond::Some(body) => self.over_chain(body, depth, Truth::False, Truth::True, Ord::max),
-            Cond::Regex(s, lit) => atomic(self.string_test_with(s, *lit, hop, |s, p| crate::regex_dfa::whole_match(p, s))),
+            Cond::Regex(s, lit) => {
+                atomic(self.string_test_with(s, *lit, hop, |s, p| crate::regex_dfa::whole_match(p, s)))
+            }
         }
     }
 

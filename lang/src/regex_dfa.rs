@@ -185,8 +185,22 @@ mod tests {
     ];
 
     const SUBJECTS: [&str; 16] = [
-        "", "a", "ab", "abb", "aabb", "bob@acme.com", "bob@acme.comx", "xy", "x\ny", "ABC", "12", "1234", "foo",
-        "é", "a\nb", "ééé",
+        "",
+        "a",
+        "ab",
+        "abb",
+        "aabb",
+        "bob@acme.com",
+        "bob@acme.comx",
+        "xy",
+        "x\ny",
+        "ABC",
+        "12",
+        "1234",
+        "foo",
+        "é",
+        "a\nb",
+        "ééé",
     ];
 
     #[test]

@@ -18,7 +18,7 @@ fn cond_cost(cond: &Cond) -> u32 {
         Cond::Truthy(expr) | Cond::Defined(expr) => 1u32.saturating_add(expr_cost(expr)),
         Cond::Rule(_) => 32,
         Cond::StartsWith(expr, _) | Cond::EndsWith(expr, _) => 24u32.saturating_add(expr_cost(expr)),
-        Cond::Matches(expr, _) => 48u32.saturating_add(expr_cost(expr)),
+        Cond::Matches(expr, _) | Cond::Regex(expr, _) => 48u32.saturating_add(expr_cost(expr)),
         Cond::Not(inner) => cond_cost(inner),
         Cond::Every(body) | Cond::Some(body) => body.iter().map(cond_cost).fold(64u32, u32::saturating_add),
     }

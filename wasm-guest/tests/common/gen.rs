@@ -13,6 +13,10 @@ pub use warrant_test_support::Rng;
 pub const LITERALS: [&str; 10] = ["read", "write", "a", "b", "ab", "a*b", "*", "x/*", "", "*a*"];
 /// Strings requests and data draw from: some are literals, some are not.
 pub const STRINGS: [&str; 11] = ["read", "write", "a", "b", "ab", "abb", "x/y", "zz", "", "ba", "read write"];
+/// `regex(...)` patterns, stored after [`LITERALS`]: each matches some of [`STRINGS`] whole and
+/// not others (and some only a part of one, which must not count).
+pub const REGEXES: [&str; 9] =
+    ["a|ab", "(a|b)*b", "[a-z]+", "x/.*", "(?i)READ( WRITE)?", "^r.*|w.*$", "\\w+ \\w+", "b?", "(?u).."];
 const INTS: [i64; 8] = [-1, 0, 1, 2, 5, 100, i64::MAX, i64::MIN];
 
 /// Every slot the generator may read.
@@ -94,7 +98,7 @@ pub fn program(rng: &mut Rng) -> Program {
     Program {
         package: "gen".into(),
         source_hash: format!("{:016x}", gen.rng.next_u64()),
-        literals: LITERALS.iter().map(|s| s.to_string()).collect(),
+        literals: LITERALS.iter().chain(&REGEXES).map(|s| s.to_string()).collect(),
         slots,
         rules,
     }
@@ -103,6 +107,11 @@ pub fn program(rng: &mut Rng) -> Program {
 impl ProgramGen<'_> {
     fn lit(&mut self) -> LitId {
         self.rng.below(LITERALS.len()) as LitId
+    }
+
+    /// A `regex` pattern: a literal id past [`LITERALS`].
+    fn regex(&mut self) -> LitId {
+        (LITERALS.len() + self.rng.below(REGEXES.len())) as LitId
     }
 
     fn lit_set(&mut self) -> Vec<LitId> {
@@ -128,7 +137,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(16) {
+            match self.rng.below(17) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -170,6 +179,7 @@ impl ProgramGen<'_> {
                     return Cond::Defined(value);
                 }
                 14 | 15 if in_quantifier => return self.hop_relation(),
+                16 => return Cond::Regex(self.str(depth, in_quantifier), self.regex()),
                 _ => continue,
             }
         }
