@@ -595,6 +595,24 @@ mod tests {
     }
 
     #[test]
+    fn regex_matches_the_whole_string_and_a_missing_subject_is_undecided() {
+        let res = vec![field(Field::Resource)];
+        let regex = |pattern: &str, slots: Vec<Slot>| {
+            condition_truth(
+                &program(&[pattern], slots, vec![]),
+                &request(),
+                &Json::Null,
+                &Cond::Regex(Expr::Slot(0), 0),
+            )
+        };
+        assert_eq!(regex("https://[a-z]+\\.acme\\.com/v[0-9]", res.clone()), Truth::True);
+        assert_eq!(regex("https://[a-z]+", res.clone()), Truth::False, "a prefix match is no match");
+        assert_eq!(regex("[a-z]+\\.acme\\.com/v1", res.clone()), Truth::False, "nor a suffix match");
+        assert_eq!(regex("(", res.clone()), Truth::False, "a malformed program fails closed");
+        assert_eq!(regex("x.*", vec![field(Field::Iss)]), Truth::Undecided("iss is missing or not a string".into()));
+    }
+
+    #[test]
     fn glob_semantics() {
         assert!(glob_matches(b"", b""));
         assert!(glob_matches(b"", b"*"));
