@@ -137,8 +137,10 @@ fn renumber(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Result<RegexDfa, Rege
     Ok(RegexDfa { classes, class_count, transitions, accepting })
 }
 
+#[cfg(test)]
 impl RegexDfa {
-    /// Whether the whole of `subject` matches: the walk the Wasm matcher performs.
+    /// Whether the whole of `subject` matches: the walk the Wasm matcher performs, so the
+    /// table's format is tested apart from the code generator.
     pub fn matches(&self, subject: &[u8]) -> bool {
         let mut row = 0usize;
         for &byte in subject {
@@ -232,6 +234,13 @@ mod tests {
             assert!(matches!(build_dfa(pattern), Err(RegexError::Invalid(_))), "{pattern}");
         }
         assert_eq!(whole_match("a)|(b", b"b"), None);
+    }
+
+    #[test]
+    fn pathological_patterns_are_refused_not_built() {
+        for pattern in ["a{1000}{1000}", "(?u)\\w{200}", "[ab]*a[ab]{30}"] {
+            assert!(build_dfa(pattern).is_err(), "{pattern}");
+        }
     }
 
     #[test]
