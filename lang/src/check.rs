@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ActorField, ActorRef, ArithOp, CmpOp, Field, RuleId, RuleKind, Source, Ty};
+use crate::limits::MAX_REGEX_CELLS_TOTAL;
 use crate::regex_dfa::RegexError;
 use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
@@ -284,6 +285,10 @@ struct Checker<'a> {
     helper_refs: Vec<(RuleId, RuleId, Span)>,
     inference: Inference,
     errors: Vec<Error>,
+    /// The distinct `regex` patterns accepted so far (each is built once, and the module
+    /// stores one table per pattern), and the cells of their tables together.
+    regex_patterns: HashSet<String>,
+    regex_cells: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -338,6 +343,8 @@ impl<'a> Checker<'a> {
             helper_refs: Vec::new(),
             inference: Inference::default(),
             errors,
+            regex_patterns: HashSet::new(),
+            regex_cells: 0,
         }
     }
 
@@ -486,10 +493,28 @@ impl<'a> Checker<'a> {
         Some(CheckedCond { kind: make(subject, pattern), span })
     }
 
-    /// A `regex` pattern must compile to a DFA within [`crate::limits::MAX_REGEX_DFA_CELLS`].
+    /// A `regex` pattern must compile to a DFA within [`crate::limits::MAX_REGEX_DFA_CELLS`],
+    /// and the policy's distinct patterns within [`MAX_REGEX_CELLS_TOTAL`] together.
     fn regex_pattern(&mut self, pattern: &str, span: Span) -> Option<()> {
+        if self.regex_patterns.contains(pattern) {
+            return Some(());
+        }
         let error = match crate::regex_dfa::build_dfa(pattern) {
-            Ok(_) => return Some(()),
+            Ok(dfa) => {
+                let total = self.regex_cells.saturating_add(dfa.transitions.len());
+                if total <= MAX_REGEX_CELLS_TOTAL {
+                    self.regex_cells = total;
+                    self.regex_patterns.insert(pattern.to_string());
+                    return Some(());
+                }
+                Error::new(
+                    ErrorKind::LimitExceeded,
+                    span,
+                    "the policy's regular expressions are too large together",
+                    format!("with this one, their DFAs have {total} cells, over {MAX_REGEX_CELLS_TOTAL}"),
+                )
+                .with_help("share patterns between rules (a helper rule), or simplify the largest ones")
+            }
             Err(RegexError::Invalid(message)) => {
                 Error::new(ErrorKind::InvalidRegex, span, format!("invalid regular expression: {message}"), message)
                     .with_help(
@@ -1029,6 +1054,33 @@ mod tests {
         let mut kinds: Vec<_> = checked(source).err().unwrap_or_default().into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| k.code());
         kinds
+    }
+
+    #[test]
+    fn regex_tables_are_limited_per_policy_and_repeated_patterns_count_once() {
+        // Over 16 000 cells each (2^12 states × 4 or 5 byte classes).
+        let pattern = |i: usize| format!("x{{{i}}}[ab]*a[ab]{{10}}");
+        let policy = |patterns: &[String]| -> String {
+            let rules: String = patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("allow r{i} if {{ regex(sub, \"{p}\") }}\n"))
+                .collect();
+            format!("package p\n{rules}")
+        };
+        let mut total = 0;
+        let fit = (0..40)
+            .take_while(|&i| {
+                total += crate::regex_dfa::build_dfa(&pattern(i)).unwrap().transitions.len();
+                total <= MAX_REGEX_CELLS_TOTAL
+            })
+            .count();
+        assert!((2..40).contains(&fit), "{fit}");
+        let patterns: Vec<String> = (0..=fit).map(pattern).collect();
+        assert_eq!(error_kinds(&policy(&patterns[..fit])), []);
+        assert_eq!(error_kinds(&policy(&patterns)), [ErrorKind::LimitExceeded]);
+        let repeated = vec![pattern(0); 3 * fit];
+        assert_eq!(error_kinds(&policy(&repeated)), [], "a repeated pattern counts once");
     }
 
     #[test]
