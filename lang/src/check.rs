@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use crate::ast::{self, BinaryOp, CondKind, ExprKind, Ident, PathPart, Quantifier, Span, Statement};
 use crate::diagnostics::{Error, ErrorKind};
 use crate::ir::{ActorField, ActorRef, ArithOp, CaseMap, CmpOp, Field, RuleId, RuleKind, Source, Ty};
+use crate::limits::MAX_REGEX_CELLS_TOTAL;
 use crate::limits::{count_conditions, MAX_CONDITIONS, MAX_CONDITIONS_PER_RULE};
+use crate::regex_dfa::RegexError;
 use crate::rule_graph::{RuleGraph, MAX_HELPER_DEPTH};
 use crate::suggest::closest;
 use crate::types::{check_types, inferred_source, static_type, type_name, Inference, PARAMETER_MARK};
@@ -107,6 +109,8 @@ pub enum CheckedCondKind {
     Some(Vec<CheckedCond>),
     /// [`crate::ir::Cond::Any`]: alternatives, each a conjunction.
     Any(Vec<Vec<CheckedCond>>),
+    /// [`crate::ir::Cond::Regex`], with the pattern literal (already known to compile).
+    Regex(CheckedExpr, String),
 }
 
 /// A checked value expression, with its place for type errors found after inference.
@@ -198,7 +202,7 @@ impl CheckedExpr {
 /// Names every policy may use at the start of a path besides the request fields.
 const ROOTS: [&str; 5] = ["act", "chain", "claims", "context", "data"];
 const ACTOR_FIELDS: [&str; 4] = ["sub", "client_id", "instance", "claims"];
-const FUNCTIONS: [&str; 4] = ["startswith", "endswith", "defined", "intersects"];
+const FUNCTIONS: [&str; 5] = ["startswith", "endswith", "defined", "intersects", "regex"];
 /// Functions whose result is a value rather than a condition.
 const VALUE_FUNCTIONS: [&str; 3] = ["lower", "upper", "count"];
 
@@ -679,6 +683,10 @@ struct Checker<'a> {
     /// A recursive call was left out, relying on the rule graph to report the cycle: if no
     /// error appears, the policy is still refused.
     dropped_silently: bool,
+    /// The distinct `regex` patterns accepted so far (each is built once, and the module
+    /// stores one table per pattern), and the cells of their tables together.
+    regex_patterns: HashSet<String>,
+    regex_cells: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -796,6 +804,8 @@ impl<'a> Checker<'a> {
             expansion_reported: false,
             arguments: Vec::new(),
             dropped_silently: false,
+            regex_patterns: HashSet::new(),
+            regex_cells: 0,
         }
     }
 
@@ -972,7 +982,7 @@ impl<'a> Checker<'a> {
         self.inference.demand(expr, ty, &mut self.errors, self.source);
     }
 
-    /// `startswith(s, "lit")` / `endswith(s, "lit")`.
+    /// `startswith(s, p)` / `endswith(s, p)`, and dispatch of the other function calls.
     fn call(
         &mut self,
         span: Span,
@@ -985,6 +995,7 @@ impl<'a> Checker<'a> {
             "endswith" => false,
             "defined" => return self.defined(span, function, args, scope),
             "intersects" => return self.intersects(span, function, args, scope),
+            "regex" => return self.regex(span, function, args, scope),
             other if VALUE_FUNCTIONS.contains(&other) => {
                 return self.error(
                     Error::new(
@@ -1032,6 +1043,74 @@ impl<'a> Checker<'a> {
             (_, _, false) => CheckedCondKind::EndsWithValue(subject, pattern),
         };
         Some(CheckedCond { kind, span })
+    }
+
+    /// `regex(s, "pattern")`: a literal pattern whose DFA fits the limits.
+    fn regex(
+        &mut self,
+        span: Span,
+        function: &'a Ident,
+        args: &'a [ast::Expr],
+        scope: Scope<'a>,
+    ) -> Option<CheckedCond> {
+        let [subject, pattern_expr] = args else {
+            return self.error(
+                Error::new(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("`{}` takes two arguments", function.name),
+                    format!("{} given", args.len()),
+                )
+                .with_help(format!("write `{}(VALUE, \"pattern\")`", function.name)),
+            );
+        };
+        let subject = self.expr(subject, scope);
+        let pattern = self.pattern(pattern_expr, &function.name)?;
+        self.regex_pattern(&pattern, pattern_expr.span)?;
+        let subject = subject?;
+        self.demand(&subject, Ty::Str);
+        Some(CheckedCond { kind: CheckedCondKind::Regex(subject, pattern), span })
+    }
+
+    /// A `regex` pattern must compile to a DFA within [`crate::limits::MAX_REGEX_DFA_CELLS`],
+    /// and the policy's distinct patterns within [`MAX_REGEX_CELLS_TOTAL`] together.
+    fn regex_pattern(&mut self, pattern: &str, span: Span) -> Option<()> {
+        if self.regex_patterns.contains(pattern) {
+            return Some(());
+        }
+        let error = match crate::regex_dfa::build_dfa(pattern) {
+            Ok(dfa) => {
+                let total = self.regex_cells.saturating_add(dfa.transitions.len());
+                if total <= MAX_REGEX_CELLS_TOTAL {
+                    self.regex_cells = total;
+                    self.regex_patterns.insert(pattern.to_string());
+                    return Some(());
+                }
+                Error::new(
+                    ErrorKind::LimitExceeded,
+                    span,
+                    "the policy's regular expressions are too large together",
+                    format!("with this one, their DFAs have {total} cells, over {MAX_REGEX_CELLS_TOTAL}"),
+                )
+                .with_help("share patterns between rules (a helper rule), or simplify the largest ones")
+            }
+            Err(RegexError::Invalid(message)) => {
+                Error::new(ErrorKind::InvalidRegex, span, format!("invalid regular expression: {message}"), message)
+                    .with_help(
+                        "the syntax is the Rust `regex` crate's (https://docs.rs/regex); escape a literal \
+                         metacharacter with `\\\\`, e.g. \"a\\\\.b\"",
+                    )
+            }
+            Err(RegexError::TooLarge(why)) => {
+                Error::new(ErrorKind::LimitExceeded, span, "this regular expression is too large to compile", why)
+                    .with_help(
+                        "shorten counted repetitions (`{n}`), avoid Unicode classes (`(?u)`), or split the \
+                         test into several conditions",
+                    )
+            }
+        };
+        self.errors.push(error);
+        None
     }
 
     /// `intersects(A, B)`: the two sets share an element.
@@ -1698,6 +1777,7 @@ fn computed_string_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
             computed_inside(pattern, None, errors);
         }
         CheckedCondKind::Matches(subject, _) => computed_inside(subject, Some("the subject of `matches`"), errors),
+        CheckedCondKind::Regex(subject, _) => computed_inside(subject, Some("the subject of `regex`"), errors),
         CheckedCondKind::StartsWith(e, _)
         | CheckedCondKind::EndsWith(e, _)
         | CheckedCondKind::Truthy(e)
@@ -1766,6 +1846,7 @@ fn intersection_positions(cond: &CheckedCond, errors: &mut Vec<Error>) {
         CheckedCondKind::StartsWith(e, _)
         | CheckedCondKind::EndsWith(e, _)
         | CheckedCondKind::Matches(e, _)
+        | CheckedCondKind::Regex(e, _)
         | CheckedCondKind::Truthy(e)
         | CheckedCondKind::Defined(e) => intersections_inside(e, false, errors),
         CheckedCondKind::Not(inner) => intersection_positions(inner, errors),
@@ -1949,6 +2030,33 @@ mod tests {
         let mut kinds: Vec<_> = checked(source).err().unwrap_or_default().into_iter().map(|e| e.kind).collect();
         kinds.sort_by_key(|k| k.code());
         kinds
+    }
+
+    #[test]
+    fn regex_tables_are_limited_per_policy_and_repeated_patterns_count_once() {
+        // Over 16 000 cells each (2^12 states × 4 or 5 byte classes).
+        let pattern = |i: usize| format!("x{{{i}}}[ab]*a[ab]{{10}}");
+        let policy = |patterns: &[String]| -> String {
+            let rules: String = patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("allow r{i} if {{ regex(sub, \"{p}\") }}\n"))
+                .collect();
+            format!("package p\n{rules}")
+        };
+        let mut total = 0;
+        let fit = (0..40)
+            .take_while(|&i| {
+                total += crate::regex_dfa::build_dfa(&pattern(i)).unwrap().transitions.len();
+                total <= MAX_REGEX_CELLS_TOTAL
+            })
+            .count();
+        assert!((2..40).contains(&fit), "{fit}");
+        let patterns: Vec<String> = (0..=fit).map(pattern).collect();
+        assert_eq!(error_kinds(&policy(&patterns[..fit])), []);
+        assert_eq!(error_kinds(&policy(&patterns)), [ErrorKind::LimitExceeded]);
+        let repeated = vec![pattern(0); 3 * fit];
+        assert_eq!(error_kinds(&policy(&repeated)), [], "a repeated pattern counts once");
     }
 
     #[test]

@@ -62,11 +62,14 @@ pub enum ErrorKind {
     /// A deny reason placeholder that is not a request value (`{data.x}`, `{"lit"}`), or a
     /// reason whose braces do not pair up (`{` never closed, a lone `}`).
     ReasonPlaceholder,
+    /// The pattern of `regex(...)` is not a valid regular expression, or uses a feature the
+    /// compiled matcher cannot run; the message is the regex parser's.
+    InvalidRegex,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -86,6 +89,7 @@ impl ErrorKind {
         ErrorKind::ComputedString,
         ErrorKind::ComputedSet,
         ErrorKind::ReasonPlaceholder,
+        ErrorKind::InvalidRegex,
     ];
 
     /// The stable code users can search for.
@@ -110,6 +114,7 @@ impl ErrorKind {
             ErrorKind::ComputedString => "warrant::computed-string",
             ErrorKind::ComputedSet => "warrant::computed-set",
             ErrorKind::ReasonPlaceholder => "warrant::reason-placeholder",
+            ErrorKind::InvalidRegex => "warrant::invalid-regex",
         }
     }
 }

@@ -187,6 +187,9 @@ impl<'a> Evaluator<'a> {
             Cond::Every(body) => self.over_chain(body, depth, Truth::True, Truth::False, Ord::min),
             Cond::Some(body) => self.over_chain(body, depth, Truth::False, Truth::True, Ord::max),
             Cond::Any(branches) => self.any(branches, hop, depth),
+            Cond::Regex(s, lit) => {
+                atomic(self.string_test_with(s, *lit, hop, |s, p| crate::regex_dfa::whole_match(p, s)))
+            }
         }
     }
 
@@ -249,9 +252,21 @@ impl<'a> Evaluator<'a> {
         hop: Option<&Actor>,
         test: fn(&[u8], &[u8]) -> bool,
     ) -> Result<bool, String> {
+        self.string_test_with(subject, lit, hop, |s, p| Some(test(s, p.as_bytes())))
+    }
+
+    /// A test of a string against a pattern that may not compile (`None`: a malformed program,
+    /// the condition is false, failing closed).
+    fn string_test_with(
+        &self,
+        subject: &Expr,
+        lit: LitId,
+        hop: Option<&Actor>,
+        test: impl Fn(&[u8], &str) -> Option<bool>,
+    ) -> Result<bool, String> {
         let subject = self.expr(subject, hop)?;
         Ok(match (subject, self.literal(lit)) {
-            (Value::Str(s), Some(p)) => test(s.as_bytes(), p.as_bytes()),
+            (Value::Str(s), Some(p)) => test(s.as_bytes(), p).unwrap_or(false),
             _ => false,
         })
     }
@@ -623,6 +638,24 @@ mod tests {
         assert!(holds(Cond::Matches(Expr::Slot(0), 0), &["https://*.acme.com/*"], res.clone(), &request()));
         assert!(!holds(Cond::Matches(Expr::Slot(0), 0), &["https://*.acme.com"], res.clone(), &request()));
         assert!(!holds(Cond::Matches(Expr::Slot(0), 0), &["*"], vec![field(Field::Action)], &request()));
+    }
+
+    #[test]
+    fn regex_matches_the_whole_string_and_a_missing_subject_is_undecided() {
+        let res = vec![field(Field::Resource)];
+        let regex = |pattern: &str, slots: Vec<Slot>| {
+            condition_truth(
+                &program(&[pattern], slots, vec![]),
+                &request(),
+                &Json::Null,
+                &Cond::Regex(Expr::Slot(0), 0),
+            )
+        };
+        assert_eq!(regex("https://[a-z]+\\.acme\\.com/v[0-9]", res.clone()), Truth::True);
+        assert_eq!(regex("https://[a-z]+", res.clone()), Truth::False, "a prefix match is no match");
+        assert_eq!(regex("[a-z]+\\.acme\\.com/v1", res.clone()), Truth::False, "nor a suffix match");
+        assert_eq!(regex("(", res.clone()), Truth::False, "a malformed program fails closed");
+        assert_eq!(regex("x.*", vec![field(Field::Iss)]), Truth::Undecided("iss is missing or not a string".into()));
     }
 
     #[test]

@@ -328,7 +328,8 @@ impl Explainer<'_> {
             | Cond::EndsWith(e, _)
             | Cond::Matches(e, _)
             | Cond::Truthy(e)
-            | Cond::Defined(e) => self.observe(e, hop, out),
+            | Cond::Defined(e)
+            | Cond::Regex(e, _) => self.observe(e, hop, out),
             Cond::Not(inner) => self.observe_cond(inner, hop, out),
             Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
             Cond::Rule(_) | Cond::Any(_) => {}

@@ -468,6 +468,9 @@ pub enum Cond {
     /// branch is a conjunction; the result is the maximum over the branches (true if one is
     /// true, else undecided if one is, else false; false for no branch).
     Any(Vec<Vec<Cond>>),
+    /// `regex(s, "pattern")`: the whole of `s` matches the regular expression (anchored at both
+    /// ends, byte-wise unless the pattern says `(?u)`; see `crate::regex_dfa`).
+    Regex(Expr, LitId),
 }
 
 /// What a rule does when its body holds.

@@ -16,6 +16,7 @@ pub mod lower;
 pub mod package;
 pub mod parser;
 pub mod reason;
+pub mod regex_dfa;
 pub mod request;
 pub mod rule_graph;
 mod satisfiable;

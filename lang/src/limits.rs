@@ -19,6 +19,15 @@ pub const MAX_CONDITIONS: usize = 20_000;
 /// external deadline to stop a pathological match (at most ~16 M steps of the matcher).
 pub const MAX_GLOB_WORK: u64 = 1 << 24;
 
+/// Cells of the transition table of one `regex(...)` pattern: DFA states × byte classes. The
+/// table is part of the module (2 bytes a cell, so at most 64 KiB a pattern); over it the
+/// pattern is refused at compile time (Unicode classes under `(?u)` are the usual cause).
+pub const MAX_REGEX_DFA_CELLS: usize = 1 << 15;
+
+/// Cells of the tables of all the distinct `regex(...)` patterns of a policy (512 KiB of
+/// module), so that the module's size and build time stay proportional to the policy's.
+pub const MAX_REGEX_CELLS_TOTAL: usize = 1 << 18;
+
 /// Refuses a policy over [`MAX_CONDITIONS_PER_RULE`] or [`MAX_CONDITIONS`].
 pub fn check_limits(policy: &Policy) -> Vec<Error> {
     let mut errors = Vec::new();

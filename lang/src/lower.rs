@@ -110,6 +110,7 @@ impl Lowering<'_> {
             CheckedCondKind::Every(body) => Cond::Every(self.conds(body)),
             CheckedCondKind::Some(body) => Cond::Some(self.conds(body)),
             CheckedCondKind::Any(branches) => Cond::Any(branches.iter().map(|branch| self.conds(branch)).collect()),
+            CheckedCondKind::Regex(s, p) => Cond::Regex(self.expr(s), self.literal(p)),
         }
     }
 

@@ -118,9 +118,12 @@ fn is_constant(cond: &Cond) -> bool {
         | Cond::StartsWithValue(a, b)
         | Cond::EndsWithValue(a, b)
         | Cond::Intersects(a, b) => is_constant_expr(a) && is_constant_expr(b),
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Matches(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
-            is_constant_expr(e)
-        }
+        Cond::StartsWith(e, _)
+        | Cond::EndsWith(e, _)
+        | Cond::Matches(e, _)
+        | Cond::Truthy(e)
+        | Cond::Defined(e)
+        | Cond::Regex(e, _) => is_constant_expr(e),
         Cond::Not(inner) => is_constant(inner),
         Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) => false,
     }

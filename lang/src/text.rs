@@ -27,6 +27,7 @@ pub fn cond_text(program: &Program, cond: &Cond) -> String {
         Cond::Rule(id) => rule_name(program, *id),
         Cond::Every(body) => format!("every hop in chain {{ {} }}", body_text(program, body)),
         Cond::Some(body) => format!("some hop in chain {{ {} }}", body_text(program, body)),
+        Cond::Regex(e, lit) => format!("regex({}, {})", expr_text(program, e), lit_text(program, *lit)),
         Cond::Any(branches) => {
             let branches: Vec<String> = branches.iter().map(|branch| branch_text(program, branch)).collect();
             branches.join(" or ")

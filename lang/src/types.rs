@@ -239,7 +239,10 @@ impl TypeChecker<'_> {
                 self.expect(l, Ty::StrSet, "the left side of `subset`", "to test one string use `in`");
                 self.expect(r, Ty::StrSet, "the right side of `subset`", "write a set like {\"a\", \"b\"}");
             }
-            CheckedCondKind::StartsWith(s, _) | CheckedCondKind::EndsWith(s, _) | CheckedCondKind::Matches(s, _) => {
+            CheckedCondKind::StartsWith(s, _)
+            | CheckedCondKind::EndsWith(s, _)
+            | CheckedCondKind::Matches(s, _)
+            | CheckedCondKind::Regex(s, _) => {
                 self.expect(
                     s,
                     Ty::Str,

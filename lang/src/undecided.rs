@@ -79,7 +79,7 @@ fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
             expr_messages(program, e, out);
             out.insert(glob_too_long(program, e, *pattern));
         }
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) | Cond::Defined(e) => {
+        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) | Cond::Defined(e) | Cond::Regex(e, _) => {
             expr_messages(program, e, out)
         }
         Cond::Not(inner) => cond_messages(program, inner, out),

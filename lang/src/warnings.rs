@@ -198,7 +198,10 @@ fn regex_like(pattern: &str, span: Span) -> Option<Warning> {
         kind: WarningKind::RegexLikeGlob,
         message: "this `matches` pattern looks like a regular expression".to_string(),
         at: Some((span, what.to_string())),
-        help: format!("`matches` takes a glob: only `*` is special (any run of characters); {instead}"),
+        help: format!(
+            "`matches` takes a glob: only `*` is special (any run of characters); {instead}; or, for a \
+             regular expression, write `regex(VALUE, \"pattern\")`"
+        ),
     })
 }
 

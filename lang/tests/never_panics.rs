@@ -96,6 +96,10 @@ const TOKENS: &[&str] = &[
     "\"{data.x}\"",
     "\"{\"",
     "\"}\"",
+    "regex",
+    "\"[a-z]+@x\\\\.com\"",
+    "\"(a|b\"",
+    "\"(?u)\\\\w{40}\"",
 ];
 
 fn check_invariants(program: &Program) {
@@ -168,6 +172,11 @@ fn check_cond(program: &Program, cond: &Cond) {
         Cond::Rule(id) => assert!((*id as usize) < program.rules.len()),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| check_cond(program, c)),
         Cond::Any(branches) => branches.iter().flatten().for_each(|c| check_cond(program, c)),
+        Cond::Regex(e, lit) => {
+            check_expr(program, e);
+            let pattern = &program.literals[*lit as usize];
+            assert!(warrant_lang::regex_dfa::build_dfa(pattern).is_ok(), "accepted regex {pattern:?} must build");
+        }
     }
 }
 

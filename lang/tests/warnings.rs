@@ -23,6 +23,7 @@ fn regex_looking_patterns_are_flagged_where_they_are_even_nested() {
     assert_eq!(kinds, [WarningKind::RegexLikeGlob, WarningKind::RegexLikeGlob]);
     let text = package.warnings.render();
     assert!(text.contains("warrant::regex-like-glob"), "{text}");
+    assert!(text.contains("regex(VALUE, \"pattern\")"), "the hint offers `regex`: {text}");
     assert!(text.contains("p.warrant:4:26"), "{text}");
     assert!(text.contains("p.warrant:5:42"), "{text}");
     assert!(text.contains('⚠'), "rendered as a warning: {text}");

@@ -82,6 +82,28 @@ fn invalid_ir_is_refused_not_compiled() {
         let result = invalid(rules.clone());
         assert!(matches!(result, Err(CodegenError::InvalidIr { .. })), "{rules:?} gave {result:?}");
     }
+    // A `regex` pattern the checker would refuse (invalid, over the DFA limit, no such literal).
+    for lit in [0, 1, 2] {
+        let rules = vec![rule("r", RuleKind::Allow, vec![Cond::Regex(Expr::Slot(0), lit)])];
+        let result = compile(&program(&["(a|b", "(?u)\\w{64}"], action(), rules));
+        assert!(matches!(result, Err(CodegenError::InvalidIr { .. })), "literal {lit} gave {result:?}");
+    }
+}
+
+/// A pattern's DFA table is static data stored once, however many conditions use it.
+#[test]
+fn regex_tables_are_stored_once_per_pattern() {
+    let pattern = "x{200}";
+    let table_bytes = warrant_lang::regex_dfa::build_dfa(pattern).expect("builds").transitions.len() * 2;
+    let with = |conditions: usize| {
+        let rules = (0..conditions)
+            .map(|i| rule(&format!("r{i}"), RuleKind::Allow, vec![Cond::Regex(Expr::Slot(0), 0)]))
+            .collect();
+        compile(&program(&[pattern], vec![field(Field::Resource)], rules)).expect("compiles")
+    };
+    let (one, two) = (with(1).len(), with(2).len());
+    assert!(one > table_bytes, "the table is in the module");
+    assert!(two - one < table_bytes, "a second use adds code, not a second table: {one} then {two}");
 }
 
 /// 40 rules on actions spread over a sparse range of literal ids, some on two actions, some on

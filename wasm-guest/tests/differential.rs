@@ -99,3 +99,44 @@ fn agree(engine: &Engine, program: &Program, rng: &mut Rng) -> Result<(), TestCa
     }
     Ok(())
 }
+
+/// Every pattern of the generator's pool on every string of its pool (and a few non-ASCII
+/// ones): the DFA walk in the module agrees with the `regex` crate, and each pattern both
+/// holds and fails somewhere, so the random programs test both outcomes.
+#[test]
+fn pool_regexes_agree_with_the_reference_on_every_pool_string() {
+    use warrant_lang::ir::{Cond, Expr, Field, Program, Rule, RuleKind, Slot, Source};
+    use warrant_lang::request::Request;
+
+    let literals: Vec<String> = gen::LITERALS.iter().chain(&gen::REGEXES).map(|s| s.to_string()).collect();
+    let rules = (0..gen::REGEXES.len())
+        .map(|i| {
+            let body = vec![Cond::Regex(Expr::Slot(0), (gen::LITERALS.len() + i) as u32)];
+            Rule { name: format!("r{i}"), kind: RuleKind::Allow, body_text: vec![String::new()], body, line: 1 }
+        })
+        .collect();
+    let slots = vec![Slot { source: Source::Field(Field::Resource), ty: Field::Resource.ty() }];
+    let program = Program {
+        package: "p".into(),
+        source_hash: "00".into(),
+        literals,
+        slots,
+        rules,
+        reason_templates: Default::default(),
+    };
+    let wasm = warrant_wasm::compile(&program).expect("compiles");
+    let data = serde_json::json!({});
+    let mut policy = WasmPolicy::new(&Engine::default(), &wasm, &data);
+    let mut fired_somewhere = vec![0usize; gen::REGEXES.len()];
+    let subjects = gen::STRINGS.iter().copied().chain(["é", "éé", "x/é", "READ WRITE", "x/"]);
+    let count = subjects.clone().count();
+    for subject in subjects {
+        let request = Request { resource: Some(subject.into()), ..Request::default() };
+        let expected = evaluate(&program, &request, &data);
+        assert_eq!(policy.decide(&request).expect("encodes").fired, expected.fired, "{subject:?}");
+        expected.fired.iter().for_each(|&rule| fired_somewhere[rule as usize] += 1);
+    }
+    for (pattern, fired) in gen::REGEXES.iter().zip(fired_somewhere) {
+        assert!(fired > 0 && fired < count, "{pattern:?} holds for {fired} of {count} subjects");
+    }
+}

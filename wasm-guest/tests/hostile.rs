@@ -45,6 +45,7 @@ fn program() -> Program {
         rule("glob", RuleKind::Allow, vec![Cond::Matches(Expr::Slot(RESOURCE), 0)]),
         rule("prefix", RuleKind::Allow, vec![Cond::StartsWith(Expr::Slot(RESOURCE), 1)]),
         rule("suffix", RuleKind::Allow, vec![Cond::EndsWith(Expr::Slot(RESOURCE), 2)]),
+        rule("regex", RuleKind::Allow, vec![Cond::Regex(Expr::Slot(RESOURCE), 4)]),
         rule(
             "revoked",
             RuleKind::Deny { reason: "revoked".into() },
@@ -82,7 +83,7 @@ fn program() -> Program {
     Program {
         package: "hostile".into(),
         source_hash: "00".into(),
-        literals: path(&["*a*a*a*c", "aaaa", "ab", "a*"]),
+        literals: path(&["*a*a*a*c", "aaaa", "ab", "a*", "(a|aa)*b"]),
         slots,
         rules,
         reason_templates: Default::default(),

@@ -140,6 +140,11 @@ impl Code {
         self.op(Instruction::I32Load8U(mem(offset, 0)))
     }
 
+    /// `i32.load16_u` at the address on the stack plus `offset`.
+    pub(super) fn load16(&mut self, offset: u32) -> &mut Code {
+        self.op(Instruction::I32Load16U(mem(offset, 1)))
+    }
+
     /// `i32.store` of the value on the stack at the address below it plus `offset`.
     pub(super) fn store32(&mut self, offset: u32) -> &mut Code {
         self.op(Instruction::I32Store(mem(offset, 2)))

@@ -18,7 +18,7 @@ fn cond_cost(cond: &Cond) -> u32 {
         Cond::Truthy(expr) | Cond::Defined(expr) => 1u32.saturating_add(expr_cost(expr)),
         Cond::Rule(_) => 32,
         Cond::StartsWith(expr, _) | Cond::EndsWith(expr, _) => 24u32.saturating_add(expr_cost(expr)),
-        Cond::Matches(expr, _) => 48u32.saturating_add(expr_cost(expr)),
+        Cond::Matches(expr, _) | Cond::Regex(expr, _) => 48u32.saturating_add(expr_cost(expr)),
         Cond::StartsWithValue(expr, pattern) | Cond::EndsWithValue(expr, pattern) => {
             24u32.saturating_add(expr_cost(expr)).saturating_add(expr_cost(pattern))
         }

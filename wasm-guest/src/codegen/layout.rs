@@ -18,6 +18,22 @@ pub(super) struct StaticLayout {
     bytes: Vec<u8>,
     literal_entries: Vec<(u32, u32)>,
     literal_sets: HashMap<Vec<LitId>, u32>,
+    regex_tables: HashMap<LitId, RegexTable>,
+}
+
+/// Where the DFA of one `regex(...)` pattern lies in static memory (see
+/// [`StaticLayout::regex_table`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RegexTable {
+    /// 256 bytes: the class of each byte.
+    pub(super) classes: u32,
+    /// `u16` cells, row-major: `transitions[row + class]` is the next state's row offset
+    /// (in cells); the start state's row is 0.
+    pub(super) transitions: u32,
+    /// One byte per state: 1 when a subject ending in it matches.
+    pub(super) accepting: u32,
+    /// Cells per row; the state of row offset `r` is `r / class_count`.
+    pub(super) class_count: u32,
 }
 
 impl StaticLayout {
@@ -41,7 +57,7 @@ impl StaticLayout {
         for literal in literals {
             bytes.extend_from_slice(literal.as_bytes());
         }
-        Ok(StaticLayout { bytes, literal_entries, literal_sets: HashMap::new() })
+        Ok(StaticLayout { bytes, literal_entries, literal_sets: HashMap::new(), regex_tables: HashMap::new() })
     }
 
     /// `(ptr, len)` of the bytes of literal `id`.
@@ -62,6 +78,32 @@ impl StaticLayout {
         }
         self.literal_sets.insert(ids.to_vec(), ptr);
         Ok(ptr)
+    }
+
+    /// The DFA of the `regex` pattern literal `id`, built and stored once per pattern. A
+    /// pattern the checker would refuse (invalid, or over the size limit) is invalid IR.
+    pub(super) fn regex_table(&mut self, id: LitId, pattern: &str) -> Result<RegexTable, CodegenError> {
+        if let Some(&table) = self.regex_tables.get(&id) {
+            return Ok(table);
+        }
+        let dfa = warrant_lang::regex_dfa::build_dfa(pattern).map_err(|e| CodegenError::InvalidIr {
+            rule: String::new(),
+            reason: format!("regex pattern {pattern:?} does not compile: {e:?}"),
+        })?;
+        let classes = address(LITERAL_TABLE as usize + self.bytes.len())?;
+        self.bytes.extend_from_slice(&dfa.classes);
+        let accepting = address(LITERAL_TABLE as usize + self.bytes.len())?;
+        self.bytes.extend(dfa.accepting.iter().map(|&a| u8::from(a)));
+        self.bytes.resize(self.bytes.len().next_multiple_of(2), 0);
+        let transitions = address(LITERAL_TABLE as usize + self.bytes.len())?;
+        for cell in &dfa.transitions {
+            self.bytes.extend_from_slice(&cell.to_le_bytes());
+        }
+        address(LITERAL_TABLE as usize + self.bytes.len())?;
+        let class_count = u32::try_from(dfa.class_count).map_err(|_| CodegenError::TooLarge)?;
+        let table = RegexTable { classes, transitions, accepting, class_count };
+        self.regex_tables.insert(id, table);
+        Ok(table)
     }
 
     /// What the runtime helpers need to find literal strings.

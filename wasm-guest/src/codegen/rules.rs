@@ -386,6 +386,7 @@ impl Emitter<'_, '_> {
             Cond::EndsWithValue(subject, pattern) => self.affix_test(subject, pattern, Anchor::End),
             Cond::Intersects(left, right) => self.set_pair(FN_INTERSECTS, left, right),
             Cond::Truthy(expr) => self.bool_value(expr),
+            Cond::Regex(expr, lit) => self.regex_test(expr, *lit),
             Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) | Cond::Defined(_) => {
                 Err(self.invalid("compound condition compiled as atomic"))
             }
@@ -554,6 +555,31 @@ impl Emitter<'_, '_> {
         self.code.i32(1).br(done).end();
         self.code.i32(0).end();
         self.code.release(mark);
+    }
+
+    /// `regex(expr, "pattern")`: walks the pattern's DFA (a static table) over the subject's
+    /// bytes, one class and one transition load per byte, then reads whether the final state
+    /// accepts. Linear in the subject, no backtracking, no allocation.
+    fn regex_test(&mut self, expr: &Expr, lit: LitId) -> Result<(), CodegenError> {
+        let pattern = self.ctx.program.literals.get(lit as usize).ok_or_else(|| self.invalid("unknown literal"))?;
+        let table = self.ctx.layout.regex_table(lit, pattern)?;
+        let (ptr, end, row) =
+            (self.code.local(ValType::I32), self.code.local(ValType::I32), self.code.local(ValType::I32));
+        self.str_value(expr)?;
+        self.code.get(PARAM_DATA).get(PARAM_REQUEST).op(I::Call(FN_STRING_ENTRY)).set(end);
+        // The entry's bytes are bounds-checked by FN_STRING_ENTRY.
+        self.code.get(end).load32(0).tee(ptr).get(end).load32(4).op(I::I32Add).set(end);
+        self.code.i32(0).set(row);
+        let done = self.code.block(BlockType::Empty);
+        let top = self.code.loop_();
+        self.code.get(ptr).get(end).op(I::I32GeU).br_if(done);
+        // row = transitions[row + classes[*ptr]]
+        self.code.get(row).get(ptr).load8(0).load8(table.classes).op(I::I32Add).i32(1).op(I::I32Shl);
+        self.code.load16(table.transitions).set(row);
+        self.code.increment(ptr, 1).br(top);
+        self.code.end().end();
+        self.code.get(row).u32(table.class_count).op(I::I32DivU).load8(table.accepting);
+        Ok(())
     }
 
     fn ty(&self, expr: &Expr) -> Result<Ty, CodegenError> {

@@ -15,6 +15,10 @@ pub const LITERALS: [&str; 12] = ["read", "write", "a", "b", "ab", "a*b", "*", "
 /// Strings requests and data draw from: some are literals, some are not.
 pub const STRINGS: [&str; 15] =
     ["read", "write", "a", "b", "ab", "abb", "x/y", "zz", "", "ba", "read write", "Read", "AB", "é/B", "É/b"];
+/// `regex(...)` patterns, stored after [`LITERALS`]: each matches some of [`STRINGS`] whole and
+/// not others (and some only a part of one, which must not count).
+pub const REGEXES: [&str; 9] =
+    ["a|ab", "(a|b)*b", "[a-z]+", "x/.*", "(?i)READ( WRITE)?", "^r.*|w.*$", "\\w+ \\w+", "b?", "(?u).."];
 const INTS: [i64; 8] = [-1, 0, 1, 2, 5, 100, i64::MAX, i64::MIN];
 
 /// Every slot the generator may read.
@@ -104,7 +108,7 @@ pub fn program(rng: &mut Rng) -> Program {
     Program {
         package: "gen".into(),
         source_hash: format!("{:016x}", gen.rng.next_u64()),
-        literals: LITERALS.iter().map(|s| s.to_string()).collect(),
+        literals: LITERALS.iter().chain(&REGEXES).map(|s| s.to_string()).collect(),
         slots,
         rules,
         reason_templates,
@@ -114,6 +118,11 @@ pub fn program(rng: &mut Rng) -> Program {
 impl ProgramGen<'_> {
     fn lit(&mut self) -> LitId {
         self.rng.below(LITERALS.len()) as LitId
+    }
+
+    /// A `regex` pattern: a literal id past [`LITERALS`].
+    fn regex(&mut self) -> LitId {
+        (LITERALS.len() + self.rng.below(REGEXES.len())) as LitId
     }
 
     fn lit_set(&mut self) -> Vec<LitId> {
@@ -157,7 +166,7 @@ impl ProgramGen<'_> {
 
     fn cond(&mut self, depth: u32, in_quantifier: bool) -> Cond {
         loop {
-            match self.rng.below(22) {
+            match self.rng.below(23) {
                 0 => {
                     let op = *self.rng.pick(&[CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
                     return Cond::Cmp(op, self.int(depth, in_quantifier), self.int(depth, in_quantifier));
@@ -231,6 +240,7 @@ impl ProgramGen<'_> {
                 }
                 19 | 20 if in_quantifier => return self.hop_relation(),
                 21 if depth < 3 => return self.alternatives(depth + 1, in_quantifier),
+                22 => return Cond::Regex(self.str(depth, in_quantifier), self.regex()),
                 _ => continue,
             }
         }
