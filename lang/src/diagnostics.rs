@@ -62,11 +62,15 @@ pub enum ErrorKind {
     /// A deny reason placeholder that is not a request value (`{data.x}`, `{"lit"}`), or a
     /// reason whose braces do not pair up (`{` never closed, a lone `}`).
     ReasonPlaceholder,
+    /// A file of a package whose name holds a NUL byte or a path separator (`/`, `\`), or two
+    /// files with one name: names order the files and are part of the policy version, so they
+    /// must be plain and unique ([`crate::compile_files`]).
+    InvalidFileName,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -86,6 +90,7 @@ impl ErrorKind {
         ErrorKind::ComputedString,
         ErrorKind::ComputedSet,
         ErrorKind::ReasonPlaceholder,
+        ErrorKind::InvalidFileName,
     ];
 
     /// The stable code users can search for.
@@ -110,6 +115,7 @@ impl ErrorKind {
             ErrorKind::ComputedString => "warrant::computed-string",
             ErrorKind::ComputedSet => "warrant::computed-set",
             ErrorKind::ReasonPlaceholder => "warrant::reason-placeholder",
+            ErrorKind::InvalidFileName => "warrant::invalid-file-name",
         }
     }
 }
