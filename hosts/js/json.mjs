@@ -51,8 +51,13 @@ export function parseJson(input) {
 
 /**
  * Converts an already-parsed JS value (from `JSON.parse` or built in code) to the tree
- * `parseJson` returns. Only safe integers (and BigInts in i64 range) read as integers; pass JSON
- * text instead when exact 64-bit integers or the `1.0`-is-not-an-integer rule matter.
+ * `parseJson` returns. Only a `BigInt` (in i64 range) reads as an integer; every `number` reads
+ * as a non-integer, as `1.0` or `1e2` in JSON text do. A `number` cannot say whether it was an
+ * integer: `JSON.parse` already rounded `100.000000000000001` to `100` and read `1e2` and `1.0`
+ * as `100` and `1`, which the Rust host refuses as integers (ABI §6), so reading safe-integer
+ * numbers as integers would let `context.amount > 100` decide (allow) where text is undecided
+ * (deny). A value JSON cannot hold (`undefined`, a function, a symbol, a non-finite number) is a
+ * `JsonSyntaxError`, so `decide` reports it as a `WarrantError`.
  */
 export function fromJsValue(value, containers = 0) {
   if (value === null || typeof value === "boolean") return value;
@@ -63,9 +68,9 @@ export function fromJsValue(value, containers = 0) {
   if (typeof value === "bigint") return value >= I64_MIN && value <= I64_MAX ? value : Number(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new JsonSyntaxError("number is not finite");
-    return Number.isSafeInteger(value) && !Object.is(value, -0) ? BigInt(value) : value;
+    return value;
   }
-  if (typeof value !== "object") throw new TypeError(`cannot use a ${typeof value} as JSON`);
+  if (typeof value !== "object") throw new JsonSyntaxError(`cannot use a ${typeof value} as JSON`);
   // The same nesting limit as for text; it also stops cyclic values.
   const depth = containers + 1;
   if (depth > MAX_NESTING) throw new JsonSyntaxError("recursion limit exceeded");
