@@ -79,6 +79,23 @@ export function fromJsValue(value, containers = 0) {
   return new Map(entries.map(([key, item]) => [String(key), fromJsValue(item, depth)]));
 }
 
+/**
+ * The entries of a parsed JSON object sorted by key in code point order (= UTF-8 byte order),
+ * the order the Rust host reads objects in (`warrant_lang::data_shape::sorted_entries`): the
+ * string ids an image assigns and the entry a data-shape error names follow it in every host.
+ */
+export function sortedEntries(map) {
+  return [...map].sort(([a], [b]) => byCodePoints(a, b));
+}
+
+/** Compares two strings by code points (= UTF-8 bytes), not UTF-16 code units as `<` does. */
+export function byCodePoints(a, b) {
+  const x = [...a].map((c) => c.codePointAt(0));
+  const y = [...b].map((c) => c.codePointAt(0));
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
 /** Whether `value` is a parsed JSON object. */
 export function isObject(value) {
   return value instanceof Map;
