@@ -31,7 +31,7 @@ pub struct DataShapeError {
 /// depends on the build and every host (JS, Python) can follow it exactly.
 pub fn sorted_entries(map: &serde_json::Map<String, Value>) -> Vec<(&str, &Value)> {
     let mut entries: Vec<(&str, &Value)> = map.iter().map(|(key, value)| (key.as_str(), value)).collect();
-    entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    entries.sort_unstable_by_key(|(key, _)| *key);
     entries
 }
 
