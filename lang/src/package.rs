@@ -123,10 +123,10 @@ pub fn compile_files(origin: &str, files: &[SourceFile]) -> Result<CompiledPacka
 const PACKAGE_HASH_DOMAIN: &[u8] = b"\xffwarrant-package-v1";
 
 /// The policy version of a package: lowercase hex SHA-256. One file keeps the version of
-/// [`crate::compile`]: the SHA-256 of its text alone. Several files hash
-/// [`PACKAGE_HASH_DOMAIN`], the file count, then, over the files sorted by name (and text, so
-/// that even duplicate names, which [`compile_files`] refuses, do not make it order-dependent),
-/// each name and each text preceded by its length in bytes; every number is a big-endian `u64`.
+/// [`crate::compile`]: the SHA-256 of its text alone. Several files hash the byte `0xFF` and
+/// `warrant-package-v1`, the file count, then, over the files sorted by name (and text, so that
+/// even duplicate names, which [`compile_files`] refuses, do not make it order-dependent), each
+/// name and each text preceded by its length in bytes; every number is a big-endian `u64`.
 pub fn package_hash(files: &[SourceFile]) -> String {
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| (&a.name, &a.text).cmp(&(&b.name, &b.text)));
