@@ -60,6 +60,25 @@ pub enum CliError {
     /// `warrant revoke`: another writer held the file's lock for the whole wait.
     #[error("{} is locked by another writer; gave up after {seconds} s (see --lock-timeout)", path.display())]
     Locked { path: PathBuf, seconds: u64 },
+    /// A symbolic link to a directory inside a searched folder: not followed (a cycle could
+    /// loop), and not skipped either (a linked package would silently go unchecked).
+    #[error("{} is a symbolic link to a directory; links to directories are not followed: name the directory itself", path.display())]
+    LinkedDirectory { path: PathBuf },
+    /// A folder holding `.warrant` files (a package) and sub-folders holding more (packages):
+    /// which one is meant is ambiguous, and `check` would skip the sub-packages.
+    #[error(
+        "{} holds `.warrant` files, so it is one package, but {} holds more: a folder is either a package or a folder of packages (move the top-level files into a sub-folder)",
+        dir.display(),
+        nested.display()
+    )]
+    PackageAndFolder { dir: PathBuf, nested: PathBuf },
+    /// A policy file name that is not UTF-8: it is part of the policy version, so it is
+    /// refused rather than replaced lossily (two names could then give one version).
+    #[error("{}: the file name is not UTF-8", path.display())]
+    NotUtf8Name { path: PathBuf },
+    /// `warrant build FOLDER` where the folder has no name to derive the output from (`.`).
+    #[error("{}: no file name to derive the output from; give `-o OUT`", path.display())]
+    NoOutputName { path: PathBuf },
     #[error("{}: --explain needs the policy source (.warrant), not a built module", path.display())]
     ExplainNeedsSource { path: PathBuf },
 }

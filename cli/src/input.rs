@@ -62,7 +62,7 @@ impl PolicySource {
     /// [`MAX_POLICY_BYTES`] in all, as a file may not.
     pub fn read(path: &Path) -> Result<PolicySource, CliError> {
         if !path.is_dir() {
-            return Ok(PolicySource::of_file(path, read_text(path, "policy sources", MAX_POLICY_BYTES)?));
+            return PolicySource::of_file(path, read_text(path, "policy sources", MAX_POLICY_BYTES)?);
         }
         let mut files = Vec::new();
         let mut total = 0;
@@ -76,15 +76,15 @@ impl PolicySource {
                     limit: MAX_POLICY_BYTES,
                 });
             }
-            files.push(SourceFile { name: file_name(&file), text });
+            files.push(SourceFile { name: file_name(&file)?, text });
         }
         Ok(PolicySource { origin: path.display().to_string(), files })
     }
 
     /// The policy of one file at `path` whose text is already read.
-    pub fn of_file(path: &Path, text: String) -> PolicySource {
+    pub fn of_file(path: &Path, text: String) -> Result<PolicySource, CliError> {
         let origin = path.parent().map(|parent| parent.display().to_string()).unwrap_or_default();
-        PolicySource { origin, files: vec![SourceFile { name: file_name(path), text }] }
+        Ok(PolicySource { origin, files: vec![SourceFile { name: file_name(path)?, text }] })
     }
 
     /// The folder diagnostics name the files in.
@@ -125,7 +125,7 @@ impl PolicyInput {
             return Ok(PolicyInput::Module(bytes));
         }
         let text = String::from_utf8(bytes).map_err(|_| CliError::NotText { path: path.to_path_buf() })?;
-        Ok(PolicyInput::Source(PolicySource::of_file(path, text)))
+        PolicySource::of_file(path, text).map(PolicyInput::Source)
     }
 }
 
@@ -135,6 +135,13 @@ pub fn print_warnings(warnings: &Warnings) {
     eprint!("{}", warnings.render());
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+/// The name of the file at `path`, refused when it is not UTF-8: names are part of a
+/// package's version, and a lossy replacement could give two packages one version.
+fn file_name(path: &Path) -> Result<String, CliError> {
+    match path.file_name() {
+        None => Ok(String::new()),
+        Some(name) => {
+            name.to_str().map(str::to_string).ok_or_else(|| CliError::NotUtf8Name { path: path.to_path_buf() })
+        }
+    }
 }

@@ -156,3 +156,93 @@ fn fmt_formats_each_file_of_a_package() {
     assert_eq!(stdout(&output), format!("formatted {}/allow.warrant\n", dir.display()), "deny.warrant was formatted");
     assert_eq!(warrant(&["fmt", "--check", text(&dir)]).status.code(), Some(0));
 }
+
+#[test]
+fn a_symlinked_deny_file_is_part_of_its_package() {
+    let dir = package("symlinked_deny", &[("allow.warrant", ALLOW)]);
+    let shared = dir.parent().unwrap().join("shared-deny.txt");
+    std::fs::write(&shared, DENY).unwrap();
+    std::os::unix::fs::symlink(&shared, dir.join("deny.warrant")).unwrap();
+    let late = request(&dir, "late.json", 500);
+    let output = warrant(&["eval", text(&dir), "--input", &late, "--format", "json"]);
+    let out = stdout(&output);
+    assert!(out.contains("\"allowed\": false") && out.contains("too late"), "{out}{}", stderr(&output));
+    let check = warrant(&["check", text(&dir)]);
+    assert_eq!(stdout(&check), format!("ok: {} (2 rules)\n", dir.display()), "{}", stderr(&check));
+}
+
+#[test]
+fn check_of_a_folder_fails_on_a_symlinked_broken_policy() {
+    let root = scratch_dir("symlinked_broken");
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    let broken = root.join("broken.txt");
+    std::fs::write(&broken, "package bad\nallow x if { nope }\n").unwrap();
+    std::os::unix::fs::symlink(&broken, root.join("pkg/policy.warrant")).unwrap();
+    let output = warrant(&["check", text(&root)]);
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("warrant::unknown-rule"), "{}", stderr(&output));
+}
+
+#[test]
+fn links_to_directories_and_broken_links_are_errors_naming_them_never_skipped() {
+    let root = scratch_dir("linked_dirs");
+    std::fs::create_dir_all(root.join("real")).unwrap();
+    std::fs::create_dir_all(root.join("folder")).unwrap();
+    std::fs::write(root.join("real/policy.warrant"), "package bad\nallow x if { nope }\n").unwrap();
+    std::os::unix::fs::symlink(root.join("real"), root.join("folder/linked")).unwrap();
+    let output = warrant(&["check", text(&root.join("folder"))]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!("{} is a symbolic link to a directory", root.join("folder/linked").display())),
+        "{err}"
+    );
+
+    let tests = scratch_dir("broken_link_tests");
+    std::os::unix::fs::symlink(tests.join("gone.test.json"), tests.join("case.test.json")).unwrap();
+    let output = warrant(&["test", text(&tests)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains(&format!("cannot read {}", tests.join("case.test.json").display())));
+}
+
+#[test]
+fn build_of_a_folder_appends_wasm_to_its_name() {
+    let root = scratch_dir("build_dotted");
+    for name in ["acme.crm", "acme.hr"] {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::fs::write(root.join(name).join("policy.warrant"), ALLOW).unwrap();
+        let output = warrant(&["build", &format!("{}/", root.join(name).display())]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(root.join(format!("{name}.wasm")).is_file(), "{}", stdout(&output));
+    }
+    assert!(!root.join("acme.wasm").exists());
+}
+
+#[test]
+fn a_folder_that_is_both_a_package_and_a_folder_of_packages_is_refused() {
+    let root = scratch_dir("package_and_folder");
+    std::fs::create_dir_all(root.join("crm")).unwrap();
+    std::fs::write(root.join("notes.warrant"), ALLOW).unwrap();
+    std::fs::write(root.join("crm/policy.warrant"), "package bad\nallow x if { nope }\n").unwrap();
+    let message = format!(
+        "{} holds `.warrant` files, so it is one package, but {} holds more",
+        root.display(),
+        root.join("crm").display()
+    );
+    for command in ["check", "build"] {
+        let output = warrant(&[command, text(&root)]);
+        assert_eq!(output.status.code(), Some(1), "{command}: {}", stdout(&output));
+        assert!(stderr(&output).contains(&message), "{command}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_refused_not_replaced() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = package("non_utf8_name", &[("allow.warrant", ALLOW)]);
+    let name = std::ffi::OsStr::from_bytes(b"deny\xff.warrant");
+    std::fs::write(dir.join(name), DENY).unwrap();
+    let output = warrant(&["check", text(&dir)]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stderr(&output).contains("the file name is not UTF-8"), "{}", stderr(&output));
+}

@@ -1,6 +1,6 @@
 // How JSON values read as slot types (ABI.md §6): a value of the wrong shape reads as *missing*.
 // The one place this rule lives for the JS host; it mirrors wasm-guest/src/abi/coerce.rs.
-import { isObject } from "./json.mjs";
+import { isObject, sortedEntries } from "./json.mjs";
 import { Cell } from "./image.mjs";
 
 /**
@@ -50,7 +50,7 @@ export function jsonValue(value, ty, claimStringIsList) {
  */
 function strSetElements(value, claimStringIsList) {
   if (Array.isArray(value)) return value.every((item) => typeof item === "string") ? value : undefined;
-  if (isObject(value)) return [...value.keys()];
+  if (isObject(value)) return sortedEntries(value).map(([key]) => key);
   if (typeof value === "string" && claimStringIsList) return value.split(" ").filter((part) => part !== "");
   return undefined;
 }

@@ -11,7 +11,7 @@ import {
 import { jsonCell, walk } from "./coerce.mjs";
 import { WarrantError } from "./errors.mjs";
 import { Cell, ImageWriter } from "./image.mjs";
-import { isObject } from "./json.mjs";
+import { isObject, sortedEntries } from "./json.mjs";
 
 const I32_MAX = 0x7fff_ffff;
 const utf8 = new TextEncoder();
@@ -65,7 +65,7 @@ function tableCell(image, intern, data, { table, field }, ty) {
   const entries = walk(data, table);
   if (!isObject(entries)) return Cell.table(0, 0, 0);
   const rows = [];
-  for (const [key, entry] of entries) {
+  for (const [key, entry] of sortedEntries(entries)) {
     const value = jsonCell(image, intern, walk(entry, field), ty, false);
     if (value.kind !== "missing") rows.push([intern(key), value]);
   }
@@ -99,7 +99,7 @@ export function checkDataShape(manifest, data) {
       if (found === undefined) continue;
       const [tablePath, entries] = found;
       if (!isObject(entries)) throw shapeError(tablePath, "an object (a table of entries)", entries);
-      for (const [key, entry] of entries) checkPath(entry, `${tablePath}[${JSON.stringify(key)}]`, source.data_table.field, ty);
+      for (const [key, entry] of sortedEntries(entries)) checkPath(entry, `${tablePath}[${JSON.stringify(key)}]`, source.data_table.field, ty);
     }
   }
 }

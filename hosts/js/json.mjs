@@ -51,8 +51,13 @@ export function parseJson(input) {
 
 /**
  * Converts an already-parsed JS value (from `JSON.parse` or built in code) to the tree
- * `parseJson` returns. Only safe integers (and BigInts in i64 range) read as integers; pass JSON
- * text instead when exact 64-bit integers or the `1.0`-is-not-an-integer rule matter.
+ * `parseJson` returns. Only a `BigInt` (in i64 range) reads as an integer; every `number` reads
+ * as a non-integer, as `1.0` or `1e2` in JSON text do. A `number` cannot say whether it was an
+ * integer: `JSON.parse` already rounded `100.000000000000001` to `100` and read `1e2` and `1.0`
+ * as `100` and `1`, which the Rust host refuses as integers (ABI §6), so reading safe-integer
+ * numbers as integers would let `context.amount > 100` decide (allow) where text is undecided
+ * (deny). A value JSON cannot hold (`undefined`, a function, a symbol, a non-finite number) is a
+ * `JsonSyntaxError`, so `decide` reports it as a `WarrantError`.
  */
 export function fromJsValue(value, containers = 0) {
   if (value === null || typeof value === "boolean") return value;
@@ -63,15 +68,32 @@ export function fromJsValue(value, containers = 0) {
   if (typeof value === "bigint") return value >= I64_MIN && value <= I64_MAX ? value : Number(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new JsonSyntaxError("number is not finite");
-    return Number.isSafeInteger(value) && !Object.is(value, -0) ? BigInt(value) : value;
+    return value;
   }
-  if (typeof value !== "object") throw new TypeError(`cannot use a ${typeof value} as JSON`);
+  if (typeof value !== "object") throw new JsonSyntaxError(`cannot use a ${typeof value} as JSON`);
   // The same nesting limit as for text; it also stops cyclic values.
   const depth = containers + 1;
   if (depth > MAX_NESTING) throw new JsonSyntaxError("recursion limit exceeded");
   if (Array.isArray(value)) return value.map((item) => fromJsValue(item, depth));
   const entries = value instanceof Map ? [...value] : Object.entries(value);
   return new Map(entries.map(([key, item]) => [String(key), fromJsValue(item, depth)]));
+}
+
+/**
+ * The entries of a parsed JSON object sorted by key in code point order (= UTF-8 byte order),
+ * the order the Rust host reads objects in (`warrant_lang::data_shape::sorted_entries`): the
+ * string ids an image assigns and the entry a data-shape error names follow it in every host.
+ */
+export function sortedEntries(map) {
+  return [...map].sort(([a], [b]) => byCodePoints(a, b));
+}
+
+/** Compares two strings by code points (= UTF-8 bytes), not UTF-16 code units as `<` does. */
+export function byCodePoints(a, b) {
+  const x = [...a].map((c) => c.codePointAt(0));
+  const y = [...b].map((c) => c.codePointAt(0));
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
 }
 
 /** Whether `value` is a parsed JSON object. */

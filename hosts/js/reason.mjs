@@ -10,6 +10,7 @@ import {
 } from "./abi.generated.mjs";
 import { FIELD_TYPES } from "./abi.mjs";
 import { jsonValue, walkClaims } from "./coerce.mjs";
+import { byCodePoints } from "./json.mjs";
 
 const utf8 = new TextEncoder();
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -81,13 +82,6 @@ function namedActor(which, request) {
 function valueText(value) {
   if (Array.isArray(value)) return [...new Set(value)].sort(byCodePoints).join(REASON_SET_SEPARATOR);
   return String(value);
-}
-
-function byCodePoints(a, b) {
-  const x = [...a].map((c) => c.codePointAt(0));
-  const y = [...b].map((c) => c.codePointAt(0));
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
 }
 
 function escape(text) {

@@ -84,7 +84,8 @@ export class Policy {
 
   /**
    * Decides one request: `{"claims": {...}, "resource": "...", "action": "...", "now": N}` as
-   * JSON text, UTF-8 bytes or a JS value. Throws a `WarrantError` when no decision can be made;
+   * JSON text, UTF-8 bytes or a JS value (whose integers must be `BigInt`s: a `number` reads as
+   * a non-integer, see `fromJsValue`). Throws a `WarrantError` when no decision can be made;
    * treat that as a deny, or use `decideOrDeny`.
    */
   decide(request) {
@@ -173,7 +174,7 @@ function isBitSet(output, index) {
   return byte !== undefined && (byte & (1 << index % 8)) !== 0;
 }
 
-/** Parses JSON text or bytes, or converts a JS value, into the `json.mjs` tree. */
+/** Parses JSON text or bytes, or converts a JS value (integers as `BigInt`s only: `fromJsValue`), into the `json.mjs` tree. */
 function toTree(input, code, describe) {
   try {
     return typeof input === "string" || input instanceof Uint8Array ? parseJson(input) : fromJsValue(input);

@@ -23,6 +23,18 @@ pub struct DataShapeError {
     pub found: String,
 }
 
+/// The entries of a JSON object in key order (Rust's `str` order: UTF-8 bytes, which is code
+/// point order). serde_json's `Map` iterates in key order only while no crate of the build turns
+/// on its `preserve_order` feature (Cargo unifies features: the benchmarks' cedar does), and in
+/// insertion order otherwise; every reader whose result depends on the order (the string ids an
+/// image assigns, the entry a data-shape error names) sorts through this, so that the order never
+/// depends on the build and every host (JS, Python) can follow it exactly.
+pub fn sorted_entries(map: &serde_json::Map<String, Value>) -> Vec<(&str, &Value)> {
+    let mut entries: Vec<(&str, &Value)> = map.iter().map(|(key, value)| (key.as_str(), value)).collect();
+    entries.sort_unstable_by_key(|(key, _)| *key);
+    entries
+}
+
 /// Checks every data slot of a policy against `data`.
 pub fn check_data_shape(slots: &[Slot], data: &Value) -> Result<(), DataShapeError> {
     for slot in slots {
@@ -33,7 +45,7 @@ pub fn check_data_shape(slots: &[Slot], data: &Value) -> Result<(), DataShapeErr
                 let Value::Object(entries) = entries else {
                     return Err(contradiction(table_path, "an object (a table of entries)", entries));
                 };
-                for (key, entry) in entries {
+                for (key, entry) in sorted_entries(entries) {
                     let key = serde_json::to_string(key).unwrap_or_default();
                     check_path(entry, format!("{table_path}[{key}]"), field, slot.ty)?;
                 }
@@ -116,6 +128,17 @@ fn describe(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Key order is UTF-8 byte order whatever serde_json's map keeps (with `preserve_order`,
+    /// on in builds with the benchmarks, it keeps document order): U+FFFF before U+10000, which
+    /// UTF-16 order would swap.
+    #[test]
+    fn entries_are_sorted_by_utf8_bytes_not_document_order() {
+        let map: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"b": 1, "\ud800\udc00": 2, "\uffff": 3, "a": 4}"#).unwrap();
+        let keys: Vec<&str> = sorted_entries(&map).into_iter().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["a", "b", "\u{ffff}", "\u{10000}"]);
+    }
 
     fn data(path: &[&str], ty: Ty) -> Slot {
         Slot { source: Source::Data(path.iter().map(|s| s.to_string()).collect()), ty }

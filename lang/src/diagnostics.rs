@@ -65,11 +65,15 @@ pub enum ErrorKind {
     /// The pattern of `regex(...)` is not a valid regular expression, or uses a feature the
     /// compiled matcher cannot run; the message is the regex parser's.
     InvalidRegex,
+    /// A file of a package whose name holds a NUL byte or a path separator (`/`, `\`), or two
+    /// files with one name: names order the files and are part of the policy version, so they
+    /// must be plain and unique ([`crate::compile_files`]).
+    InvalidFileName,
 }
 
 impl ErrorKind {
     /// Every kind, for tools and tests that enumerate them.
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::Parse,
         ErrorKind::MissingPackage,
         ErrorKind::DuplicatePackage,
@@ -90,6 +94,7 @@ impl ErrorKind {
         ErrorKind::ComputedSet,
         ErrorKind::ReasonPlaceholder,
         ErrorKind::InvalidRegex,
+        ErrorKind::InvalidFileName,
     ];
 
     /// The stable code users can search for.
@@ -115,6 +120,7 @@ impl ErrorKind {
             ErrorKind::ComputedSet => "warrant::computed-set",
             ErrorKind::ReasonPlaceholder => "warrant::reason-placeholder",
             ErrorKind::InvalidRegex => "warrant::invalid-regex",
+            ErrorKind::InvalidFileName => "warrant::invalid-file-name",
         }
     }
 }

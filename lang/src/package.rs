@@ -88,11 +88,19 @@ impl CompiledPackage {
 /// (diagnostics name each file `origin/name`; empty for files named as they are). Fails with
 /// every error found: each file's syntax and `package` line first, then the checks of the
 /// whole. Files that declare different packages, or a rule defined in two files, are errors
-/// naming both files.
+/// naming both files. A file name holding a NUL byte or a path separator, or two files with
+/// one name, is refused first (`warrant::invalid-file-name`): names order the files and are
+/// part of the version ([`package_hash`]), so they must be plain and unique.
 pub fn compile_files(origin: &str, files: &[SourceFile]) -> Result<CompiledPackage, Diagnostics> {
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let names: Vec<String> = sorted.iter().map(|file| display_name(origin, &file.name)).collect();
+    let name_errors = file_name_errors(&sorted);
+    if !name_errors.is_empty() {
+        let shown = sorted.iter().map(|file| display_name(origin, &file.name.escape_debug().to_string()));
+        let pairs: Vec<(String, &str)> = shown.zip(sorted.iter().map(|file| file.text.as_str())).collect();
+        return Err(Diagnostics::in_files(origin, &pairs, name_errors));
+    }
     match (sorted.as_slice(), names.as_slice()) {
         ([], _) => {
             let error = Error::new(ErrorKind::MissingPackage, Span::new(0, 0), "no policy file", "no `.warrant` file")
@@ -110,24 +118,56 @@ pub fn compile_files(origin: &str, files: &[SourceFile]) -> Result<CompiledPacka
     }
 }
 
-/// The policy version of a package: lowercase hex SHA-256, over the files sorted by name, of
-/// each file's name, a NUL byte, its length in bytes (decimal), a NUL byte and its text. One
-/// file keeps the version of [`crate::compile`]: the SHA-256 of its text alone.
+/// First bytes hashed for a package of several files: `0xFF` never starts UTF-8 text, so no
+/// single policy's text (hashed alone) can produce the same bytes, whatever it holds.
+const PACKAGE_HASH_DOMAIN: &[u8] = b"\xffwarrant-package-v1";
+
+/// The policy version of a package: lowercase hex SHA-256. One file keeps the version of
+/// [`crate::compile`]: the SHA-256 of its text alone. Several files hash the byte `0xFF` and
+/// `warrant-package-v1`, the file count, then, over the files sorted by name (and text, so that
+/// even duplicate names, which [`compile_files`] refuses, do not make it order-dependent), each
+/// name and each text preceded by its length in bytes; every number is a big-endian `u64`.
 pub fn package_hash(files: &[SourceFile]) -> String {
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    sorted.sort_by(|a, b| (&a.name, &a.text).cmp(&(&b.name, &b.text)));
     if let [only] = sorted.as_slice() {
         return crate::lower::source_hash(&only.text);
     }
+    let length = |bytes: &[u8]| (bytes.len() as u64).to_be_bytes();
     let mut hasher = Sha256::new();
+    hasher.update(PACKAGE_HASH_DOMAIN);
+    hasher.update((sorted.len() as u64).to_be_bytes());
     for file in sorted {
-        hasher.update(file.name.as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.len().to_string().as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.as_bytes());
+        for part in [file.name.as_bytes(), file.text.as_bytes()] {
+            hasher.update(length(part));
+            hasher.update(part);
+        }
     }
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The errors of file names (files sorted by name): a NUL byte or a path separator in a name,
+/// a name given twice. Each points at the start of its file.
+fn file_name_errors(sorted: &[&SourceFile]) -> Vec<(usize, Error)> {
+    let help = "a package's files are named as in their folder: no NUL byte, `/` or `\\`, each name once";
+    let mut errors = Vec::new();
+    for (index, file) in sorted.iter().enumerate() {
+        let name = file.name.escape_debug();
+        let problem = if file.name.contains('\0') {
+            Some(format!("the file name \"{name}\" holds a NUL byte"))
+        } else if file.name.contains(['/', '\\']) {
+            Some(format!("the file name \"{name}\" holds a path separator"))
+        } else if index.checked_sub(1).and_then(|before| sorted.get(before)).is_some_and(|b| b.name == file.name) {
+            Some(format!("two files are named \"{name}\""))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            let error = Error::new(ErrorKind::InvalidFileName, Span::new(0, 0), message, "this file");
+            errors.push((index, error.with_help(help)));
+        }
+    }
+    errors
 }
 
 fn display_name(origin: &str, name: &str) -> String {

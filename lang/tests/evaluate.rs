@@ -189,3 +189,24 @@ fn a_helper_defined_twice_holds_when_either_definition_holds() {
     assert!(fired_on(source, json!({"sub": "alice", "scope": "x"}), "write", &data).is_empty());
     assert!(fired_on(source, json!({"sub": "bob", "scope": "x"}), "read", &data).is_empty());
 }
+
+/// docs/language.md "The delegation chain": in an allow's `every`, `hop.index == 0 or …` lets the
+/// first actor pass and checks each later one against the one before; `hop.index > 0` (the
+/// guard of `some`/deny) would make the first actor fail and so never allow.
+#[test]
+fn the_first_actor_guard_of_every_is_an_alternative() {
+    let rule = |body: &str| {
+        let source = format!("package p\nallow a if {{ every hop in chain {{ {body} }} }}\n");
+        compile(&source, "p").unwrap_or_else(|d| panic!("{}", d.render()))
+    };
+    let alternative = rule("hop.index == 0 or hop.sub in data.may_delegate[hop.prev.sub]");
+    let guarded = rule("hop.index > 0; hop.sub in data.may_delegate[hop.prev.sub]");
+    // planner (first) delegated to biller (current).
+    let request = || good_request();
+    let allowed =
+        json!({ "may_delegate": { "spiffe://acme.com/agents/planner": ["spiffe://acme.com/agents/biller"] } });
+    let refused = json!({ "may_delegate": { "spiffe://acme.com/agents/planner": [] } });
+    assert_eq!(fired(&alternative, request(), &allowed), ["a"]);
+    assert!(fired(&alternative, request(), &refused).is_empty());
+    assert!(fired(&guarded, request(), &allowed).is_empty(), "the `some` guard fails the first actor");
+}

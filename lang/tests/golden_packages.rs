@@ -81,3 +81,15 @@ fn warnings_match_the_golden_files() {
     }
     assert!(failures.is_empty(), "{}\n(rerun with UPDATE_GOLDEN=1 to accept)", failures.join("\n"));
 }
+
+/// File names no folder on disk can hold (a NUL byte, a separator, one name twice), so their
+/// golden output comes from packages built in memory: `packages/invalid_file_names.expected`.
+#[test]
+fn invalid_file_names_match_the_golden_file() {
+    let file = |name: &str| SourceFile { name: name.into(), text: "package p\n".into() };
+    let files = [file("a\0b.warrant"), file("crm/policy.warrant"), file("x.warrant"), file("x.warrant")];
+    let Err(diagnostics) = compile_files("pkg", &files) else { panic!("invalid names compiled") };
+    let mut failures = Vec::new();
+    compare(&golden_dir("packages").join("invalid_file_names.expected"), &diagnostics.render(), &mut failures);
+    assert!(failures.is_empty(), "{}\n(rerun with UPDATE_GOLDEN=1 to accept)", failures.join("\n"));
+}

@@ -234,7 +234,12 @@ fn compile_without_panic(source: &str) {
 /// A package of two files: errors name a file, a program keeps its invariants, warnings render.
 fn compile_files_without_panic(first: &str, second: &str) {
     let file = |name: &str, text: &str| SourceFile { name: name.into(), text: text.into() };
-    match compile_files("fuzz", &[file("a.warrant", first), file("b.warrant", second)]) {
+    compile_package_without_panic(&[file("a.warrant", first), file("b.warrant", second)]);
+}
+
+/// Any package: errors name a file, a program keeps its invariants, warnings render.
+fn compile_package_without_panic(files: &[SourceFile]) {
+    match compile_files("fuzz", files) {
         Ok(package) => {
             check_invariants(&package.program);
             assert_eq!(package.rule_files.len(), package.program.rules.len());
@@ -271,6 +276,13 @@ proptest! {
         if let (Some(head), Some(tail)) = (BILLING.get(..cut), BILLING.get(cut..)) {
             compile_files_without_panic(head, &format!("package billing\n{insert}{tail}"));
         }
+    }
+
+    #[test]
+    fn arbitrary_file_names_never_panic(names in proptest::collection::vec("[ab/\\\\\0.]{0,4}", 0..4)) {
+        let files: Vec<SourceFile> =
+            names.iter().map(|name| SourceFile { name: name.clone(), text: "package p\n".into() }).collect();
+        compile_package_without_panic(&files);
     }
 
     #[test]

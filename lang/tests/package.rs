@@ -38,9 +38,11 @@ fn one_file_compiles_as_compile_does() {
 fn the_version_covers_every_file_name_and_text_in_name_order() {
     let a = file("a.warrant", "package p\n");
     let b = file("b.warrant", "package p\nallow x if { }\n");
-    // printf 'a.warrant\0%s\0package p\n' 10 >h; printf 'b.warrant\0%s\0package p\nallow x if { }\n' 25 >>h;
-    // sha256sum h
-    let expected = "055a09dd58587851f2f72d79d21f77fb4253e29e7b771329789e22d7f9017c46";
+    // 0xFF "warrant-package-v1", the count, then each name and text after its length, as u64 BE:
+    // python3 -c 'import hashlib,struct; q=lambda b: struct.pack(">Q",len(b))+b
+    //   print(hashlib.sha256(b"\xffwarrant-package-v1"+struct.pack(">Q",2)+q(b"a.warrant")
+    //   +q(b"package p\n")+q(b"b.warrant")+q(b"package p\nallow x if { }\n")).hexdigest())'
+    let expected = "6813c9df15ba9f6322bb6f559ba2a187d8d3d271ac8d139dd509d5f21865ade3";
     assert_eq!(package_hash(&[a.clone(), b.clone()]), expected);
     assert_eq!(package_hash(&[b.clone(), a.clone()]), expected);
     let package = compile_files("", &[b.clone(), a.clone()]).unwrap();
@@ -50,6 +52,40 @@ fn the_version_covers_every_file_name_and_text_in_name_order() {
     // Moving text from one file to the other changes the version too.
     let moved = [file("a.warrant", "package p\nallow x if { }\n"), file("b.warrant", "package p\n")];
     assert_ne!(package_hash(&moved), expected);
+}
+
+#[test]
+fn a_single_policy_cannot_take_the_version_of_a_package() {
+    // The reviewer's repro: under the old scheme a package hashed `name\0len\0text` per file and
+    // a single file its text, so one policy whose text (comments accept NUL) spelled that
+    // serialisation had the version of the two-file package.
+    let (a, b) = (file("a.warrant", "package p\n"), file("b.warrant", "package p\nallow x if { }\n"));
+    let spelled = format!("{}\0{}\0{}{}\0{}\0{}", a.name, a.text.len(), a.text, b.name, b.text.len(), b.text);
+    assert_ne!(package_hash(&[file("one.warrant", &spelled)]), package_hash(&[a.clone(), b.clone()]));
+    // Nor can names and texts be shifted between fields or files.
+    let shifted = [file("a.warrant", "package p\nb.warrant"), file("c", "package p\nallow x if { }\n")];
+    assert_ne!(package_hash(&shifted), package_hash(&[a.clone(), b.clone()]));
+    let nul_names = [file("x\0y", "z"), file("w", "v")];
+    let nul_texts = [file("x", "y\0z"), file("w", "v")];
+    assert_ne!(package_hash(&nul_names), package_hash(&nul_texts));
+}
+
+#[test]
+fn file_names_with_nul_or_separators_and_duplicate_names_are_refused() {
+    for names in [["a\0.warrant", "b.warrant"], ["a/x.warrant", "b.warrant"], ["a\\x.warrant", "b.warrant"]] {
+        let files: Vec<_> = names.iter().map(|name| file(name, ALLOW)).collect();
+        let diagnostics = compile_files("pol", &files).unwrap_err();
+        let kinds: Vec<_> = diagnostics.errors().map(|e| e.kind).collect();
+        assert_eq!(kinds, [ErrorKind::InvalidFileName], "{names:?}");
+    }
+    let one = compile_files("pol", &[file("a/x.warrant", ALLOW)]).unwrap_err();
+    assert_eq!(one.errors().map(|e| e.kind).collect::<Vec<_>>(), [ErrorKind::InvalidFileName]);
+    let twice = compile_files("pol", &[file("a.warrant", ALLOW), file("a.warrant", DENY)]).unwrap_err();
+    let messages: Vec<_> = twice.errors().map(|e| e.message.clone()).collect();
+    assert_eq!(messages, ["two files are named \"a.warrant\""]);
+    // The version of duplicates would not depend on their order either.
+    let (first, second) = (file("a.warrant", ALLOW), file("a.warrant", DENY));
+    assert_eq!(package_hash(&[first.clone(), second.clone()]), package_hash(&[second, first]));
 }
 
 #[test]

@@ -49,7 +49,9 @@ def _str_set_elements(value, claim_string_is_list: bool):
     if isinstance(value, list):
         return value if all(isinstance(item, str) for item in value) else None
     if isinstance(value, dict):
-        # Sorted, as Rust's serde_json map iterates keys: the same string ids in every host.
+        # Sorted by code points (= UTF-8 bytes), as the Rust encoder sorts them explicitly
+        # (warrant_lang::data_shape::sorted_entries, whatever serde_json's map order): the same
+        # string ids in every host.
         return sorted(value)
     if isinstance(value, str) and claim_string_is_list:
         return split_spaces(value)

@@ -81,7 +81,9 @@ def _table_cell(image, intern, data, source, ty: str) -> Cell:
     if not isinstance(entries, dict):
         return Cell.table(0, 0, 0)
     rows = []
-    # Sorted keys, as Rust's serde_json map iterates them: the same string ids in every host.
+    # Sorted keys (code points = UTF-8 bytes), as the Rust encoder sorts them explicitly
+    # (warrant_lang::data_shape::sorted_entries, whatever serde_json's map order): the same
+    # string ids in every host.
     for key, entry in sorted(entries.items()):
         value = json_cell(image, intern, walk(entry, source["field"]), ty, False)
         if value.kind != "missing":
@@ -120,7 +122,8 @@ def check_data_shape(manifest, data) -> None:
             table_path, entries = found
             if not isinstance(entries, dict):
                 raise _shape_error(table_path, "an object (a table of entries)", entries)
-            # Sorted keys, as Rust's serde_json map iterates them: the same entry reported first.
+            # Sorted keys, as the Rust check sorts them explicitly (data_shape::sorted_entries):
+            # the same entry reported first.
             for key, entry in sorted(entries.items()):
                 _check_path(entry, f"{table_path}[{_js_string(key)}]", source["data_table"]["field"], ty)
 

@@ -1,6 +1,7 @@
 //! How JSON values read as slot types. A value of the wrong shape reads as *missing*; this is
 //! the one place that rule lives for the Rust host (ABI.md states it for other hosts).
 use serde_json::{Map, Value};
+use warrant_lang::data_shape::sorted_entries;
 use warrant_lang::ir::Ty;
 
 use super::image::{set_cell, Cell, ImageBuf};
@@ -60,7 +61,7 @@ impl<'a> JsonStrSet<'a> {
     pub(super) fn try_for_each<E>(self, mut visit: impl FnMut(&'a str) -> Result<(), E>) -> Result<(), E> {
         match self {
             JsonStrSet::Array(items) => items.iter().filter_map(Value::as_str).try_for_each(visit),
-            JsonStrSet::ObjectKeys(map) => map.keys().try_for_each(|k| visit(k.as_str())),
+            JsonStrSet::ObjectKeys(map) => sorted_entries(map).into_iter().try_for_each(|(key, _)| visit(key)),
             JsonStrSet::SpaceSeparated(text) => text.split(' ').filter(|part| !part.is_empty()).try_for_each(visit),
         }
     }

@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use serde_json::Value;
+use warrant_lang::data_shape::sorted_entries;
 use warrant_lang::ir::{Source, Ty};
 
 use super::coerce::{json_cell, walk, Intern};
@@ -166,7 +167,7 @@ fn table_cell<'v>(
         return Ok(Cell::Table { keys: 0, vals: 0, len: 0 });
     };
     let mut rows = Vec::with_capacity(entries.len());
-    for (key, entry) in entries {
+    for (key, entry) in sorted_entries(entries) {
         let value = json_cell(image, interner, scratch, walk(entry, field), ty, false)?;
         if !matches!(value, Cell::Missing(_)) {
             rows.push((interner.intern(key)?, value));
