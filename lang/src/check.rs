@@ -1021,17 +1021,8 @@ impl<'a> Checker<'a> {
                 return self.error(error);
             }
         };
-        let [subject, pattern] = args else {
-            return self.error(
-                Error::new(
-                    ErrorKind::TypeMismatch,
-                    span,
-                    format!("`{}` takes two arguments", function.name),
-                    format!("{} given", args.len()),
-                )
-                .with_help(format!("write `{}(VALUE, PREFIX)`", function.name)),
-            );
-        };
+        let [subject, pattern] =
+            self.two_arguments(span, function, args, format!("write `{}(VALUE, PREFIX)`", function.name))?;
         let (subject, pattern) = self.operands(subject, pattern, scope)?;
         self.demand(&subject, Ty::Str);
         self.demand(&pattern, Ty::Str);
@@ -1045,6 +1036,30 @@ impl<'a> Checker<'a> {
         Some(CheckedCond { kind, span })
     }
 
+    /// The two arguments of `function`, or a `type-mismatch` error with `help` (how to call it).
+    fn two_arguments(
+        &mut self,
+        span: Span,
+        function: &Ident,
+        args: &'a [ast::Expr],
+        help: impl Into<String>,
+    ) -> Option<[&'a ast::Expr; 2]> {
+        match args {
+            [a, b] => Some([a, b]),
+            _ => {
+                let error = Error::new(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("`{}` takes two arguments", function.name),
+                    format!("{} given", args.len()),
+                )
+                .with_help(help);
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
     /// `regex(s, "pattern")`: a literal pattern whose DFA fits the limits.
     fn regex(
         &mut self,
@@ -1053,17 +1068,8 @@ impl<'a> Checker<'a> {
         args: &'a [ast::Expr],
         scope: Scope<'a>,
     ) -> Option<CheckedCond> {
-        let [subject, pattern_expr] = args else {
-            return self.error(
-                Error::new(
-                    ErrorKind::TypeMismatch,
-                    span,
-                    format!("`{}` takes two arguments", function.name),
-                    format!("{} given", args.len()),
-                )
-                .with_help(format!("write `{}(VALUE, \"pattern\")`", function.name)),
-            );
-        };
+        let [subject, pattern_expr] =
+            self.two_arguments(span, function, args, format!("write `{}(VALUE, \"pattern\")`", function.name))?;
         let subject = self.expr(subject, scope);
         let pattern = self.pattern(pattern_expr, &function.name)?;
         self.regex_pattern(&pattern, pattern_expr.span)?;
@@ -1121,17 +1127,7 @@ impl<'a> Checker<'a> {
         args: &'a [ast::Expr],
         scope: Scope<'a>,
     ) -> Option<CheckedCond> {
-        let [a, b] = args else {
-            return self.error(
-                Error::new(
-                    ErrorKind::TypeMismatch,
-                    span,
-                    format!("`{}` takes two arguments", function.name),
-                    format!("{} given", args.len()),
-                )
-                .with_help("write `intersects(scope, {\"read\", \"write\"})`"),
-            );
-        };
+        let [a, b] = self.two_arguments(span, function, args, "write `intersects(scope, {\"read\", \"write\"})`")?;
         let (a, b) = self.operands(a, b, scope)?;
         self.demand(&a, Ty::StrSet);
         self.demand(&b, Ty::StrSet);

@@ -339,7 +339,8 @@ impl Explainer<'_> {
     /// Records `expr` and the inputs inside it (arithmetic operands, table keys); constants
     /// are left out, and each name is recorded once.
     fn observe(&self, expr: &Expr, hop: Option<&Actor>, out: &mut Vec<Observed>) {
-        if is_constant(expr) {
+        // Reads no input: showing its value would only repeat the policy text.
+        if expr.is_constant() {
             return;
         }
         let name = self.expr_text(expr);
@@ -367,21 +368,6 @@ impl Explainer<'_> {
 
     fn expr_text(&self, expr: &Expr) -> String {
         text::expr_text(self.program, expr)
-    }
-}
-
-/// Reads no input: showing its value would only repeat the policy text.
-fn is_constant(expr: &Expr) -> bool {
-    match expr {
-        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant(a) && is_constant(b),
-        Expr::Case(_, inner) | Expr::Count(inner) => is_constant(inner),
-        Expr::Slot(_)
-        | Expr::Lookup { .. }
-        | Expr::Actor(..)
-        | Expr::ChainDepth
-        | Expr::ActorClaim(..)
-        | Expr::HopIndex => false,
     }
 }
 

@@ -413,6 +413,22 @@ impl Expr {
         matches!(self, Expr::Concat(..) | Expr::Case(..))
     }
 
+    /// Reads no input (a literal, or arithmetic, concatenation, case mapping, counting or
+    /// intersection of literals): its value is known when the policy is compiled.
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
+            Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => a.is_constant() && b.is_constant(),
+            Expr::Case(_, inner) | Expr::Count(inner) => inner.is_constant(),
+            Expr::Slot(_)
+            | Expr::Lookup { .. }
+            | Expr::Actor(..)
+            | Expr::ChainDepth
+            | Expr::ActorClaim(..)
+            | Expr::HopIndex => false,
+        }
+    }
+
     /// A string made of several parts: a `Concat`, possibly under `lower`/`upper`. At most one
     /// side of a comparison, and never the subject of `startswith`/`endswith`, is one.
     pub fn is_concatenation(&self) -> bool {

@@ -101,7 +101,7 @@ fn case_mapped_equality<'p>(program: &'p Program, cond: &Cond) -> Option<(CaseMa
 fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
     match cond {
         Cond::Cmp(CmpOp::Eq, Expr::Str(lit), value) | Cond::Cmp(CmpOp::Eq, value, Expr::Str(lit))
-            if !is_constant_expr(value) =>
+            if !value.is_constant() =>
         {
             Some((value, *lit))
         }
@@ -117,28 +117,14 @@ fn is_constant(cond: &Cond) -> bool {
         | Cond::Subset(a, b)
         | Cond::StartsWithValue(a, b)
         | Cond::EndsWithValue(a, b)
-        | Cond::Intersects(a, b) => is_constant_expr(a) && is_constant_expr(b),
+        | Cond::Intersects(a, b) => a.is_constant() && b.is_constant(),
         Cond::StartsWith(e, _)
         | Cond::EndsWith(e, _)
         | Cond::Matches(e, _)
         | Cond::Truthy(e)
         | Cond::Defined(e)
-        | Cond::Regex(e, _) => is_constant_expr(e),
+        | Cond::Regex(e, _) => e.is_constant(),
         Cond::Not(inner) => is_constant(inner),
         Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) => false,
-    }
-}
-
-fn is_constant_expr(expr: &Expr) -> bool {
-    match expr {
-        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::StrSet(_) => true,
-        Expr::Arith(_, a, b) | Expr::Concat(a, b) | Expr::Intersect(a, b) => is_constant_expr(a) && is_constant_expr(b),
-        Expr::Case(_, inner) | Expr::Count(inner) => is_constant_expr(inner),
-        Expr::Slot(_)
-        | Expr::Lookup { .. }
-        | Expr::Actor(..)
-        | Expr::ChainDepth
-        | Expr::ActorClaim(..)
-        | Expr::HopIndex => false,
     }
 }
