@@ -108,6 +108,7 @@ deny legacy_hop "a legacy bot is in the delegation chain" if {
 }
 
 deny revoked_actor "the current actor has been revoked" if {
+    chain.depth > 0
     act.instance in data.revoked_instances
 }
 "#;
