@@ -315,24 +315,10 @@ impl Explainer<'_> {
     /// The inputs an atomic condition reads (through `not`); a quantifier shows the chain depth.
     fn observe_cond(&self, cond: &Cond, hop: Option<&Actor>, out: &mut Vec<Observed>) {
         match cond {
-            Cond::Cmp(_, a, b)
-            | Cond::In(a, b)
-            | Cond::Subset(a, b)
-            | Cond::StartsWithValue(a, b)
-            | Cond::EndsWithValue(a, b)
-            | Cond::Intersects(a, b) => {
-                self.observe(a, hop, out);
-                self.observe(b, hop, out);
-            }
-            Cond::StartsWith(e, _)
-            | Cond::EndsWith(e, _)
-            | Cond::Matches(e, _)
-            | Cond::Truthy(e)
-            | Cond::Defined(e)
-            | Cond::Regex(e, _) => self.observe(e, hop, out),
             Cond::Not(inner) => self.observe_cond(inner, hop, out),
             Cond::Every(_) | Cond::Some(_) => self.observe(&Expr::ChainDepth, hop, out),
             Cond::Rule(_) | Cond::Any(_) => {}
+            atomic => atomic.operands().for_each(|e| self.observe(e, hop, out)),
         }
     }
 

@@ -489,6 +489,30 @@ pub enum Cond {
     Regex(Expr, LitId),
 }
 
+impl Cond {
+    /// The values an atomic condition reads, left to right; none for `not`, a helper rule,
+    /// a quantifier or alternatives (their parts are conditions, not values). The one list of
+    /// every condition's operands, so the passes that walk them cannot miss one.
+    pub fn operands(&self) -> impl Iterator<Item = &Expr> {
+        let (first, second) = match self {
+            Cond::Cmp(_, a, b)
+            | Cond::In(a, b)
+            | Cond::Subset(a, b)
+            | Cond::StartsWithValue(a, b)
+            | Cond::EndsWithValue(a, b)
+            | Cond::Intersects(a, b) => (Some(a), Some(b)),
+            Cond::StartsWith(e, _)
+            | Cond::EndsWith(e, _)
+            | Cond::Matches(e, _)
+            | Cond::Truthy(e)
+            | Cond::Defined(e)
+            | Cond::Regex(e, _) => (Some(e), None),
+            Cond::Not(_) | Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) => (None, None),
+        };
+        first.into_iter().chain(second)
+    }
+}
+
 /// What a rule does when its body holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

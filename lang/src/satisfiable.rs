@@ -112,19 +112,8 @@ fn equality_with_literal(cond: &Cond) -> Option<(&Expr, LitId)> {
 /// A condition that reads no input (so its value is known at compile time).
 fn is_constant(cond: &Cond) -> bool {
     match cond {
-        Cond::Cmp(_, a, b)
-        | Cond::In(a, b)
-        | Cond::Subset(a, b)
-        | Cond::StartsWithValue(a, b)
-        | Cond::EndsWithValue(a, b)
-        | Cond::Intersects(a, b) => a.is_constant() && b.is_constant(),
-        Cond::StartsWith(e, _)
-        | Cond::EndsWith(e, _)
-        | Cond::Matches(e, _)
-        | Cond::Truthy(e)
-        | Cond::Defined(e)
-        | Cond::Regex(e, _) => e.is_constant(),
         Cond::Not(inner) => is_constant(inner),
         Cond::Rule(_) | Cond::Every(_) | Cond::Some(_) | Cond::Any(_) => false,
+        atomic => atomic.operands().all(Expr::is_constant),
     }
 }

@@ -66,26 +66,16 @@ pub fn messages(program: &Program) -> Vec<String> {
 
 fn cond_messages(program: &Program, cond: &Cond, out: &mut BTreeSet<String>) {
     match cond {
-        Cond::Cmp(_, a, b)
-        | Cond::In(a, b)
-        | Cond::Subset(a, b)
-        | Cond::StartsWithValue(a, b)
-        | Cond::EndsWithValue(a, b)
-        | Cond::Intersects(a, b) => {
-            expr_messages(program, a, out);
-            expr_messages(program, b, out);
-        }
-        Cond::Matches(e, pattern) => {
-            expr_messages(program, e, out);
-            out.insert(glob_too_long(program, e, *pattern));
-        }
-        Cond::StartsWith(e, _) | Cond::EndsWith(e, _) | Cond::Truthy(e) | Cond::Defined(e) | Cond::Regex(e, _) => {
-            expr_messages(program, e, out)
-        }
         Cond::Not(inner) => cond_messages(program, inner, out),
         Cond::Every(body) | Cond::Some(body) => body.iter().for_each(|c| cond_messages(program, c, out)),
         Cond::Any(branches) => branches.iter().flatten().for_each(|c| cond_messages(program, c, out)),
         Cond::Rule(_) => {}
+        atomic => {
+            atomic.operands().for_each(|e| expr_messages(program, e, out));
+            if let Cond::Matches(e, pattern) = atomic {
+                out.insert(glob_too_long(program, e, *pattern));
+            }
+        }
     }
 }
 
