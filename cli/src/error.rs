@@ -81,6 +81,8 @@ pub enum CliError {
     NoOutputName { path: PathBuf },
     #[error("{}: --explain needs the policy source (.warrant), not a built module", path.display())]
     ExplainNeedsSource { path: PathBuf },
+    #[error(transparent)]
+    Serve(#[from] warrant_server::ServeError),
 }
 
 impl CliError {

@@ -16,6 +16,7 @@ mod files;
 mod fmt;
 mod input;
 mod revoke;
+mod serve;
 mod test;
 mod token;
 mod trust;
@@ -52,6 +53,8 @@ enum Command {
     Token(token::TokenArgs),
     /// Add agent instances, clients or tokens to a revocation file, with an optional expiry, or lift them.
     Revoke(revoke::RevokeArgs),
+    /// Serve decisions: Envoy ext_authz (gRPC, HTTP), a JSON decision API, health and metrics.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line; every error is reported on stderr and exits with 1.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Revoke(args) => revoke::run(&args),
         Command::Token(args) => token::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

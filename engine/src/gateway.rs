@@ -23,7 +23,7 @@ use crate::decision::{Decision, PolicyVersion};
 use crate::error::EngineError;
 use crate::host::Policy;
 use crate::revocation::{Revocation, RevocationError, RevocationSet};
-use crate::token::TokenVerifier;
+use crate::token::{TokenError, TokenVerifier};
 
 /// Why a gateway could not be built or updated. The gateway keeps its previous snapshot, so
 /// decisions continue with the last good policy, data and revocations.
@@ -48,6 +48,9 @@ pub struct GatewayDecision {
     /// request, a refused token, an engine failure or (under [`AuditMode::Required`]) an
     /// unavailable audit trail.
     pub decision: Decision,
+    /// Set when the decision is a deny because the bearer token was refused, so a transport
+    /// can answer "invalid token" (HTTP 401) rather than "forbidden" (403).
+    pub refused_token: Option<TokenError>,
 }
 
 /// What one decision sees.
@@ -151,7 +154,10 @@ impl Gateway {
                 let request = Request { resource, action, now: Some(now), ..Request::default() };
                 let reason = format!("token refused: {}", error.code());
                 let decision = Decision::deny_with_reason(reason, self.current.load().version.clone());
-                self.logged(&request, decision, started, clock.elapsed())
+                GatewayDecision {
+                    refused_token: Some(error),
+                    ..self.logged(&request, decision, started, clock.elapsed())
+                }
             }
         }
     }
@@ -216,7 +222,7 @@ impl Gateway {
         latency: std::time::Duration,
     ) -> GatewayDecision {
         let decision_id = self.ids.next();
-        let Some(log) = &self.audit else { return GatewayDecision { decision_id, decision } };
+        let Some(log) = &self.audit else { return GatewayDecision { decision_id, decision, refused_token: None } };
         let required = self.audit_mode == AuditMode::Required;
         let unavailable = |problem: String, decision: Decision| {
             Decision::deny_with_reason(format!("{AUDIT_UNAVAILABLE}: {problem}"), decision.policy)
@@ -232,7 +238,7 @@ impl Gateway {
             Err(error) if required && decision.allowed => unavailable(error.to_string(), decision),
             _ => decision,
         };
-        GatewayDecision { decision_id, decision }
+        GatewayDecision { decision_id, decision, refused_token: None }
     }
 }
 

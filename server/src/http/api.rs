@@ -1,0 +1,160 @@
+//! The JSON decision API, for services that are not behind Envoy:
+//!
+//! - `POST /v1/decide`: a request document whose claims the caller already verified
+//!   (`{"claims": {...}, "resource": ..., "action": ..., "context": {...}, "now": ...}`);
+//! - `POST /v1/decide/token`: `{"token": ..., "resource": ..., "action": ..., "context": {...}}`,
+//!   or the token in `Authorization: Bearer`;
+//! - `POST /v1/decide/batch`: `{"requests": [...]}`, each item one of the two forms above
+//!   (an item with `token` is a token request), answered in order.
+//!
+//! A decided request is `200` with the decision (`allowed`, `fired`, `deny_reasons`, `policy`)
+//! and its `decision_id`; a refused token is a decided deny (`token_error` names the refusal
+//! class). Input that cannot be decided is a `4xx` with `"allowed": false` and an error code.
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use warrant::{GatewayDecision, Request};
+
+use super::api_error;
+use crate::state::AppState;
+
+/// `POST /v1/decide`.
+pub async fn decide(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match parse_body(&body).and_then(|value| decide_document(&state, value)) {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `POST /v1/decide/token`.
+pub async fn decide_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let bearer = bearer_token(&headers);
+    match parse_body(&body).and_then(|value| decide_token_document(&state, value, bearer)) {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `POST /v1/decide/batch`.
+pub async fn decide_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let value = match parse_body(&body) {
+        Ok(value) => value,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(Value::Array(requests)) = value.get("requests") else {
+        return Refusal::bad_request("`requests` must be an array of request documents").into_response();
+    };
+    let max = state.config.limits.max_batch;
+    if requests.len() > max {
+        return api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("{} requests in one batch, more than the limit of {max}", requests.len()),
+        );
+    }
+    let results: Vec<Value> = requests
+        .iter()
+        .map(|item| {
+            let answer = if item.get("token").is_some() {
+                decide_token_document(&state, item.clone(), None)
+            } else {
+                decide_document(&state, item.clone())
+            };
+            answer.unwrap_or_else(|refusal| refusal.body())
+        })
+        .collect();
+    axum::Json(json!({ "results": results })).into_response()
+}
+
+/// Why an API call was not decided.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn bad_request(message: impl Into<String>) -> Refusal {
+        Refusal { status: StatusCode::BAD_REQUEST, code: "invalid_request", message: message.into() }
+    }
+
+    fn body(&self) -> Value {
+        json!({ "allowed": false, "error": { "code": self.code, "message": self.message } })
+    }
+
+    fn into_response(self) -> Response {
+        api_error(self.status, self.code, self.message)
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, Refusal> {
+    serde_json::from_slice(body).map_err(|error| Refusal::bad_request(format!("invalid JSON: {error}")))
+}
+
+fn decide_document(state: &AppState, value: Value) -> Result<Value, Refusal> {
+    let mapping = state.verifier.as_ref().map(|v| v.options().mapping.clone()).unwrap_or_default();
+    let request = Request::from_json(value, &mapping).map_err(|error| Refusal::bad_request(error.to_string()))?;
+    Ok(decision_json(&state.decide(request)))
+}
+
+fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>) -> Result<Value, Refusal> {
+    let Value::Object(mut fields) = value else {
+        return Err(Refusal::bad_request("the request must be a JSON object"));
+    };
+    let token = match (fields.remove("token"), bearer) {
+        (Some(Value::String(token)), _) => token,
+        (None, Some(token)) => token,
+        (Some(_), _) => return Err(Refusal::bad_request("`token` must be a string")),
+        (None, None) => return Err(Refusal::bad_request("no `token` and no `Authorization: Bearer` header")),
+    };
+    let text = |name: &'static str, fields: &mut Map<String, Value>| match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(Refusal::bad_request(format!("`{name}` must be a string"))),
+    };
+    let resource = text("resource", &mut fields)?;
+    let action = text("action", &mut fields)?;
+    let context = match fields.remove("context") {
+        None => Map::new(),
+        Some(Value::Object(context)) => context,
+        Some(_) => return Err(Refusal::bad_request("`context` must be an object")),
+    };
+    if let Some(unknown) = fields.keys().next() {
+        return Err(Refusal::bad_request(format!(
+            "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`)"
+        )));
+    }
+    let Some(decided) = state.decide_token(&token, resource, action, context) else {
+        return Err(Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "no_issuer",
+            message: "no token issuer is configured".to_string(),
+        });
+    };
+    Ok(decision_json(&decided))
+}
+
+/// The decision, its id, and (for a refused token) the refusal code.
+pub fn decision_json(decided: &GatewayDecision) -> Value {
+    let mut answer = match serde_json::to_value(&decided.decision) {
+        Ok(Value::Object(map)) => map,
+        // Decision always serializes to an object; fail closed if it ever did not.
+        _ => return json!({ "allowed": false, "decision_id": decided.decision_id }),
+    };
+    answer.insert("decision_id".to_string(), Value::String(decided.decision_id.clone()));
+    if let Some(error) = &decided.refused_token {
+        answer.insert("token_error".to_string(), Value::String(error.code().to_string()));
+    }
+    Value::Object(answer)
+}
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1; the scheme is case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|token| !token.is_empty())
+}

@@ -1,0 +1,123 @@
+//! What every transport shares: the gateway (policy, data, revocations, audit), the token
+//! verifier, the metrics and the configuration. Transports turn their input into a call here
+//! and their output from the [`GatewayDecision`] it returns; none of them decides anything.
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
+use warrant::token::{IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::{Engine, Gateway, GatewayDecision, Request};
+
+use crate::config::{IssuerSection, ServerConfig};
+use crate::error::ServeError;
+use crate::loader;
+use crate::metrics::Metrics;
+
+/// The state behind every listener.
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: ServerConfig,
+    /// Decides, enforces revocations, writes the audit log.
+    pub gateway: Gateway,
+    /// Verifies bearer tokens; none when no issuer is configured.
+    pub verifier: Option<TokenVerifier>,
+    /// Counters and histograms behind `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Loads the policy, data and keys `config` names.
+    pub fn load(config: ServerConfig) -> Result<Arc<AppState>, ServeError> {
+        let engine = Engine::new().map_err(ServeError::Engine)?;
+        let policy = loader::load_policy(&engine, &config.policy.path)?;
+        let data = loader::load_data(config.policy.data.as_deref())?;
+        let gateway = Gateway::new(&policy, data).map_err(ServeError::Gateway)?;
+        let gateway = match &config.audit {
+            None => gateway,
+            Some(section) => {
+                let log = open_audit(&section.path)?;
+                let mode = if section.required { AuditMode::Required } else { AuditMode::BestEffort };
+                gateway.with_audit_mode(log, mode)
+            }
+        };
+        let verifier = build_verifier(&config)?;
+        let metrics = Metrics::new();
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics }))
+    }
+
+    /// Decides a request whose claims the caller already verified (the JSON API's
+    /// `/v1/decide`); a request without `now` is decided at the server's clock.
+    pub fn decide(&self, mut request: Request) -> GatewayDecision {
+        let started = Instant::now();
+        request.now = request.now.or(Some(unix_now()));
+        let decided = self.gateway.decide(&request);
+        self.metrics.observe(&decided, started.elapsed());
+        decided
+    }
+
+    /// Verifies `token` and decides. `None` when no issuer is configured: there is nothing
+    /// to verify a token with, which the transports answer as a server-side refusal.
+    pub fn decide_token(
+        &self,
+        token: &str,
+        resource: Option<String>,
+        action: Option<String>,
+        context: Map<String, Value>,
+    ) -> Option<GatewayDecision> {
+        let verifier = self.verifier.as_ref()?;
+        let started = Instant::now();
+        let decided = self.gateway.decide_token_with_context(verifier, token, resource, action, unix_now(), context);
+        self.metrics.observe(&decided, started.elapsed());
+        Some(decided)
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it, which denies by `exp`).
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The decision log at `path` (`-`: standard output), rotated by size.
+fn open_audit(path: &std::path::Path) -> Result<AuditLog, ServeError> {
+    let capacity = warrant::audit::AuditConfig::default().capacity;
+    let started = if path.as_os_str() == "-" {
+        AuditLog::start(StdoutSink, capacity)
+    } else {
+        let sink = FileSink::open(path, Rotation::default())
+            .map_err(|error| ServeError::Audit(format!("{}: {error}", path.display())))?;
+        AuditLog::start(sink, capacity)
+    };
+    started.map_err(|error| ServeError::Audit(error.to_string()))
+}
+
+fn build_verifier(config: &ServerConfig) -> Result<Option<TokenVerifier>, ServeError> {
+    if config.issuers.is_empty() {
+        return Ok(None);
+    }
+    let issuers = config.issuers.iter().map(issuer_config).collect::<Result<Vec<_>, _>>()?;
+    let section = &config.verify;
+    let options = VerifyOptions {
+        leeway_seconds: section.leeway_seconds,
+        cache_capacity: section.cache_capacity,
+        require_access_token_type: section.require_typ_at_jwt,
+        require_jti: section.require_jti,
+        require_client_id: section.require_client_id,
+        require_iat: !section.allow_missing_iat,
+        ..VerifyOptions::default()
+    };
+    TokenVerifier::new(issuers, options).map(Some).map_err(ServeError::Keys)
+}
+
+fn issuer_config(section: &IssuerSection) -> Result<IssuerConfig, ServeError> {
+    let mut keys = Vec::new();
+    if let Some(file) = &section.jwks_file {
+        keys.push(KeySource::jwks_file(file).map_err(ServeError::Keys)?);
+    }
+    Ok(IssuerConfig {
+        issuer: section.issuer.clone(),
+        audiences: section.audiences.clone(),
+        algorithms: section.algorithms.clone(),
+        keys,
+    })
+}
