@@ -1,0 +1,91 @@
+//! Shared by the server's tests: test tokens signed with the committed keys, a server started
+//! in-process on a free loopback port, and a small HTTP client. Each test file uses a part.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use warrant_server::config::IssuerSection;
+use warrant_server::{RunningServer, ServerConfig};
+
+pub const ISSUER: &str = "https://idp.test";
+pub const AUDIENCE: &str = "https://api.test";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("server/ is in the repository").to_path_buf()
+}
+
+pub fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys")
+}
+
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// An ES256 token signed with committed key `kid` (`k1` or `k2`), header `kid` set.
+pub fn sign(kid: &str, claims: &Value) -> String {
+    let pem = std::fs::read(keys_dir().join(format!("{kid}.pem"))).expect("test key");
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).expect("EC PEM");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, &key).expect("signs")
+}
+
+/// Claims of a user `sub` acting through `agent` (one `act` hop) with `scope`, valid for 10 min.
+pub fn claims(sub: &str, agent: &str, scope: &str) -> Value {
+    let now = now();
+    json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "scope": scope,
+        "iat": now, "exp": now + 600, "jti": format!("jti-{sub}-{now}"),
+        "act": { "sub": agent, "instance_id": format!("run-{agent}") },
+    })
+}
+
+/// A configuration for `policy` (relative to the repository) on a free loopback port.
+pub fn config(policy: &str, data: Option<&str>) -> ServerConfig {
+    let mut config = ServerConfig::for_policy(repo_root().join(policy));
+    config.policy.data = data.map(|data| repo_root().join(data));
+    config.listen.http = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// `config` trusting the test issuer with the keys of `jwks_file` (in `tests/keys`).
+pub fn with_issuer_file(mut config: ServerConfig, jwks_file: &str) -> ServerConfig {
+    let mut issuer =
+        IssuerSection::new(ISSUER.to_string(), vec![AUDIENCE.to_string()], vec![warrant::token::Algorithm::ES256]);
+    issuer.jwks_file = Some(keys_dir().join(jwks_file));
+    config.issuers.push(issuer);
+    config
+}
+
+pub async fn start(config: ServerConfig) -> RunningServer {
+    warrant_server::start(config).await.expect("server starts")
+}
+
+/// A plain HTTP/1.1 client for the tests (reqwest, as an operator's service would use).
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().build().expect("client")
+}
+
+/// POSTs `body` as JSON to `path`; the status and the parsed JSON answer.
+pub async fn post_json(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
+    let response = client()
+        .post(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON answer, got: {text}")))
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let response = client().get(format!("http://{addr}{path}")).send().await.expect("request sent");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
