@@ -58,19 +58,41 @@ impl AppState {
 
     /// Verifies `token` and decides. `None` when no issuer is configured: there is nothing
     /// to verify a token with, which the transports answer as a server-side refusal.
-    pub fn decide_token(
+    ///
+    /// A valid token's request is kept in the outcome, so a transport can name the subject and
+    /// the acting agent (ext_authz response headers) without decoding the token again. A
+    /// refused token is decided (and logged) by the gateway as a deny naming the refusal.
+    pub async fn decide_token(
         &self,
         token: &str,
         resource: Option<String>,
         action: Option<String>,
         context: Map<String, Value>,
-    ) -> Option<GatewayDecision> {
+    ) -> Option<TokenOutcome> {
         let verifier = self.verifier.as_ref()?;
         let started = Instant::now();
-        let decided = self.gateway.decide_token_with_context(verifier, token, resource, action, unix_now(), context);
-        self.metrics.observe(&decided, started.elapsed());
-        Some(decided)
+        let now = unix_now();
+        let outcome = match verifier.request(token, resource.clone(), action.clone(), now) {
+            Ok(request) => {
+                let request = request.with_context(context);
+                TokenOutcome { decided: self.gateway.decide(&request), request: Some(request) }
+            }
+            Err(_) => TokenOutcome {
+                decided: self.gateway.decide_token_with_context(verifier, token, resource, action, now, context),
+                request: None,
+            },
+        };
+        self.metrics.observe(&outcome.decided, started.elapsed());
+        Some(outcome)
     }
+}
+
+/// A decision on a bearer token, and the request it became when the token was valid.
+pub struct TokenOutcome {
+    /// The decision and its id; `refused_token` is set when the token was refused.
+    pub decided: GatewayDecision,
+    /// The request decided (claims, chain, context); `None` for a refused token.
+    pub request: Option<Request>,
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it, which denies by `exp`).

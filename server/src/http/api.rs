@@ -8,8 +8,8 @@
 //!   (an item with `token` is a token request), answered in order.
 //!
 //! A decided request is `200` with the decision (`allowed`, `fired`, `deny_reasons`, `policy`)
-//! and its `decision_id`; a refused token is a decided deny (`token_error` names the refusal
-//! class). Input that cannot be decided is a `4xx` with `"allowed": false` and an error code.
+//! and its `decision_id`; a token request also names the verified `subject` and current
+//! `actor`, and a refused token is a decided deny (`token_error` names the refusal class). Input that cannot be decided is a `4xx` with `"allowed": false` and an error code.
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -33,7 +33,11 @@ pub async fn decide(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 /// `POST /v1/decide/token`.
 pub async fn decide_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let bearer = bearer_token(&headers);
-    match parse_body(&body).and_then(|value| decide_token_document(&state, value, bearer)) {
+    let value = match parse_body(&body) {
+        Ok(value) => value,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match decide_token_document(&state, value, bearer).await {
         Ok(answer) => axum::Json(answer).into_response(),
         Err(refusal) => refusal.into_response(),
     }
@@ -56,17 +60,15 @@ pub async fn decide_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Re
             format!("{} requests in one batch, more than the limit of {max}", requests.len()),
         );
     }
-    let results: Vec<Value> = requests
-        .iter()
-        .map(|item| {
-            let answer = if item.get("token").is_some() {
-                decide_token_document(&state, item.clone(), None)
-            } else {
-                decide_document(&state, item.clone())
-            };
-            answer.unwrap_or_else(|refusal| refusal.body())
-        })
-        .collect();
+    let mut results = Vec::with_capacity(requests.len());
+    for item in requests {
+        let answer = if item.get("token").is_some() {
+            decide_token_document(&state, item.clone(), None).await
+        } else {
+            decide_document(&state, item.clone())
+        };
+        results.push(answer.unwrap_or_else(|refusal| refusal.body()));
+    }
     axum::Json(json!({ "results": results })).into_response()
 }
 
@@ -101,7 +103,7 @@ fn decide_document(state: &AppState, value: Value) -> Result<Value, Refusal> {
     Ok(decision_json(&state.decide(request)))
 }
 
-fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>) -> Result<Value, Refusal> {
+async fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>) -> Result<Value, Refusal> {
     let Value::Object(mut fields) = value else {
         return Err(Refusal::bad_request("the request must be a JSON object"));
     };
@@ -128,14 +130,19 @@ fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>)
             "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`)"
         )));
     }
-    let Some(decided) = state.decide_token(&token, resource, action, context) else {
+    let Some(outcome) = state.decide_token(&token, resource, action, context).await else {
         return Err(Refusal {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "no_issuer",
             message: "no token issuer is configured".to_string(),
         });
     };
-    Ok(decision_json(&decided))
+    let mut answer = decision_json(&outcome.decided);
+    if let (Some(request), Value::Object(fields)) = (&outcome.request, &mut answer) {
+        fields.insert("subject".to_string(), json!(request.sub));
+        fields.insert("actor".to_string(), json!(request.current_actor().and_then(|actor| actor.sub.clone())));
+    }
+    Ok(answer)
 }
 
 /// The decision, its id, and (for a refused token) the refusal code.
