@@ -248,6 +248,8 @@ pub struct Limits {
     pub header_read_timeout_ms: u64,
     /// Largest number of requests in one batch call.
     pub max_batch: usize,
+    /// HTTP/2 streams (requests) one connection may have open at once.
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for Limits {
@@ -260,6 +262,7 @@ impl Default for Limits {
             request_timeout_ms: 5_000,
             header_read_timeout_ms: 5_000,
             max_batch: 256,
+            max_streams_per_connection: 128,
         }
     }
 }
@@ -425,6 +428,7 @@ impl ServerConfig {
             ("limits.request_timeout_ms", limits.request_timeout_ms),
             ("limits.header_read_timeout_ms", limits.header_read_timeout_ms),
             ("limits.max_batch", limits.max_batch as u64),
+            ("limits.max_streams_per_connection", u64::from(limits.max_streams_per_connection)),
             ("policy.watch_interval_ms", self.policy.watch_interval_ms),
         ];
         for (name, value) in positive {

@@ -35,6 +35,9 @@ pub enum ServeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be read or used (`[listen.tls]`).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The async runtime could not start, or a listener failed while serving.
     #[error("server: {0}")]
     Runtime(String),

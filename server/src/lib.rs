@@ -11,9 +11,11 @@
 pub mod config;
 mod error;
 mod http;
+mod listener;
 pub mod loader;
 mod metrics;
 mod state;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,18 +82,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     config.validate()?;
     let state = AppState::load(config)?;
     let (stop, stopped) = watch::channel(false);
-    let http = bind(state.config.listen.http).await?;
+    let tls = state.config.listen.tls.as_ref().map(tls::acceptor).transpose()?;
+    let http = listener::bind(state.config.listen.http)?;
     let http_addr = local_addr(&http, state.config.listen.http)?;
     let router = http::router(Arc::clone(&state));
-    let mut http_stopped = stopped.clone();
-    let tasks = vec![tokio::spawn(async move {
-        axum::serve(http, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-            .map_err(|error| ServeError::Runtime(error.to_string()))
-    })];
+    let limits = state.config.limits.clone();
+    let http_metrics = state.metrics.listener("http");
+    let tasks =
+        vec![tokio::spawn(async move { listener::serve(http, router, &limits, tls, http_metrics, stopped).await })];
     let version = state.gateway.policy_version();
     tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
     Ok(RunningServer { http_addr, state, stop, tasks })
@@ -107,10 +105,6 @@ pub fn run(config: ServerConfig) -> Result<(), ServeError> {
         let server = start(config).await?;
         server.run_until_signal().await
     })
-}
-
-async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(address).await.map_err(|source| ServeError::Bind { address, source })
 }
 
 fn local_addr(listener: &TcpListener, address: SocketAddr) -> Result<SocketAddr, ServeError> {

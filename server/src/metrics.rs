@@ -26,6 +26,22 @@ struct RefusalLabels {
     code: &'static str,
 }
 
+/// Labels of the listener metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    /// `http` or `grpc`.
+    listener: &'static str,
+}
+
+/// Labels of `warrant_listener_timeouts_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimeoutLabels {
+    /// `http` or `grpc`.
+    listener: &'static str,
+    /// `header_read`, `tls_handshake` or `request`.
+    phase: &'static str,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -33,6 +49,65 @@ pub struct Metrics {
     latency: Histogram,
     token_refusals: Family<RefusalLabels, Counter>,
     audit_dropped: Gauge,
+    listeners: ListenerFamilies,
+}
+
+/// The listener metrics of every listener, by `listener` label.
+struct ListenerFamilies {
+    open: Family<ListenerLabels, Gauge>,
+    refused: Family<ListenerLabels, Counter>,
+    accept_errors: Family<ListenerLabels, Counter>,
+    tls_failures: Family<ListenerLabels, Counter>,
+    timeouts: Family<TimeoutLabels, Counter>,
+}
+
+impl ListenerFamilies {
+    fn register(registry: &mut Registry) -> ListenerFamilies {
+        let families = ListenerFamilies {
+            open: Family::default(),
+            refused: Family::default(),
+            accept_errors: Family::default(),
+            tls_failures: Family::default(),
+            timeouts: Family::default(),
+        };
+        registry.register("connections_open", "Connections open, by listener", families.open.clone());
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because `limits.max_connections` were open",
+            families.refused.clone(),
+        );
+        registry.register(
+            "accept_errors",
+            "Failed accepts (such as EMFILE), by listener",
+            families.accept_errors.clone(),
+        );
+        registry.register("tls_handshake_failures", "TLS handshakes that failed", families.tls_failures.clone());
+        registry.register(
+            "listener_timeouts",
+            "Connections or requests cut by a time limit, by listener and phase",
+            families.timeouts.clone(),
+        );
+        families
+    }
+}
+
+/// One listener's connection counters; cheap to clone (the values are shared).
+#[derive(Clone, Debug)]
+pub struct ListenerMetrics {
+    /// Connections open now.
+    pub open: Gauge,
+    /// Connections refused over `limits.max_connections`.
+    pub refused: Counter,
+    /// Failed accepts.
+    pub accept_errors: Counter,
+    /// Failed TLS handshakes (not timeouts).
+    pub tls_failures: Counter,
+    /// Connections that did not send a request's headers in time.
+    pub header_timeouts: Counter,
+    /// TLS handshakes not finished in time.
+    pub tls_timeouts: Counter,
+    /// Requests not answered within `limits.request_timeout_ms`.
+    pub request_timeouts: Counter,
 }
 
 /// Latency buckets from 5 µs to about 80 ms: decisions are sub-microsecond in process, so the
@@ -53,7 +128,24 @@ impl Metrics {
         registry.register("token_refusals", "Bearer tokens refused, by refusal code", token_refusals.clone());
         let audit_dropped = Gauge::default();
         registry.register("audit_dropped_records", "Decision records the audit log dropped", audit_dropped.clone());
-        Metrics { registry, decisions, latency, token_refusals, audit_dropped }
+        let listeners = ListenerFamilies::register(&mut registry);
+        Metrics { registry, decisions, latency, token_refusals, audit_dropped, listeners }
+    }
+
+    /// The counters of the listener `name` (`http`, `grpc`), exported at zero from now on.
+    pub fn listener(&self, name: &'static str) -> ListenerMetrics {
+        let families = &self.listeners;
+        let labels = ListenerLabels { listener: name };
+        let timeout = |phase| families.timeouts.get_or_create(&TimeoutLabels { listener: name, phase }).clone();
+        ListenerMetrics {
+            open: families.open.get_or_create(&labels).clone(),
+            refused: families.refused.get_or_create(&labels).clone(),
+            accept_errors: families.accept_errors.get_or_create(&labels).clone(),
+            tls_failures: families.tls_failures.get_or_create(&labels).clone(),
+            header_timeouts: timeout("header_read"),
+            tls_timeouts: timeout("tls_handshake"),
+            request_timeouts: timeout("request"),
+        }
     }
 
     /// Counts one decision and its latency.
