@@ -11,6 +11,7 @@
 pub mod config;
 mod error;
 mod http;
+pub mod keys;
 pub mod loader;
 mod metrics;
 mod state;
@@ -84,14 +85,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let http_addr = local_addr(&http, state.config.listen.http)?;
     let router = http::router(Arc::clone(&state));
     let mut http_stopped = stopped.clone();
-    let tasks = vec![tokio::spawn(async move {
+    let mut tasks = start_key_refresh(&state, &stopped).await;
+    tasks.push(tokio::spawn(async move {
         axum::serve(http, router)
             .with_graceful_shutdown(async move {
                 let _ = http_stopped.wait_for(|stop| *stop).await;
             })
             .await
             .map_err(|error| ServeError::Runtime(error.to_string()))
-    })];
+    }));
     let version = state.gateway.policy_version();
     tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
     Ok(RunningServer { http_addr, state, stop, tasks })
@@ -107,6 +109,53 @@ pub fn run(config: ServerConfig) -> Result<(), ServeError> {
         let server = start(config).await?;
         server.run_until_signal().await
     })
+}
+
+/// One task per remote issuer: the first fetch (awaited here, each bounded by its timeouts, so
+/// the server starts even when an issuer is down), then a refresh every `refresh_seconds`
+/// until the server stops.
+async fn start_key_refresh(
+    state: &Arc<AppState>,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<Result<(), ServeError>>> {
+    let count = match (&state.key_sets, &state.verifier) {
+        (Some(key_sets), Some(_)) => key_sets.len(),
+        _ => return Vec::new(),
+    };
+    let (first_done, mut first_fetches) = tokio::sync::mpsc::channel::<()>(count.max(1));
+    let mut tasks = Vec::with_capacity(count);
+    for index in 0..count {
+        let state = Arc::clone(state);
+        let mut stopped = stopped.clone();
+        let first_done = first_done.clone();
+        tasks.push(tokio::spawn(async move {
+            let (Some(key_sets), Some(verifier)) = (&state.key_sets, &state.verifier) else { return Ok(()) };
+            let Some(period) = key_sets.refresh_period(index) else { return Ok(()) };
+            tokio::select! {
+                () = key_sets.fetch_at_start(index, verifier) => {}
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+            }
+            let _ = first_done.send(()).await;
+            drop(first_done);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                }
+                // A fetch in flight is abandoned at shutdown rather than awaited.
+                tokio::select! {
+                    () = key_sets.fetch_on_schedule(index, verifier) => {}
+                    _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                }
+            }
+        }));
+    }
+    drop(first_done);
+    // Ends when every task has reported its first fetch (or ended).
+    while first_fetches.recv().await.is_some() {}
+    tasks
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
