@@ -396,7 +396,7 @@ impl KeySets {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(body)
+            Ok::<Vec<u8>, FetchError>(body)
         };
         // One deadline for headers and body together: a trickling issuer cannot hold a fetch.
         tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {

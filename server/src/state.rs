@@ -77,12 +77,14 @@ impl AppState {
         let started = Instant::now();
         let now = unix_now();
         let mut verified = verifier.request(token, resource.clone(), action.clone(), now);
-        if let (Err(error), Some(key_sets)) = (&verified, &self.key_sets) {
-            // An unknown `kid` may mean the issuer rotated its keys: refresh (rate-limited),
-            // then verify once more.
-            if key_sets.refresh_for(verifier, token, error).await {
-                verified = verifier.request(token, resource.clone(), action.clone(), now);
-            }
+        // An unknown `kid` may mean the issuer rotated its keys: refresh (rate-limited), then
+        // verify once more.
+        let refreshed = match (&verified, &self.key_sets) {
+            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, token, error).await,
+            _ => false,
+        };
+        if refreshed {
+            verified = verifier.request(token, resource.clone(), action.clone(), now);
         }
         let outcome = match verified {
             Ok(request) => {
