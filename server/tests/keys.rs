@@ -181,7 +181,8 @@ impl Setup {
 
     async fn ready(&self) -> (u16, Value) {
         let response = client().get(format!("http://{}/ready", self.server.http_addr())).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap())
+        let status = response.status().as_u16();
+        (status, serde_json::from_str(&response.text().await.unwrap()).unwrap())
     }
 
     /// This issuer's entry in `/ready`'s `key_sets`.
