@@ -334,14 +334,17 @@ impl KeySets {
         let jwks_uri = match &issuer.source {
             Source::JwksUri(uri) => uri.clone(),
             // Discovery again on schedule and at start; an unknown `kid` reuses the last answer.
-            Source::Discovery(url) => match (&state.discovered, trigger) {
-                (Some(uri), Trigger::UnknownKey) => uri.clone(),
-                _ => {
-                    let uri = self.discover(issuer, url).await?;
-                    state.discovered = Some(uri.clone());
-                    uri
+            Source::Discovery(url) => {
+                let cached = if trigger == Trigger::UnknownKey { state.discovered.clone() } else { None };
+                match cached {
+                    Some(uri) => uri,
+                    None => {
+                        let uri = self.discover(issuer, url).await?;
+                        state.discovered = Some(uri.clone());
+                        uri
+                    }
                 }
-            },
+            }
         };
         let body = self.get(&jwks_uri, MAX_JWKS_BYTES, issuer.timeout).await?;
         if state.applied.as_ref() == Some(&body) && verifier.has_keys(&issuer.issuer) {

@@ -125,37 +125,42 @@ async fn start_key_refresh(
     let (first_done, mut first_fetches) = tokio::sync::mpsc::channel::<()>(count.max(1));
     let mut tasks = Vec::with_capacity(count);
     for index in 0..count {
-        let state = Arc::clone(state);
-        let mut stopped = stopped.clone();
-        let first_done = first_done.clone();
-        tasks.push(tokio::spawn(async move {
-            let (Some(key_sets), Some(verifier)) = (&state.key_sets, &state.verifier) else { return Ok(()) };
-            let Some(period) = key_sets.refresh_period(index) else { return Ok(()) };
-            tokio::select! {
-                () = key_sets.fetch_at_start(index, verifier) => {}
-                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
-            }
-            let _ = first_done.send(()).await;
-            drop(first_done);
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = stopped.wait_for(|stop| *stop) => return Ok(()),
-                }
-                // A fetch in flight is abandoned at shutdown rather than awaited.
-                tokio::select! {
-                    () = key_sets.fetch_on_schedule(index, verifier) => {}
-                    _ = stopped.wait_for(|stop| *stop) => return Ok(()),
-                }
-            }
-        }));
+        tasks.push(tokio::spawn(refresh_keys(Arc::clone(state), index, stopped.clone(), first_done.clone())));
     }
     drop(first_done);
     // Ends when every task has reported its first fetch (or ended).
     while first_fetches.recv().await.is_some() {}
     tasks
+}
+
+/// Issuer `index`'s task: first fetch (then reports on `first_done`), then the schedule.
+async fn refresh_keys(
+    state: Arc<AppState>,
+    index: usize,
+    mut stopped: watch::Receiver<bool>,
+    first_done: tokio::sync::mpsc::Sender<()>,
+) -> Result<(), ServeError> {
+    let (Some(key_sets), Some(verifier)) = (&state.key_sets, &state.verifier) else { return Ok(()) };
+    let Some(period) = key_sets.refresh_period(index) else { return Ok(()) };
+    tokio::select! {
+        () = key_sets.fetch_at_start(index, verifier) => {}
+        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+    }
+    let _ = first_done.send(()).await;
+    drop(first_done);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        }
+        // A fetch in flight is abandoned at shutdown rather than awaited.
+        tokio::select! {
+            () = key_sets.fetch_on_schedule(index, verifier) => {}
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
