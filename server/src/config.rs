@@ -447,7 +447,7 @@ impl ServerConfig {
 }
 
 /// Keys are fetched over HTTPS; plain HTTP only from a loopback address (a local issuer, tests).
-fn check_fetch_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_fetch_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|error| format!("not a URL: {error}"))?;
     match parsed.scheme() {
         "https" => Ok(()),

@@ -11,6 +11,7 @@
 pub mod config;
 mod error;
 mod http;
+pub mod keys;
 mod listener;
 pub mod loader;
 mod metrics;
@@ -88,8 +89,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let router = http::router(Arc::clone(&state));
     let limits = state.config.limits.clone();
     let http_metrics = state.metrics.listener("http");
-    let tasks =
-        vec![tokio::spawn(async move { listener::serve(http, router, &limits, tls, http_metrics, stopped).await })];
+    let mut tasks = start_key_refresh(&state, &stopped).await;
+    tasks.push(tokio::spawn(async move { listener::serve(http, router, &limits, tls, http_metrics, stopped).await }));
     let version = state.gateway.policy_version();
     tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
     Ok(RunningServer { http_addr, state, stop, tasks })
@@ -105,6 +106,58 @@ pub fn run(config: ServerConfig) -> Result<(), ServeError> {
         let server = start(config).await?;
         server.run_until_signal().await
     })
+}
+
+/// One task per remote issuer: the first fetch (awaited here, each bounded by its timeouts, so
+/// the server starts even when an issuer is down), then a refresh every `refresh_seconds`
+/// until the server stops.
+async fn start_key_refresh(
+    state: &Arc<AppState>,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<Result<(), ServeError>>> {
+    let count = match (&state.key_sets, &state.verifier) {
+        (Some(key_sets), Some(_)) => key_sets.len(),
+        _ => return Vec::new(),
+    };
+    let (first_done, mut first_fetches) = tokio::sync::mpsc::channel::<()>(count.max(1));
+    let mut tasks = Vec::with_capacity(count);
+    for index in 0..count {
+        tasks.push(tokio::spawn(refresh_keys(Arc::clone(state), index, stopped.clone(), first_done.clone())));
+    }
+    drop(first_done);
+    // Ends when every task has reported its first fetch (or ended).
+    while first_fetches.recv().await.is_some() {}
+    tasks
+}
+
+/// Issuer `index`'s task: first fetch (then reports on `first_done`), then the schedule.
+async fn refresh_keys(
+    state: Arc<AppState>,
+    index: usize,
+    mut stopped: watch::Receiver<bool>,
+    first_done: tokio::sync::mpsc::Sender<()>,
+) -> Result<(), ServeError> {
+    let (Some(key_sets), Some(verifier)) = (&state.key_sets, &state.verifier) else { return Ok(()) };
+    let Some(period) = key_sets.refresh_period(index) else { return Ok(()) };
+    tokio::select! {
+        () = key_sets.fetch_at_start(index, verifier) => {}
+        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+    }
+    let _ = first_done.send(()).await;
+    drop(first_done);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        }
+        // A fetch in flight is abandoned at shutdown rather than awaited.
+        tokio::select! {
+            () = key_sets.fetch_on_schedule(index, verifier) => {}
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
 }
 
 fn local_addr(listener: &TcpListener, address: SocketAddr) -> Result<SocketAddr, ServeError> {

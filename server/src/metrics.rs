@@ -1,5 +1,6 @@
 //! `/metrics`: Prometheus text exposition (prometheus-client). Counters are updated on the
 //! decision path with atomics only; values owned elsewhere (audit drops) are read at scrape.
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -8,7 +9,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use warrant::token::CacheStats;
 use warrant::GatewayDecision;
+
+use crate::keys::KeySetReport;
 
 /// Labels of `warrant_decisions_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -42,6 +46,13 @@ struct TimeoutLabels {
     phase: &'static str,
 }
 
+/// Labels of the per-issuer key-set metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IssuerLabels {
+    /// The issuer (`iss`).
+    issuer: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -50,6 +61,10 @@ pub struct Metrics {
     token_refusals: Family<RefusalLabels, Counter>,
     audit_dropped: Gauge,
     listeners: ListenerFamilies,
+    key_set_age: Family<IssuerLabels, Gauge<f64, AtomicU64>>,
+    key_fetch_failures: Family<IssuerLabels, Counter>,
+    token_cache_hits: Counter,
+    token_cache_misses: Counter,
 }
 
 /// The listener metrics of every listener, by `listener` label.
@@ -129,7 +144,50 @@ impl Metrics {
         let audit_dropped = Gauge::default();
         registry.register("audit_dropped_records", "Decision records the audit log dropped", audit_dropped.clone());
         let listeners = ListenerFamilies::register(&mut registry);
-        Metrics { registry, decisions, latency, token_refusals, audit_dropped, listeners }
+        let key_set_age = Family::<IssuerLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "key_set_age_seconds",
+            "Seconds since the issuer's keys were last fetched",
+            key_set_age.clone(),
+        );
+        let key_fetch_failures = Family::<IssuerLabels, Counter>::default();
+        registry.register("key_fetch_failures", "Failed fetches of an issuer's keys", key_fetch_failures.clone());
+        let token_cache_hits = Counter::default();
+        registry.register(
+            "token_cache_hits",
+            "Bearer tokens found in the verified-token cache",
+            token_cache_hits.clone(),
+        );
+        let token_cache_misses = Counter::default();
+        registry.register("token_cache_misses", "Bearer tokens verified in full", token_cache_misses.clone());
+        Metrics {
+            registry,
+            decisions,
+            latency,
+            token_refusals,
+            audit_dropped,
+            listeners,
+            key_set_age,
+            key_fetch_failures,
+            token_cache_hits,
+            token_cache_misses,
+        }
+    }
+
+    /// Sets, at scrape time, the values the key sets and the verifier own: key-set age and
+    /// fetch failures per remote issuer, token cache hits and misses.
+    pub fn observe_keys(&self, key_sets: &[KeySetReport], cache: Option<CacheStats>) {
+        for report in key_sets {
+            let labels = IssuerLabels { issuer: report.issuer.clone() };
+            if let Some(age) = report.age_seconds() {
+                self.key_set_age.get_or_create(&labels).set(age);
+            }
+            self.key_fetch_failures.get_or_create(&labels).inner().store(report.failures, Ordering::Relaxed);
+        }
+        if let Some(cache) = cache {
+            self.token_cache_hits.inner().store(cache.hits, Ordering::Relaxed);
+            self.token_cache_misses.inner().store(cache.misses, Ordering::Relaxed);
+        }
     }
 
     /// The counters of the listener `name` (`http`, `grpc`), exported at zero from now on.

@@ -11,6 +11,7 @@ use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
 use crate::error::ServeError;
+use crate::keys::KeySets;
 use crate::loader;
 use crate::metrics::Metrics;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub verifier: Option<TokenVerifier>,
     /// Counters and histograms behind `/metrics`.
     pub metrics: Metrics,
+    /// Keys fetched from issuers (`jwks_uri`, `discovery`); none when no issuer needs it.
+    pub key_sets: Option<KeySets>,
 }
 
 impl AppState {
@@ -43,7 +46,8 @@ impl AppState {
         };
         let verifier = build_verifier(&config)?;
         let metrics = Metrics::new();
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics }))
+        let key_sets = KeySets::new(&config)?;
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -72,7 +76,17 @@ impl AppState {
         let verifier = self.verifier.as_ref()?;
         let started = Instant::now();
         let now = unix_now();
-        let outcome = match verifier.request(token, resource.clone(), action.clone(), now) {
+        let mut verified = verifier.request(token, resource.clone(), action.clone(), now);
+        // An unknown `kid` may mean the issuer rotated its keys: refresh (rate-limited), then
+        // verify once more.
+        let refreshed = match (&verified, &self.key_sets) {
+            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, token, error).await,
+            _ => false,
+        };
+        if refreshed {
+            verified = verifier.request(token, resource.clone(), action.clone(), now);
+        }
+        let outcome = match verified {
             Ok(request) => {
                 let request = request.with_context(context);
                 TokenOutcome { decided: self.gateway.decide(&request), request: Some(request) }
@@ -135,6 +149,10 @@ fn issuer_config(section: &IssuerSection) -> Result<IssuerConfig, ServeError> {
     let mut keys = Vec::new();
     if let Some(file) = &section.jwks_file {
         keys.push(KeySource::jwks_file(file).map_err(ServeError::Keys)?);
+    }
+    if section.jwks_uri.is_some() || section.discovery {
+        // Fetched after start by `KeySets`; tokens are refused `keys_unavailable` until then.
+        keys.push(KeySource::Remote);
     }
     Ok(IssuerConfig {
         issuer: section.issuer.clone(),

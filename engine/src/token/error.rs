@@ -45,9 +45,15 @@ pub enum TokenError {
         /// The algorithm the token's header asked for.
         alg: Algorithm,
     },
-    /// The header `kid` names no key of the issuer.
+    /// The header `kid` names no key of the issuer. A caller that fetches keys at run time
+    /// may take it as a hint that the issuer rotated its keys: refresh (rate-limited), then
+    /// verify once more.
     #[error("token `kid` names no key of this issuer")]
     UnknownKeyId,
+    /// The issuer's keys are fetched at run time ([`KeySource::Remote`](super::KeySource::Remote))
+    /// and none has been obtained yet: nothing can be verified, so the token is refused.
+    #[error("the issuer's keys are not available yet")]
+    KeysUnavailable,
     /// The header has no `kid` and several of the issuer's keys fit the algorithm; keys are
     /// never tried one after another.
     #[error("token has no `kid` and the issuer has several keys for its algorithm")]
@@ -163,6 +169,7 @@ impl TokenError {
             TokenError::UnknownIssuer => "unknown_issuer",
             TokenError::AlgorithmNotAllowed { .. } => "algorithm_not_allowed",
             TokenError::UnknownKeyId => "unknown_key_id",
+            TokenError::KeysUnavailable => "keys_unavailable",
             TokenError::KeyIdRequired => "key_id_required",
             TokenError::KeyAlgorithmMismatch { .. } => "key_algorithm_mismatch",
             TokenError::BadSignature => "bad_signature",
@@ -290,6 +297,15 @@ pub enum ConfigError {
         /// Which minimum the key misses.
         reason: &'static str,
     },
+    /// [`KeySource::Remote`](super::KeySource::Remote) alongside other sources of the issuer
+    /// (named), or handed to [`TokenVerifier::replace_keys`](super::TokenVerifier::replace_keys):
+    /// it only marks an issuer whose keys come later, alone.
+    #[error("issuer `{0}`: `Remote` must be the issuer's only key source, and cannot replace keys")]
+    MisplacedRemoteKeys(String),
+    /// [`TokenVerifier::replace_keys`](super::TokenVerifier::replace_keys) named an issuer the
+    /// verifier was not built with (named).
+    #[error("issuer `{0}` is not configured")]
+    UnknownIssuer(String),
     /// A key or JWKS file could not be read.
     #[error("cannot read key file `{path}`: {source}")]
     KeyFile {

@@ -43,6 +43,11 @@ pub enum KeySource {
         /// The raw secret bytes; never shown by `Debug`.
         secret: Vec<u8>,
     },
+    /// None yet: the keys are fetched at run time (a JWKS URI, OIDC discovery) and handed to
+    /// [`TokenVerifier::replace_keys`](super::TokenVerifier::replace_keys). Until then the
+    /// issuer's tokens are refused as [`TokenError::KeysUnavailable`]. Must be the issuer's only
+    /// source.
+    Remote,
 }
 
 impl KeySource {
@@ -66,6 +71,7 @@ impl fmt::Debug for KeySource {
             KeySource::HmacSecret { kid, .. } => {
                 f.debug_struct("HmacSecret").field("kid", kid).field("secret", &"<redacted>").finish()
             }
+            KeySource::Remote => f.write_str("Remote"),
         }
     }
 }
@@ -102,6 +108,9 @@ pub(crate) struct IssuerKeys {
 impl IssuerKeys {
     /// Loads and checks every source; `issuer` only names the issuer in errors.
     pub(crate) fn load(issuer: &str, sources: &[KeySource]) -> Result<IssuerKeys, ConfigError> {
+        if sources.iter().any(|source| matches!(source, KeySource::Remote)) {
+            return Err(ConfigError::MisplacedRemoteKeys(issuer.to_string()));
+        }
         let mut keys: Vec<VerificationKey> = Vec::new();
         for source in sources {
             for key in load_source(source)? {
@@ -147,6 +156,8 @@ fn load_source(source: &KeySource) -> Result<Vec<VerificationKey>, ConfigError> 
         KeySource::Jwks(text) => load_jwks(text),
         KeySource::Pem { kid, pem } => load_pem(kid.clone(), pem).map(|k| vec![k]),
         KeySource::HmacSecret { kid, secret } => load_hmac(kid.clone(), secret).map(|k| vec![k]),
+        // Refused by `IssuerKeys::load` before any source is read.
+        KeySource::Remote => Ok(Vec::new()),
     }
 }
 

@@ -59,6 +59,7 @@ mod time;
 mod verify;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use cache::CacheStats;
 pub use error::{ConfigError, TokenError};
 pub use inspect::{decode_unverified, UnverifiedToken};
 pub use keys::KeySource;

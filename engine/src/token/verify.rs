@@ -7,16 +7,25 @@
 //! (`sub` at every level, `iat`/`jti`/`client_id` as [`VerifyOptions`] says), and finally the
 //! validity window is checked against the caller's `now`. Any failure is a typed [`TokenError`]
 //! and a deny.
+//!
+//! # Keys that change at run time
+//! Each issuer's key set sits behind an [`ArcSwapOption`]: verification loads it without a lock,
+//! [`TokenVerifier::replace_keys`] swaps in a new set checked exactly as at construction (a bad
+//! set is refused and the old one stays). An issuer configured with [`KeySource::Remote`] starts
+//! without keys and refuses its tokens as [`TokenError::KeysUnavailable`] until the first set
+//! arrives. Replacing a set empties the verified-token cache, so a token signed by a withdrawn
+//! key is not served from it.
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use jsonwebtoken::Validation;
 
 use super::algorithm::Algorithm;
 use serde_json::{Map, Value};
 use warrant_lang::request::{ClaimMapping, Request};
 
-use super::cache::{self, VerifiedTokenCache};
+use super::cache::{self, CacheStats, VerifiedTokenCache};
 use super::claims;
 use super::error::{ConfigError, TokenError};
 use super::keys::{IssuerKeys, KeySource, VerificationKey};
@@ -40,7 +49,8 @@ pub struct IssuerConfig {
     pub audiences: Vec<String>,
     /// Signature algorithms accepted from this issuer; each needs a key that can verify it.
     pub algorithms: Vec<Algorithm>,
-    /// Where this issuer's keys come from (several sources allow key rotation).
+    /// Where this issuer's keys come from (several sources allow key rotation);
+    /// `[KeySource::Remote]` alone for keys supplied later by [`TokenVerifier::replace_keys`].
     pub keys: Vec<KeySource>,
 }
 
@@ -120,9 +130,12 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 struct TrustedIssuer {
-    keys: IssuerKeys,
+    /// None until a remote issuer's first key set arrives.
+    keys: ArcSwapOption<IssuerKeys>,
     /// One jsonwebtoken validation per allowed algorithm; this map *is* the allow-list.
     validations: HashMap<Algorithm, Validation>,
+    /// The allow-list in configuration order, for checking (and naming) keys that replace.
+    algorithms: Vec<Algorithm>,
 }
 
 impl TokenVerifier {
@@ -156,6 +169,9 @@ impl TokenVerifier {
             return Err(TokenError::NotAnAccessToken);
         }
         let digest = cache::digest(token);
+        // Read before the keys are loaded: a result verified with keys replaced meanwhile is
+        // then not cached (see `cache`).
+        let epoch = self.cache.epoch();
         if let Some(verified) = self.cache.get(&digest, now) {
             time::check_validity_window(&verified.claims, now, self.options.leeway_seconds)?;
             return Ok(verified);
@@ -164,7 +180,9 @@ impl TokenVerifier {
         let (issuer_name, issuer) = self.issuer_of(&unverified_claims)?;
         let validation =
             issuer.validations.get(&header.alg).ok_or(TokenError::AlgorithmNotAllowed { alg: header.alg })?;
-        let key = issuer.keys.select(header.kid.as_deref(), header.alg)?;
+        let keys = issuer.keys.load();
+        let keys = keys.as_deref().ok_or(TokenError::KeysUnavailable)?;
+        let key = keys.select(header.kid.as_deref(), header.alg)?;
         let data =
             jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation).map_err(|error| {
                 match error.kind() {
@@ -183,8 +201,34 @@ impl TokenVerifier {
             key_id: header.kid,
             claims: data.claims,
         });
-        self.cache.insert(digest, Arc::clone(&verified), expires_at, now);
+        self.cache.insert(digest, Arc::clone(&verified), expires_at, now, epoch);
         Ok(verified)
+    }
+
+    /// Replaces the keys of `issuer` with `keys`, checked exactly as at construction (weak or
+    /// malformed keys, duplicate `kid`s, an allowed algorithm no key can verify, no key at
+    /// all). On error the keys in force stay. Verifications running meanwhile finish with the
+    /// set they loaded; later ones use the new set. The verified-token cache is emptied.
+    pub fn replace_keys(&self, issuer: &str, keys: Vec<KeySource>) -> Result<(), ConfigError> {
+        let trusted = self.issuers.get(issuer).ok_or_else(|| ConfigError::UnknownIssuer(issuer.to_string()))?;
+        let loaded = IssuerKeys::load(issuer, &keys)?;
+        if let Some(&alg) = trusted.algorithms.iter().find(|&&alg| !loaded.supports(alg)) {
+            return Err(ConfigError::AlgorithmWithoutKey { issuer: issuer.to_string(), alg });
+        }
+        trusted.keys.store(Some(Arc::new(loaded)));
+        self.cache.clear();
+        Ok(())
+    }
+
+    /// Whether `issuer` is configured and has keys (false for a remote issuer whose first key
+    /// set has not arrived).
+    pub fn has_keys(&self, issuer: &str) -> bool {
+        self.issuers.get(issuer).is_some_and(|trusted| trusted.keys.load().is_some())
+    }
+
+    /// Hits and misses of the verified-token cache since the verifier was built.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// Verifies `token` and maps its claims to a decision request (see [`super`] for the
@@ -225,10 +269,14 @@ impl TrustedIssuer {
         if config.audiences.is_empty() {
             return Err(ConfigError::NoAudiences(config.issuer.clone()));
         }
-        let keys = IssuerKeys::load(&config.issuer, &config.keys)?;
+        // `[Remote]` alone: no keys yet; `replace_keys` checks the algorithms when they come.
+        let keys = match config.keys.as_slice() {
+            [KeySource::Remote] => None,
+            sources => Some(IssuerKeys::load(&config.issuer, sources)?),
+        };
         let mut validations = HashMap::new();
         for &alg in &config.algorithms {
-            if !keys.supports(alg) {
+            if keys.as_ref().is_some_and(|keys| !keys.supports(alg)) {
                 return Err(ConfigError::AlgorithmWithoutKey { issuer: config.issuer.clone(), alg });
             }
             validations.insert(alg, signature_issuer_audience_validation(config, alg));
@@ -236,7 +284,11 @@ impl TrustedIssuer {
         if validations.is_empty() {
             return Err(ConfigError::NoAlgorithms(config.issuer.clone()));
         }
-        Ok(TrustedIssuer { keys, validations })
+        Ok(TrustedIssuer {
+            keys: ArcSwapOption::new(keys.map(Arc::new)),
+            validations,
+            algorithms: config.algorithms.clone(),
+        })
     }
 }
 

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::{json, Value};
+
+use crate::keys::KeySetReport;
 use crate::state::AppState;
 
 /// `GET /health`: 200 while the process serves requests.
@@ -18,12 +21,15 @@ pub async fn health() -> Response {
 pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let version = state.gateway.policy_version();
     let audit_healthy = state.gateway.audit_log().is_none_or(|log| log.health().healthy);
-    let keys_ready = state.config.issuers.is_empty() || state.verifier.is_some();
+    let reports = state.key_sets.as_ref().map(|sets| sets.reports(state.verifier.as_ref())).unwrap_or_default();
+    let keys_ready =
+        state.config.issuers.is_empty() || (state.verifier.is_some() && reports.iter().all(|report| report.has_keys));
     let ready = audit_healthy && keys_ready;
     let body = json!({
         "ready": ready,
         "policy": { "package": version.package, "hash": version.hash },
         "keys": keys_ready,
+        "key_sets": key_sets_json(&reports),
         "audit": audit_healthy,
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -33,6 +39,32 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
 /// `GET /metrics`: Prometheus text format 0.0.4.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let dropped = state.gateway.audit_log().map_or(0, |log| log.stats().dropped);
+    let reports = state.key_sets.as_ref().map(|sets| sets.reports(state.verifier.as_ref())).unwrap_or_default();
+    state.metrics.observe_keys(&reports, state.verifier.as_ref().map(|verifier| verifier.cache_stats()));
     let text = state.metrics.render(dropped);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// `key_sets` of `/ready`: per remote issuer, whether it has keys, when they were fetched (Unix
+/// seconds) and how old they are, and the last fetch error.
+fn key_sets_json(reports: &[KeySetReport]) -> Value {
+    let unix = |time: Option<SystemTime>| {
+        time.and_then(|time| time.duration_since(UNIX_EPOCH).ok()).map(|since| since.as_secs())
+    };
+    let sets: serde_json::Map<String, Value> = reports
+        .iter()
+        .map(|report| {
+            let entry = json!({
+                "source": report.source,
+                "has_keys": report.has_keys,
+                "fetched_at": unix(report.fetched_at),
+                "age_seconds": report.age_seconds().map(|age| age.floor() as u64),
+                "last_error": report.last_error,
+                "last_error_at": unix(report.last_error_at),
+                "failures": report.failures,
+            });
+            (report.issuer.clone(), entry)
+        })
+        .collect();
+    Value::Object(sets)
 }
