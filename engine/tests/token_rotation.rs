@@ -85,7 +85,8 @@ fn an_unknown_kid_verifies_after_the_keys_are_replaced_and_a_withdrawn_key_stops
 fn a_bad_key_set_is_refused_and_the_old_one_stays() {
     let verifier = verifier(vec![key("k1", SECRET_1)]);
     let good = token("k1", SECRET_1, "alice");
-    let bad_sets: Vec<(Vec<KeySource>, fn(&ConfigError) -> bool)> = vec![
+    type Expected = fn(&ConfigError) -> bool;
+    let bad_sets: Vec<(Vec<KeySource>, Expected)> = vec![
         (vec![KeySource::Jwks("{\"keys\": [".to_string())], |e| matches!(e, ConfigError::InvalidJwks { .. })),
         (vec![KeySource::Jwks("{\"keys\": []}".to_string())], |e| matches!(e, ConfigError::NoKeys(_))),
         (vec![key("k1", b"short")], |e| matches!(e, ConfigError::WeakKey { .. })),
@@ -169,7 +170,7 @@ fn verification_during_replacement_sees_one_set_or_the_other() {
         .collect();
     let mut round = 0u64;
     while finished.load(Ordering::SeqCst) < 2 {
-        let set = if round % 2 == 0 { key("k2", SECRET_2) } else { key("k1", SECRET_1) };
+        let set = if round.is_multiple_of(2) { key("k2", SECRET_2) } else { key("k1", SECRET_1) };
         verifier.replace_keys(ISSUER, vec![set]).unwrap();
         round += 1;
     }

@@ -19,7 +19,6 @@
 //!
 //! Failing to accept (EMFILE, ENFILE, ...) backs off [`ACCEPT_BACKOFF`] instead of spinning.
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,29 +236,27 @@ async fn wait(deadline: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
 }
 
 /// One request: the declared body length, a request slot and the time limit, then the router.
-fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> impl Future<Output = Result<Response<Body>, Infallible>> {
-    async move {
-        if declared_length(&request).is_some_and(|length| length > shared.max_body_bytes as u64) {
-            return Ok(body_too_large(shared.max_body_bytes));
-        }
-        let work = async {
-            let _slot = shared.requests.acquire().await.ok()?;
-            shared.router.clone().oneshot(request.map(Body::new)).await.ok()
-        };
-        let response = match tokio::time::timeout(shared.request_timeout, work).await {
-            Ok(Some(response)) => response,
-            Ok(None) => api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down"),
-            Err(_) => {
-                shared.metrics.request_timeouts.inc();
-                api_error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "request_timeout",
-                    format!("no answer within the limit of {} ms", shared.request_timeout.as_millis()),
-                )
-            }
-        };
-        Ok(json_errors(response, shared.max_body_bytes))
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    if declared_length(&request).is_some_and(|length| length > shared.max_body_bytes as u64) {
+        return Ok(body_too_large(shared.max_body_bytes));
     }
+    let work = async {
+        let _slot = shared.requests.acquire().await.ok()?;
+        shared.router.clone().oneshot(request.map(Body::new)).await.ok()
+    };
+    let response = match tokio::time::timeout(shared.request_timeout, work).await {
+        Ok(Some(response)) => response,
+        Ok(None) => api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down"),
+        Err(_) => {
+            shared.metrics.request_timeouts.inc();
+            api_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "request_timeout",
+                format!("no answer within the limit of {} ms", shared.request_timeout.as_millis()),
+            )
+        }
+    };
+    Ok(json_errors(response, shared.max_body_bytes))
 }
 
 fn declared_length(request: &Request<Incoming>) -> Option<u64> {
