@@ -213,7 +213,7 @@ pub(crate) async fn watch_files(reloader: Arc<Reloader>, interval: Duration, mut
     let mut pending = None;
     loop {
         tokio::select! {
-            _ = stopped.wait_for(|stop| *stop) => return,
+            () = stop_requested(&mut stopped) => return,
             _ = ticks.tick() => {}
         }
         let step = Arc::clone(&reloader);
@@ -239,7 +239,7 @@ pub(crate) async fn reload_on_hangup(
 ) {
     loop {
         tokio::select! {
-            _ = stopped.wait_for(|stop| *stop) => return,
+            () = stop_requested(&mut stopped) => return,
             received = hangup.recv() => {
                 if received.is_none() {
                     return;
@@ -249,6 +249,12 @@ pub(crate) async fn reload_on_hangup(
             }
         }
     }
+}
+
+/// Completes when `stopped` turns true (or its sender is gone); its output holds no lock guard,
+/// so a `select!` over it stays `Send`.
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 fn fingerprint(state: &AppState) -> Fingerprint {
