@@ -13,7 +13,7 @@ use super::CliError;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The configuration file (see `server/warrant.example.toml`); the other flags are then refused.
-    #[arg(long, conflicts_with_all = ["policy", "data", "issuer", "listen", "grpc_listen", "audit"])]
+    #[arg(long, conflicts_with_all = ["policy", "data", "issuer", "listen", "grpc_listen", "audit", "no_watch"])]
     config: Option<PathBuf>,
     /// The policy: a `.warrant` file, a package folder or a built `.wasm` module.
     #[arg(required_unless_present = "config")]
@@ -48,10 +48,25 @@ pub struct ServeArgs {
     /// The decision log (JSON Lines; `-` for standard output).
     #[arg(long)]
     audit: Option<PathBuf>,
+    /// Do not reload when the policy or data files change (SIGHUP still reloads).
+    #[arg(long)]
+    no_watch: bool,
+    /// The format of the server's own logs on stderr (`RUST_LOG` filters them).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How `warrant serve` writes its logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
-    init_logging();
+    init_logging(args.log_format);
     let config = match &args.config {
         Some(path) => ServerConfig::from_toml_file(path).map_err(warrant_server::ServeError::from)?,
         None => config_from_flags(args)?,
@@ -71,6 +86,7 @@ fn config_from_flags(args: &ServeArgs) -> Result<ServerConfig, CliError> {
     }
     config.listen.grpc = args.grpc_listen;
     config.audit = args.audit.clone().map(AuditSection::new);
+    config.policy.watch = !args.no_watch;
     if let Some(issuer) = &args.issuer {
         let algorithms =
             if args.algorithm.is_empty() { vec![Algorithm::RS256, Algorithm::ES256] } else { args.algorithm.clone() };
@@ -83,9 +99,15 @@ fn config_from_flags(args: &ServeArgs) -> Result<ServerConfig, CliError> {
     Ok(config)
 }
 
-/// Human-readable logs on stderr, `info` and up unless `RUST_LOG` says otherwise.
-fn init_logging() {
+/// Logs on stderr, `info` and up unless `RUST_LOG` says otherwise: startup and reloads at
+/// info, each decision at debug (never a token).
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(terminal);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }

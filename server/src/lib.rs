@@ -3,7 +3,9 @@
 //! Transports over one [`warrant::Gateway`] (verified token → request → decision → audit):
 //!
 //! - the JSON decision API (`POST /v1/decide`, `/v1/decide/token`, `/v1/decide/batch`);
-//! - `/health`, `/ready`, `/metrics` (Prometheus).
+//! - `/health`, `/ready`, `/metrics` (Prometheus);
+//! - reloads of the policy and data on SIGHUP, on a change of their files and on
+//!   [`RunningServer::reload`], atomic and refused when the new policy or data is bad.
 //!
 //! The transports own the wire formats and the limits; how a decision is computed is the
 //! gateway's alone, so every transport decides, audits and refuses revoked requests alike.
@@ -15,6 +17,7 @@ pub mod keys;
 mod listener;
 pub mod loader;
 mod metrics;
+mod reload;
 mod state;
 mod tls;
 
@@ -27,12 +30,15 @@ use tokio::task::JoinHandle;
 
 pub use config::{ConfigError, ServerConfig};
 pub use error::ServeError;
+pub use reload::{ReloadError, Reloaded};
+use reload::{Reloader, Trigger};
 use state::AppState;
 
 /// A started server: its bound addresses, and the handle that stops it.
 pub struct RunningServer {
     http_addr: SocketAddr,
     state: Arc<AppState>,
+    reloader: Arc<Reloader>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<Result<(), ServeError>>>,
 }
@@ -46,6 +52,12 @@ impl RunningServer {
     /// The version of the policy in force.
     pub fn policy_version(&self) -> warrant::PolicyVersion {
         self.state.gateway.policy_version()
+    }
+
+    /// Reloads the policy and data files now, as SIGHUP does: both swapped in together, or
+    /// (on any error, which is returned and logged) neither, the policy in force serving on.
+    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        reload::reload_blocking(&self.reloader, Trigger::Api).await
     }
 
     /// Stops accepting connections, lets requests in flight finish, flushes the audit log.
@@ -90,10 +102,44 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let limits = state.config.limits.clone();
     let http_metrics = state.metrics.listener("http");
     let mut tasks = start_key_refresh(&state, &stopped).await;
-    tasks.push(tokio::spawn(async move { listener::serve(http, router, &limits, tls, http_metrics, stopped).await }));
+    let http_stopped = stopped.clone();
+    tasks.push(tokio::spawn(
+        async move { listener::serve(http, router, &limits, tls, http_metrics, http_stopped).await },
+    ));
+    let reloader = Arc::new(Reloader::new(Arc::clone(&state)));
+    tasks.extend(start_reloading(&state, &reloader, &stopped)?);
     let version = state.gateway.policy_version();
     tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
-    Ok(RunningServer { http_addr, state, stop, tasks })
+    Ok(RunningServer { http_addr, state, reloader, stop, tasks })
+}
+
+/// The SIGHUP handler (installed before `start` returns, so a SIGHUP never kills the process)
+/// and, when `policy.watch` is on, the file watcher; both end when `stopped` turns true.
+fn start_reloading(
+    state: &AppState,
+    reloader: &Arc<Reloader>,
+    stopped: &watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<Result<(), ServeError>>>, ServeError> {
+    let mut tasks = Vec::new();
+    #[cfg(unix)]
+    {
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|error| ServeError::Runtime(format!("cannot handle SIGHUP: {error}")))?;
+        let (reloader, stopped) = (Arc::clone(reloader), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            reload::reload_on_hangup(reloader, hangup, stopped).await;
+            Ok(())
+        }));
+    }
+    if state.config.policy.watch {
+        let interval = std::time::Duration::from_millis(state.config.policy.watch_interval_ms);
+        let (reloader, stopped) = (Arc::clone(reloader), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            reload::watch_files(reloader, interval, stopped).await;
+            Ok(())
+        }));
+    }
+    Ok(tasks)
 }
 
 /// Runs a server on a new multi-threaded runtime until SIGINT or SIGTERM.
@@ -104,6 +150,8 @@ pub fn run(config: ServerConfig) -> Result<(), ServeError> {
         .map_err(|error| ServeError::Runtime(error.to_string()))?;
     runtime.block_on(async {
         let server = start(config).await?;
+        // For scripts and tests that asked for port 0: the one line that names the real port.
+        eprintln!("listening on http://{}", server.http_addr());
         server.run_until_signal().await
     })
 }

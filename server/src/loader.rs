@@ -83,6 +83,24 @@ pub fn load_policy(engine: &Engine, path: &Path) -> Result<Policy, LoadError> {
     engine.compile_package(&origin, &[SourceFile { name, text }]).map_err(policy_error)
 }
 
+/// The files a reload of `policy` reads, for the file watcher: the file itself, or a package
+/// folder and its `.warrant` files (the folder too, so an added or removed file is seen).
+/// A folder that cannot be listed is watched as itself; the reload then reports the error.
+pub fn policy_paths(policy: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![policy.to_path_buf()];
+    if policy.is_dir() {
+        if let Ok(entries) = std::fs::read_dir(policy) {
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "warrant"))
+                .collect();
+            files.sort();
+            paths.extend(files);
+        }
+    }
+    paths
+}
+
 /// The data document at `path`, or `{}` when there is none.
 pub fn load_data(path: Option<&Path>) -> Result<Value, LoadError> {
     let Some(path) = path else { return Ok(Value::Object(serde_json::Map::new())) };

@@ -1,6 +1,11 @@
 //! `/metrics`: Prometheus text exposition (prometheus-client). Counters are updated on the
 //! decision path with atomics only; values owned elsewhere (audit drops) are read at scrape.
+//!
+//! Exported (all prefixed `warrant_`): `decisions_total{result,policy}`,
+//! `decision_duration_seconds` (histogram), `token_refusals_total{code}`,
+//! `audit_dropped_records_total`, `audit_failed_records_total`, `reloads_total{result}`, `policy_info{package,hash}`.
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -9,8 +14,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use warrant::audit::AuditStats;
 use warrant::token::CacheStats;
-use warrant::GatewayDecision;
+use warrant::{GatewayDecision, PolicyVersion};
 
 use crate::keys::KeySetReport;
 
@@ -53,13 +59,34 @@ struct IssuerLabels {
     issuer: String,
 }
 
+/// Labels of `warrant_reloads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    /// `ok` or `refused`.
+    result: &'static str,
+}
+
+/// Labels of `warrant_policy_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabels {
+    /// The package of the policy in force.
+    package: String,
+    /// Its content hash.
+    hash: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
     decisions: Family<DecisionLabels, Counter>,
     latency: Histogram,
     token_refusals: Family<RefusalLabels, Counter>,
-    audit_dropped: Gauge,
+    audit_dropped: Counter,
+    audit_failed: Counter,
+    /// Serialises scrapes: `audit_dropped` is brought up to the audit log's count by delta.
+    scrape: Mutex<()>,
+    reloads: Family<ReloadLabels, Counter>,
+    policy_info: Family<PolicyLabels, Gauge>,
     listeners: ListenerFamilies,
     key_set_age: Family<IssuerLabels, Gauge<f64, AtomicU64>>,
     key_fetch_failures: Family<IssuerLabels, Counter>,
@@ -141,8 +168,18 @@ impl Metrics {
         registry.register("decision_duration_seconds", "Time to decide, token verification included", latency.clone());
         let token_refusals = Family::<RefusalLabels, Counter>::default();
         registry.register("token_refusals", "Bearer tokens refused, by refusal code", token_refusals.clone());
-        let audit_dropped = Gauge::default();
+        let audit_dropped = Counter::default();
         registry.register("audit_dropped_records", "Decision records the audit log dropped", audit_dropped.clone());
+        let audit_failed = Counter::default();
+        registry.register(
+            "audit_failed_records",
+            "Decision records the audit sink failed to write",
+            audit_failed.clone(),
+        );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register("reloads", "Policy and data reloads, by result (ok, refused)", reloads.clone());
+        let policy_info = Family::<PolicyLabels, Gauge>::default();
+        registry.register("policy_info", "1 for the policy in force, by package and content hash", policy_info.clone());
         let listeners = ListenerFamilies::register(&mut registry);
         let key_set_age = Family::<IssuerLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
@@ -166,6 +203,10 @@ impl Metrics {
             latency,
             token_refusals,
             audit_dropped,
+            audit_failed,
+            scrape: Mutex::new(()),
+            reloads,
+            policy_info,
             listeners,
             key_set_age,
             key_fetch_failures,
@@ -217,9 +258,30 @@ impl Metrics {
         }
     }
 
+    /// Counts one reload attempt.
+    pub fn reload_done(&self, ok: bool) {
+        let result = if ok { "ok" } else { "refused" };
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
+    }
+
+    /// Moves `warrant_policy_info` from `previous` (if any) to `current`.
+    pub fn policy_in_force(&self, previous: Option<&PolicyVersion>, current: &PolicyVersion) {
+        let labels =
+            |version: &PolicyVersion| PolicyLabels { package: version.package.clone(), hash: version.hash.clone() };
+        if let Some(previous) = previous {
+            self.policy_info.remove(&labels(previous));
+        }
+        self.policy_info.get_or_create(&labels(current)).set(1);
+    }
+
     /// The exposition text, with scrape-time values set first.
-    pub fn render(&self, audit_dropped: u64) -> String {
-        self.audit_dropped.set(i64::try_from(audit_dropped).unwrap_or(i64::MAX));
+    pub fn render(&self, audit: Option<AuditStats>) -> String {
+        let _one_scrape_at_a_time = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(audit) = audit {
+            // The log's counts only grow: bring the counters up to them.
+            self.audit_dropped.inc_by(audit.dropped.saturating_sub(self.audit_dropped.get()));
+            self.audit_failed.inc_by(audit.failed.saturating_sub(self.audit_failed.get()));
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Keys fetched from issuers (`jwks_uri`, `discovery`); none when no issuer needs it.
     pub key_sets: Option<KeySets>,
+    /// Compiles the policy again on a reload (shares the wasmtime engine and its epoch clock).
+    pub engine: Engine,
 }
 
 impl AppState {
@@ -47,7 +49,7 @@ impl AppState {
         let verifier = build_verifier(&config)?;
         let metrics = Metrics::new();
         let key_sets = KeySets::new(&config)?;
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets }))
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -57,6 +59,7 @@ impl AppState {
         request.now = request.now.or(Some(unix_now()));
         let decided = self.gateway.decide(&request);
         self.metrics.observe(&decided, started.elapsed());
+        log_decision(&decided, started, request.resource.as_deref(), request.action.as_deref());
         decided
     }
 
@@ -97,6 +100,10 @@ impl AppState {
             },
         };
         self.metrics.observe(&outcome.decided, started.elapsed());
+        let request = outcome.request.as_ref();
+        let (resource, action) =
+            (request.and_then(|r| r.resource.as_deref()), request.and_then(|r| r.action.as_deref()));
+        log_decision(&outcome.decided, started, resource, action);
         Some(outcome)
     }
 }
@@ -107,6 +114,22 @@ pub struct TokenOutcome {
     pub decided: GatewayDecision,
     /// The request decided (claims, chain, context); `None` for a refused token.
     pub request: Option<Request>,
+}
+
+/// One debug event per decision: its id, verdict, policy hash, latency and what was asked.
+/// Never the token or the claims (a refused token is named by its refusal code only).
+fn log_decision(decided: &GatewayDecision, started: Instant, resource: Option<&str>, action: Option<&str>) {
+    tracing::debug!(
+        decision_id = %decided.decision_id,
+        allowed = decided.decision.allowed,
+        policy = %decided.decision.policy.package,
+        hash = %decided.decision.policy.hash,
+        resource = resource.unwrap_or("-"),
+        action = action.unwrap_or("-"),
+        token_error = decided.refused_token.as_ref().map_or("-", |error| error.code()),
+        micros = started.elapsed().as_micros() as u64,
+        "decision"
+    );
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it, which denies by `exp`).

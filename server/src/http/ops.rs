@@ -36,13 +36,13 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format 0.0.4.
+/// `GET /metrics`: the OpenMetrics text format prometheus-client writes (`_total` counters,
+/// `# EOF`), under its own content type so Prometheus parses it as such.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let dropped = state.gateway.audit_log().map_or(0, |log| log.stats().dropped);
     let reports = state.key_sets.as_ref().map(|sets| sets.reports(state.verifier.as_ref())).unwrap_or_default();
     state.metrics.observe_keys(&reports, state.verifier.as_ref().map(|verifier| verifier.cache_stats()));
-    let text = state.metrics.render(dropped);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    let text = state.metrics.render(state.gateway.audit_log().map(|log| log.stats()));
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 
 /// `key_sets` of `/ready`: per remote issuer, whether it has keys, when they were fetched (Unix
