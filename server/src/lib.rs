@@ -2,14 +2,18 @@
 //!
 //! Transports over one [`warrant::Gateway`] (verified token → request → decision → audit):
 //!
+//! - Envoy ext_authz: gRPC `envoy.service.auth.v3.Authorization/Check` on `[listen] grpc`, and
+//!   the `http_service` mode under `[ext_authz] http_path_prefix` on the HTTP listener;
 //! - the JSON decision API (`POST /v1/decide`, `/v1/decide/token`, `/v1/decide/batch`);
 //! - `/health`, `/ready`, `/metrics` (Prometheus).
 //!
 //! The transports own the wire formats and the limits; how a decision is computed is the
 //! gateway's alone, so every transport decides, audits and refuses revoked requests alike.
 //! Start one with [`start`] (tests, embedding) or [`run`] (the `warrant serve` command).
+mod bearer;
 pub mod config;
 mod error;
+mod ext_authz;
 mod http;
 pub mod loader;
 mod metrics;
@@ -29,6 +33,7 @@ use state::AppState;
 /// A started server: its bound addresses, and the handle that stops it.
 pub struct RunningServer {
     http_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
     state: Arc<AppState>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<Result<(), ServeError>>>,
@@ -38,6 +43,11 @@ impl RunningServer {
     /// Where the HTTP listener is bound (the real port when the configuration said `:0`).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Where the gRPC (ext_authz) listener is bound, when `[listen] grpc` is set.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
     }
 
     /// The version of the policy in force.
@@ -83,18 +93,32 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let http = bind(state.config.listen.http).await?;
     let http_addr = local_addr(&http, state.config.listen.http)?;
     let router = http::router(Arc::clone(&state));
-    let mut http_stopped = stopped.clone();
-    let tasks = vec![tokio::spawn(async move {
-        axum::serve(http, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-            .map_err(|error| ServeError::Runtime(error.to_string()))
-    })];
+    let grpc = match state.config.listen.grpc {
+        Some(address) => {
+            let listener = bind(address).await?;
+            let grpc_addr = local_addr(&listener, address)?;
+            Some((listener, grpc_addr))
+        }
+        None => None,
+    };
+    let grpc_addr = grpc.as_ref().map(|(_, address)| *address);
+    let mut tasks = vec![tokio::spawn(serve(http, router, stopped.clone()))];
+    if let Some((listener, _)) = grpc {
+        tasks.push(tokio::spawn(serve(listener, ext_authz::grpc::router(Arc::clone(&state)), stopped.clone())));
+    }
     let version = state.gateway.policy_version();
-    tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
-    Ok(RunningServer { http_addr, state, stop, tasks })
+    tracing::info!(%http_addr, ?grpc_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
+    Ok(RunningServer { http_addr, grpc_addr, state, stop, tasks })
+}
+
+/// Serves `router` on `listener` until `stopped` turns true, then lets requests in flight finish.
+async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) -> Result<(), ServeError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+        .map_err(|error| ServeError::Runtime(error.to_string()))
 }
 
 /// Runs a server on a new multi-threaded runtime until SIGINT or SIGTERM.

@@ -6,11 +6,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
-use warrant::token::{IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::token::{IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions};
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
 use crate::error::ServeError;
+use crate::ext_authz::Mapping;
 use crate::loader;
 use crate::metrics::Metrics;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub verifier: Option<TokenVerifier>,
     /// Counters and histograms behind `/metrics`.
     pub metrics: Metrics,
+    /// How an Envoy check request becomes a decision request (`[ext_authz]`, compiled).
+    pub ext_authz: Mapping,
 }
 
 impl AppState {
@@ -43,7 +46,8 @@ impl AppState {
         };
         let verifier = build_verifier(&config)?;
         let metrics = Metrics::new();
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics }))
+        let ext_authz = Mapping::new(&config.ext_authz)?;
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, ext_authz }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -61,7 +65,8 @@ impl AppState {
     ///
     /// A valid token's request is kept in the outcome, so a transport can name the subject and
     /// the acting agent (ext_authz response headers) without decoding the token again. A
-    /// refused token is decided (and logged) by the gateway as a deny naming the refusal.
+    /// refused token is decided (and logged) by the gateway as a deny naming the refusal,
+    /// from the verifier's own refusal: the token is verified once.
     pub async fn decide_token(
         &self,
         token: &str,
@@ -77,13 +82,26 @@ impl AppState {
                 let request = request.with_context(context);
                 TokenOutcome { decided: self.gateway.decide(&request), request: Some(request) }
             }
-            Err(_) => TokenOutcome {
-                decided: self.gateway.decide_token_with_context(verifier, token, resource, action, now, context),
-                request: None,
-            },
+            Err(error) => {
+                TokenOutcome { decided: self.gateway.decide_refused_token(error, resource, action, now), request: None }
+            }
         };
         self.metrics.observe(&outcome.decided, started.elapsed());
         Some(outcome)
+    }
+
+    /// Decides (a logged deny) a call that brought no usable token: no bearer credential, or
+    /// a malformed one. The same record as a token the verifier refused.
+    pub fn decide_refused(
+        &self,
+        error: TokenError,
+        resource: Option<String>,
+        action: Option<String>,
+    ) -> GatewayDecision {
+        let started = Instant::now();
+        let decided = self.gateway.decide_refused_token(error, resource, action, unix_now());
+        self.metrics.observe(&decided, started.elapsed());
+        decided
     }
 }
 
