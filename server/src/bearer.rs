@@ -66,7 +66,9 @@ pub fn parse(value: &str) -> Result<&str, BearerError> {
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 #[cfg(test)]
@@ -91,7 +93,8 @@ mod tests {
 
     #[test]
     fn anything_but_one_b64token_is_malformed() {
-        for value in ["Bearer", "Bearer ", "Bearer a b", "Bearer a,b", "Bearer ===", "Bearer a=b", "Bearer a\tb", "Bearer é"]
+        for value in
+            ["Bearer", "Bearer ", "Bearer a b", "Bearer a,b", "Bearer ===", "Bearer a=b", "Bearer a\tb", "Bearer é"]
         {
             assert!(matches!(parse(value), Err(BearerError::Malformed(_))), "{value:?}");
         }

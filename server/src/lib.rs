@@ -112,7 +112,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
 }
 
 /// Serves `router` on `listener` until `stopped` turns true, then lets requests in flight finish.
-async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) -> Result<(), ServeError> {
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), ServeError> {
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|stop| *stop).await;

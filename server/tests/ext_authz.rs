@@ -106,7 +106,9 @@ fn code(response: &CheckResponse) -> tonic::Code {
 
 /// The headers Envoy would set upstream (allowed), each checked to replace a client's own.
 fn upstream_headers(response: &CheckResponse) -> (HashMap<String, String>, Vec<String>) {
-    let Some(HttpResponse::OkResponse(ok)) = &response.http_response else { panic!("not an OK response: {response:?}") };
+    let Some(HttpResponse::OkResponse(ok)) = &response.http_response else {
+        panic!("not an OK response: {response:?}")
+    };
     let mut headers = HashMap::new();
     for option in &ok.headers {
         assert_eq!(option.append_action, i32::from(HeaderAppendAction::OverwriteIfExistsOrAdd));
@@ -314,7 +316,8 @@ async fn raw_grpc(addr: SocketAddr, body: Vec<u8>) -> i32 {
         .body(tonic::body::Body::new(axum::body::Body::from(body)))
         .unwrap();
     let response = channel.oneshot(request).await.expect("an HTTP/2 answer");
-    let status = |map: &axum::http::HeaderMap| map.get("grpc-status").map(|v| v.to_str().unwrap().parse::<i32>().unwrap());
+    let status =
+        |map: &axum::http::HeaderMap| map.get("grpc-status").map(|v| v.to_str().unwrap().parse::<i32>().unwrap());
     if let Some(code) = status(response.headers()) {
         return code;
     }
@@ -440,7 +443,8 @@ async fn http_mode_answers_as_the_grpc_mode() {
     let (status, answer, _) = http_check(addr, "GET", "files.test", "/files/alice/a.txt", &headers).await;
     assert_eq!(status, 401);
     assert_eq!(header(&answer, "www-authenticate"), "Bearer error=\"invalid_token\"");
-    let (status, answer, _) = http_check(addr, "GET", "files.test", "/files/alice/a.txt", &[("x-tenant", "acme")]).await;
+    let (status, answer, _) =
+        http_check(addr, "GET", "files.test", "/files/alice/a.txt", &[("x-tenant", "acme")]).await;
     assert_eq!(status, 401);
     assert_eq!(header(&answer, "www-authenticate"), "Bearer");
 

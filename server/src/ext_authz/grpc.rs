@@ -44,7 +44,10 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
 
 #[tonic::async_trait]
 impl Authorization for CheckService {
-    async fn check(&self, request: tonic::Request<CheckRequest>) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
+    async fn check(
+        &self,
+        request: tonic::Request<CheckRequest>,
+    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
         let check = request.into_inner();
         let Some(http) = check.attributes.and_then(|attributes| attributes.request).and_then(|request| request.http)
         else {

@@ -144,11 +144,6 @@ impl Mapping {
         Ok(Mapping { resource, action, routes, context_headers, expose_deny_reasons: config.expose_deny_reasons })
     }
 
-    /// The header names the policy sees under `context.headers` (lower case).
-    pub fn context_headers(&self) -> &[String] {
-        &self.context_headers
-    }
-
     /// The decision request for `request`; `header(name)` gives a request header's value (the
     /// values of a repeated header joined with `,`), asked only for the configured names.
     pub fn map(
@@ -176,7 +171,8 @@ impl Mapping {
 
 impl Route {
     fn matches(&self, parts: &Parts<'_>) -> bool {
-        let method_matches = self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(parts.method));
+        let method_matches =
+            self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(parts.method));
         method_matches
             && self.prefix.len() <= parts.segments.len()
             && self.prefix.iter().zip(&parts.segments).all(|(want, got)| want == got)
@@ -243,8 +239,7 @@ fn route_prefix(prefix: &str) -> Result<Vec<String>, String> {
 
 /// RFC 9110 `token` (methods, header names).
 fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
 }
 
 /// A resource or action template.
@@ -534,7 +529,10 @@ mod tests {
             ("context_headers = [\"authorization\"]", "ext_authz.context_headers"),
             ("context_headers = [\"a b\"]", "ext_authz.context_headers"),
             ("[[ext_authz.route]]\npath_prefix = \"/a/../b\"\naction = \"x\"", "ext_authz.route[0].path_prefix"),
-            ("[[ext_authz.route]]\npath_prefix = \"/a\"\nmethods = [\"G T\"]\naction = \"x\"", "ext_authz.route[0].methods"),
+            (
+                "[[ext_authz.route]]\npath_prefix = \"/a\"\nmethods = [\"G T\"]\naction = \"x\"",
+                "ext_authz.route[0].methods",
+            ),
             ("[[ext_authz.route]]\npath_prefix = \"/a\"\naction = \"{segment:65}\"", "ext_authz.route[0].action"),
         ] {
             match mapping(toml) {
