@@ -399,7 +399,7 @@ pub async fn check(
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::info!(%error, method = request.method, "ext_authz: request cannot be mapped: denied");
-            return Answer::not_decided("unmappable_request", format!("{error}"));
+            return Answer::not_decided("unmappable_request", error.to_string());
         }
     };
     if state.verifier.is_none() {
