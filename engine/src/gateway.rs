@@ -150,16 +150,38 @@ impl Gateway {
         let clock = Instant::now();
         match verifier.request(token, resource.clone(), action.clone(), now) {
             Ok(request) => self.decide(&request.with_context(context)),
-            Err(error) => {
-                let request = Request { resource, action, now: Some(now), ..Request::default() };
-                let reason = format!("token refused: {}", error.code());
-                let decision = Decision::deny_with_reason(reason, self.current.load().version.clone());
-                GatewayDecision {
-                    refused_token: Some(error),
-                    ..self.logged(&request, decision, started, clock.elapsed())
-                }
-            }
+            Err(error) => self.refused(error, resource, action, now, started, clock),
         }
+    }
+
+    /// Decides a call whose bearer token was already refused (`error`, from
+    /// [`TokenVerifier::request`], or a transport that found no usable token): a logged deny
+    /// naming the refusal class, exactly as [`Gateway::decide_token`] answers it, without
+    /// verifying the token a second time.
+    pub fn decide_refused_token(
+        &self,
+        error: TokenError,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+    ) -> GatewayDecision {
+        self.refused(error, resource, action, now, SystemTime::now(), Instant::now())
+    }
+
+    /// The one path of a refused token: a deny with no claim recorded.
+    fn refused(
+        &self,
+        error: TokenError,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+        started: SystemTime,
+        clock: Instant,
+    ) -> GatewayDecision {
+        let request = Request { resource, action, now: Some(now), ..Request::default() };
+        let reason = format!("token refused: {}", error.code());
+        let decision = Decision::deny_with_reason(reason, self.current.load().version.clone());
+        GatewayDecision { refused_token: Some(error), ..self.logged(&request, decision, started, clock.elapsed()) }
     }
 
     /// Revokes one instance, client or token, effective from the next decision.

@@ -442,6 +442,7 @@ impl ServerConfig {
         if self.ext_authz.http_path_prefix.starts_with("/v1") {
             return invalid("ext_authz.http_path_prefix".to_string(), "`/v1` is the decision API's");
         }
+        crate::ext_authz::Mapping::new(&self.ext_authz)?;
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! Transports over one [`warrant::Gateway`] (verified token → request → decision → audit):
 //!
+//! - Envoy ext_authz: gRPC `envoy.service.auth.v3.Authorization/Check` on `[listen] grpc`, and
+//!   the `http_service` mode under `[ext_authz] http_path_prefix` on the HTTP listener;
 //! - the JSON decision API (`POST /v1/decide`, `/v1/decide/token`, `/v1/decide/batch`);
 //! - `/health`, `/ready`, `/metrics` (Prometheus);
 //! - reloads of the policy and data on SIGHUP, on a change of their files and on
@@ -10,8 +12,10 @@
 //! The transports own the wire formats and the limits; how a decision is computed is the
 //! gateway's alone, so every transport decides, audits and refuses revoked requests alike.
 //! Start one with [`start`] (tests, embedding) or [`run`] (the `warrant serve` command).
+mod bearer;
 pub mod config;
 mod error;
+mod ext_authz;
 mod http;
 pub mod keys;
 mod listener;
@@ -37,6 +41,7 @@ use state::AppState;
 /// A started server: its bound addresses, and the handle that stops it.
 pub struct RunningServer {
     http_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
     state: Arc<AppState>,
     reloader: Arc<Reloader>,
     stop: watch::Sender<bool>,
@@ -47,6 +52,11 @@ impl RunningServer {
     /// Where the HTTP listener is bound (the real port when the configuration said `:0`).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Where the gRPC (ext_authz) listener is bound, when `[listen] grpc` is set.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
     }
 
     /// The version of the policy in force.
@@ -99,6 +109,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let http = listener::bind(state.config.listen.http)?;
     let http_addr = local_addr(&http, state.config.listen.http)?;
     let router = http::router(Arc::clone(&state));
+    let grpc = match state.config.listen.grpc {
+        Some(address) => {
+            let listener = listener::bind(address)?;
+            let grpc_addr = local_addr(&listener, address)?;
+            Some((listener, grpc_addr))
+        }
+        None => None,
+    };
+    let grpc_addr = grpc.as_ref().map(|(_, address)| *address);
+    let grpc_tls = tls.clone();
     let limits = state.config.limits.clone();
     let http_metrics = state.metrics.listener("http");
     let mut tasks = start_key_refresh(&state, &stopped).await;
@@ -106,11 +126,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     tasks.push(tokio::spawn(
         async move { listener::serve(http, router, &limits, tls, http_metrics, http_stopped).await },
     ));
+    if let Some((listener, _)) = grpc {
+        let (limits, metrics, stopped) = (state.config.limits.clone(), state.metrics.listener("grpc"), stopped.clone());
+        let router = ext_authz::grpc::router(Arc::clone(&state));
+        tasks.push(tokio::spawn(async move {
+            listener::serve(listener, router, &limits, grpc_tls, metrics, stopped).await
+        }));
+    }
     let reloader = Arc::new(Reloader::new(Arc::clone(&state)));
     tasks.extend(start_reloading(&state, &reloader, &stopped)?);
     let version = state.gateway.policy_version();
-    tracing::info!(%http_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
-    Ok(RunningServer { http_addr, state, reloader, stop, tasks })
+    tracing::info!(%http_addr, ?grpc_addr, package = %version.package, hash = %version.hash, "warrant serve listening");
+    Ok(RunningServer { http_addr, grpc_addr, state, reloader, stop, tasks })
 }
 
 /// The SIGHUP handler (installed before `start` returns, so a SIGHUP never kills the process)
@@ -151,7 +178,11 @@ pub fn run(config: ServerConfig) -> Result<(), ServeError> {
     runtime.block_on(async {
         let server = start(config).await?;
         // For scripts and tests that asked for port 0: the one line that names the real port.
-        eprintln!("listening on http://{}", server.http_addr());
+        let tls = server.state.config.listen.tls.is_some();
+        eprintln!("listening on {}://{}", if tls { "https" } else { "http" }, server.http_addr());
+        if let Some(grpc) = server.grpc_addr() {
+            eprintln!("listening on grpc{}://{grpc}", if tls { "s" } else { "" });
+        }
         server.run_until_signal().await
     })
 }

@@ -6,11 +6,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
-use warrant::token::{IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::token::{IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions};
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
 use crate::error::ServeError;
+use crate::ext_authz::Mapping;
 use crate::keys::KeySets;
 use crate::loader;
 use crate::metrics::Metrics;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub key_sets: Option<KeySets>,
     /// Compiles the policy again on a reload (shares the wasmtime engine and its epoch clock).
     pub engine: Engine,
+    /// How an Envoy check request becomes a decision request (`[ext_authz]`, compiled).
+    pub ext_authz: Mapping,
 }
 
 impl AppState {
@@ -49,7 +52,8 @@ impl AppState {
         let verifier = build_verifier(&config)?;
         let metrics = Metrics::new();
         let key_sets = KeySets::new(&config)?;
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine }))
+        let ext_authz = Mapping::new(&config.ext_authz)?;
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine, ext_authz }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -68,7 +72,8 @@ impl AppState {
     ///
     /// A valid token's request is kept in the outcome, so a transport can name the subject and
     /// the acting agent (ext_authz response headers) without decoding the token again. A
-    /// refused token is decided (and logged) by the gateway as a deny naming the refusal.
+    /// refused token is decided (and logged) by the gateway as a deny naming the refusal,
+    /// from the verifier's own refusal: the token is verified once.
     pub async fn decide_token(
         &self,
         token: &str,
@@ -94,10 +99,9 @@ impl AppState {
                 let request = request.with_context(context);
                 TokenOutcome { decided: self.gateway.decide(&request), request: Some(request) }
             }
-            Err(_) => TokenOutcome {
-                decided: self.gateway.decide_token_with_context(verifier, token, resource, action, now, context),
-                request: None,
-            },
+            Err(error) => {
+                TokenOutcome { decided: self.gateway.decide_refused_token(error, resource, action, now), request: None }
+            }
         };
         self.metrics.observe(&outcome.decided, started.elapsed());
         let request = outcome.request.as_ref();
@@ -105,6 +109,20 @@ impl AppState {
             (request.and_then(|r| r.resource.as_deref()), request.and_then(|r| r.action.as_deref()));
         log_decision(&outcome.decided, started, resource, action);
         Some(outcome)
+    }
+
+    /// Decides (a logged deny) a call that brought no usable token: no bearer credential, or
+    /// a malformed one. The same record as a token the verifier refused.
+    pub fn decide_refused(
+        &self,
+        error: TokenError,
+        resource: Option<String>,
+        action: Option<String>,
+    ) -> GatewayDecision {
+        let started = Instant::now();
+        let decided = self.gateway.decide_refused_token(error, resource, action, unix_now());
+        self.metrics.observe(&decided, started.elapsed());
+        decided
     }
 }
 

@@ -32,7 +32,11 @@ pub async fn decide(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 
 /// `POST /v1/decide/token`.
 pub async fn decide_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let bearer = bearer_token(&headers);
+    let bearer = match crate::bearer::from_headers(&headers) {
+        Ok(token) => Some(token.to_string()),
+        Err(crate::bearer::BearerError::Missing) => None,
+        Err(error) => return Refusal::bad_request(error.to_string()).into_response(),
+    };
     let value = match parse_body(&body) {
         Ok(value) => value,
         Err(refusal) => return refusal.into_response(),
@@ -157,11 +161,4 @@ pub fn decision_json(decided: &GatewayDecision) -> Value {
         answer.insert("token_error".to_string(), Value::String(error.code().to_string()));
     }
     Value::Object(answer)
-}
-
-/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1; the scheme is case-insensitive).
-pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|token| !token.is_empty())
 }

@@ -23,6 +23,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::ext_authz::http::routes(&state.config.ext_authz.http_path_prefix))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
