@@ -240,9 +240,10 @@ impl LoadReport {
 }
 
 /// A histogram for nanosecond latencies from 1 ns to 60 s, 3 significant digits.
+#[allow(clippy::expect_used)]
 pub fn latency_histogram() -> Histogram<u64> {
-    // The bounds are constants that hdrhistogram accepts (low ≥ 1, high ≥ 2 × low, sigfig ≤ 5).
-    Histogram::new_with_bounds(1, MAX_RECORDED_NANOS, 3).unwrap_or_else(|_| Histogram::new(3).unwrap_or_default())
+    // Constant bounds that hdrhistogram accepts (low ≥ 1, high ≥ 2 × low, sigfig ≤ 5).
+    Histogram::new_with_bounds(1, MAX_RECORDED_NANOS, 3).expect("constant bounds are valid")
 }
 
 /// Shared by the workers: the requests and the round-robin cursor over them.
@@ -357,27 +358,26 @@ enum HttpSender {
 }
 
 async fn http_connect(config: &LoadConfig) -> Result<HttpSender, Outcome> {
-    let connect = async {
-        let stream = TcpStream::connect(config.addr).await.map_err(|_| Outcome::Connect)?;
-        stream.set_nodelay(true).map_err(|_| Outcome::Connect)?;
-        let io = TokioIo::new(stream);
-        match config.protocol {
-            Protocol::Http1 => {
-                let (sender, connection) =
-                    hyper::client::conn::http1::handshake(io).await.map_err(|_| Outcome::Connect)?;
-                tokio::spawn(connection);
-                Ok(HttpSender::One(sender))
-            }
-            Protocol::Http2 => {
-                let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-                    .await
-                    .map_err(|_| Outcome::Connect)?;
-                tokio::spawn(connection);
-                Ok(HttpSender::Two(sender))
-            }
+    tokio::time::timeout(config.request_timeout, http_open(config)).await.unwrap_or(Err(Outcome::Connect))
+}
+
+async fn http_open(config: &LoadConfig) -> Result<HttpSender, Outcome> {
+    let stream = TcpStream::connect(config.addr).await.map_err(|_| Outcome::Connect)?;
+    stream.set_nodelay(true).map_err(|_| Outcome::Connect)?;
+    let io = TokioIo::new(stream);
+    match config.protocol {
+        Protocol::Http1 => {
+            let (sender, connection) = hyper::client::conn::http1::handshake(io).await.map_err(|_| Outcome::Connect)?;
+            tokio::spawn(connection);
+            Ok(HttpSender::One(sender))
         }
-    };
-    tokio::time::timeout(config.request_timeout, connect).await.unwrap_or(Err(Outcome::Connect))
+        Protocol::Http2 => {
+            let (sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(|_| Outcome::Connect)?;
+            tokio::spawn(connection);
+            Ok(HttpSender::Two(sender))
+        }
+    }
 }
 
 async fn http_worker(shared: &Shared) -> Tally {
@@ -387,7 +387,7 @@ async fn http_worker(shared: &Shared) -> Tally {
     let mut sender: Option<HttpSender> = None;
     while Instant::now() < shared.end {
         let started = Instant::now();
-        let Some(open) = sender.as_mut() else {
+        if sender.is_none() {
             match http_connect(&shared.config).await {
                 Ok(new) => sender = Some(new),
                 Err(outcome) => {
@@ -396,7 +396,8 @@ async fn http_worker(shared: &Shared) -> Tally {
                 }
             }
             continue;
-        };
+        }
+        let Some(open) = sender.as_mut() else { continue };
         let body = bodies.get(shared.next_index()).cloned().unwrap_or_default();
         let outcome = tokio::time::timeout(
             shared.config.request_timeout,
@@ -475,10 +476,10 @@ async fn grpc_connect(config: &LoadConfig) -> Result<AuthorizationClient<tonic::
 async fn grpc_worker(shared: &Shared) -> Tally {
     let mut tally = Tally::new();
     let Workload::Grpc { requests, expect_allowed } = &shared.workload else { return tally };
-    let mut client = None;
+    let mut client: Option<AuthorizationClient<tonic::transport::Channel>> = None;
     while Instant::now() < shared.end {
         let started = Instant::now();
-        let Some(open) = client.as_mut() else {
+        if client.is_none() {
             match grpc_connect(&shared.config).await {
                 Ok(new) => client = Some(new),
                 Err(outcome) => {
@@ -487,7 +488,8 @@ async fn grpc_worker(shared: &Shared) -> Tally {
                 }
             }
             continue;
-        };
+        }
+        let Some(open) = client.as_mut() else { continue };
         let request = requests.get(shared.next_index()).cloned().unwrap_or_default();
         let answer = tokio::time::timeout(shared.config.request_timeout, open.check(request)).await;
         let outcome = match answer {
@@ -628,17 +630,18 @@ pub fn sign_tokens(
     let chunk = count.div_ceil(threads).max(1);
     let indexes: Vec<usize> = (0..count).collect();
     let signed: Vec<Result<Vec<String>, LoadError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = indexes
-            .chunks(chunk)
-            .map(|part| {
-                let (key, header, claims) = (&key, &header, &claims);
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&index| Ok(jsonwebtoken::encode(header, &claims(index)?, key)?))
-                        .collect::<Result<Vec<String>, LoadError>>()
+        let handles: Vec<_> =
+            indexes
+                .chunks(chunk)
+                .map(|part| {
+                    let (key, header, claims) = (&key, &header, &claims);
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&index| Ok(jsonwebtoken::encode(header, &claims(index)?, key)?))
+                            .collect::<Result<Vec<String>, LoadError>>()
+                    })
                 })
-            })
-            .collect();
+                .collect();
         handles
             .into_iter()
             .map(|handle| handle.join().unwrap_or_else(|_| Err(LoadError::Workload("a signing thread failed".into()))))
@@ -659,7 +662,10 @@ mod tests {
     fn the_check_request_carries_method_host_path_and_bearer_token() {
         let request = check_request("abc.def.ghi");
         let http = request.attributes.and_then(|a| a.request).and_then(|r| r.http).unwrap_or_default();
-        assert_eq!((http.method.as_str(), http.host.as_str(), http.path.as_str()), ("GET", "crm.acme.com", "/contacts/42"));
+        assert_eq!(
+            (http.method.as_str(), http.host.as_str(), http.path.as_str()),
+            ("GET", "crm.acme.com", "/contacts/42")
+        );
         assert_eq!(http.headers.get("authorization").map(String::as_str), Some("Bearer abc.def.ghi"));
         // What goes over the wire decodes to the same request (the server reads protobuf).
         use prost::Message;
@@ -692,6 +698,9 @@ mod tests {
         assert_eq!(body["action"], "tools/call");
         assert_eq!(body["context"]["tool"], "get_customer");
         let claims = agent_tools_claims(3, 1000).unwrap_or_default();
-        assert_eq!((claims["iss"].clone(), claims["jti"].clone(), claims["exp"].clone()), (json!(ISSUER), json!("loadgen-3"), json!(4600)));
+        assert_eq!(
+            (claims["iss"].clone(), claims["jti"].clone(), claims["exp"].clone()),
+            (json!(ISSUER), json!("loadgen-3"), json!(4600))
+        );
     }
 }
