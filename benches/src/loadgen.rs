@@ -130,7 +130,7 @@ impl LoadConfig {
 
     fn validate(&self, workload: &Workload) -> Result<(), LoadError> {
         let invalid = |setting, problem: &str| Err(LoadError::Invalid { setting, problem: problem.to_string() });
-        if self.connections == 0 || self.connections > MAX_CONNECTIONS {
+        if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
             return invalid("connections", &format!("must be between 1 and {MAX_CONNECTIONS}"));
         }
         if self.duration.is_zero() || self.duration > MAX_DURATION || self.warmup > MAX_DURATION {

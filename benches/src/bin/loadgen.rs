@@ -93,7 +93,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     };
     let duration = seconds(args.duration, "duration")?;
     let warmup = seconds(args.warmup, "warmup")?;
-    if args.tokens == 0 || args.tokens > 1_000_000 {
+    if !(1..=1_000_000).contains(&args.tokens) {
         return Err(LoadError::Invalid { setting: "tokens", problem: "must be between 1 and 1000000".into() }.into());
     }
     if args.mode == Mode::Inprocess {
