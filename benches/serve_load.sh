@@ -148,6 +148,8 @@ echo
 python3 - "$OUT" <<'EOF'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+def na(value):
+    return "n/a" if value is None else value
 base = next((r for r in rows if r.get("mode") == "inprocess"), None)
 print("| mode | conns | token cache | decisions/s | p50 µs | p99 µs | p99.9 µs | errors | server CPU µs/decision | loadgen CPU µs/req | server RSS / peak MiB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -158,7 +160,7 @@ for r in rows:
     if cache == "cold" and r.get("token_reuses", 0) > 0:
         cache += f" ({r['token_reuses']} reuses)"
     print(f"| {r['mode']} | {r['connections']} | {cache} | {r['rps']:,.0f} | {r['p50_us']} | {r['p99_us']} | {r['p999_us']} "
-          f"| {r['errors']} | {r['server_cpu_us_per_decision']} | {r['client_cpu_us_per_request']} "
+          f"| {r['errors']} | {r['server_cpu_us_per_decision']} | {na(r.get('client_cpu_us_per_request'))} "
           f"| {r['server_rss_kib'] / 1024:.1f} / {r['server_hwm_kib'] / 1024:.1f} |")
 if base:
     print()
