@@ -3,6 +3,8 @@
 //! can check that the three engines agree before timing any of them.
 //!
 //! Only text and JSON live here; the peer engines are dev-dependencies of the bench targets.
+//! [`loadgen`] is the load generator for `warrant serve` (`benches/serve_load.sh`).
+pub mod loadgen;
 pub mod peer_input;
 pub mod reference;
 pub mod scaling;
