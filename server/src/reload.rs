@@ -7,6 +7,8 @@
 //! never a mix. A policy that does not compile, data the policy refuses or a file that changed
 //! while it was read is refused, logged with the error, and the policy in force keeps serving.
 //! Each reload is logged with the old and new content hashes of the policy and of the data.
+//! SIGHUP and [`crate::RunningServer::reload`] also re-read every issuer's `jwks_file`: a key
+//! file that cannot be read or is refused is logged and the keys in force stay.
 //!
 //! The watcher polls each file's size, modification time and inode (a rename-into-place
 //! changes the inode even when the size and time do not), and reloads only once a change has
@@ -123,6 +125,9 @@ impl Reloader {
 
     /// Reads, compiles and swaps in the policy and data; logs and counts the outcome.
     pub(crate) fn reload(&self, trigger: Trigger) -> Result<Reloaded, ReloadError> {
+        if trigger != Trigger::FileChange {
+            self.reload_key_files();
+        }
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         let before = fingerprint(&self.state);
         let attempt = self.load_and_swap(&before, last.data_hash.clone());
@@ -157,6 +162,26 @@ impl Reloader {
                 );
                 self.state.metrics.reload_done(false);
                 Err(error)
+            }
+        }
+    }
+
+    /// Re-reads each issuer's `jwks_file` and swaps its keys in (the verifier checks them as at
+    /// start); a refused file is logged and the keys in force stay.
+    fn reload_key_files(&self) {
+        let Some(verifier) = &self.state.verifier else { return };
+        for issuer in &self.state.config.issuers {
+            let Some(path) = &issuer.jwks_file else { continue };
+            let replaced = warrant::token::KeySource::jwks_file(path)
+                .and_then(|keys| verifier.replace_keys(&issuer.issuer, vec![keys]));
+            match replaced {
+                Ok(()) => tracing::info!(issuer = %issuer.issuer, path = %path.display(), "key file re-read"),
+                Err(error) => tracing::error!(
+                    issuer = %issuer.issuer,
+                    path = %path.display(),
+                    %error,
+                    "key file refused: the keys in force stay"
+                ),
             }
         }
     }

@@ -247,3 +247,43 @@ async fn hot_reload_under_load_never_fails_or_mixes_policies() {
     assert_eq!(metric(&metrics, "warrant_reloads_total{result=\"ok\"}"), SWAPS as f64, "{metrics}");
     server.shutdown().await.unwrap();
 }
+
+/// `token_error` of a `/v1/decide/token` answer for a token signed by `kid` (null: verified).
+async fn token_error(addr: std::net::SocketAddr, kid: &str) -> Value {
+    let token = sign(kid, &claims("user:ann", "spiffe://agents.test/reader", "docs:read"));
+    let body = json!({ "token": token, "resource": "doc:1", "action": "read" });
+    let (status, answer) = post_json(addr, "/v1/decide/token", &body).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["token_error"].clone()
+}
+
+#[tokio::test]
+async fn a_reload_re_reads_the_key_file_and_a_bad_one_keeps_the_keys_in_force() {
+    let (dir, policy) = policy_dir(ALLOWS);
+    let jwks = dir.path().join("issuer.jwks.json");
+    std::fs::copy(keys_dir().join("k1.jwks.json"), &jwks).unwrap();
+    let mut config = local_config(&policy, false, 1_000);
+    let mut issuer = warrant_server::config::IssuerSection::new(
+        ISSUER.to_string(),
+        vec![AUDIENCE.to_string()],
+        vec![warrant::token::Algorithm::ES256],
+    );
+    issuer.jwks_file = Some(jwks.clone());
+    config.issuers.push(issuer);
+    let server = start(config).await;
+    let addr = server.http_addr();
+    assert_eq!(token_error(addr, "k1").await, Value::Null);
+    assert_eq!(token_error(addr, "k2").await, json!("unknown_key_id"));
+
+    // The issuer rotated: the file now holds k2 only.
+    std::fs::copy(keys_dir().join("k2.jwks.json"), &jwks).unwrap();
+    server.reload().await.unwrap();
+    assert_eq!(token_error(addr, "k2").await, Value::Null);
+    assert_eq!(token_error(addr, "k1").await, json!("unknown_key_id"), "a withdrawn key stops verifying");
+
+    // A broken file is refused; the keys in force (k2) stay.
+    std::fs::write(&jwks, "{\"keys\": [").unwrap();
+    server.reload().await.unwrap();
+    assert_eq!(token_error(addr, "k2").await, Value::Null);
+    server.shutdown().await.unwrap();
+}
