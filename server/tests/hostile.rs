@@ -62,11 +62,11 @@ async fn health_ok(addr: SocketAddr) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// The value of the metric line starting with `name` (labels included), 0 when absent.
-async fn metric(addr: SocketAddr, name: &str) -> f64 {
+/// The value of the series `name` (labels included) at `/metrics`, 0 when absent.
+async fn scraped(addr: SocketAddr, name: &str) -> f64 {
     let (status, text) = get(addr, "/metrics").await;
     assert_eq!(status, 200);
-    text.lines().find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+    metric(&text, name)
 }
 
 /// Polls `condition` until it holds or `within` passes.
@@ -146,7 +146,7 @@ async fn a_request_over_its_time_limit_is_a_json_504() {
     assert!(started.elapsed() >= Duration::from_millis(450), "answered before the limit: {:?}", started.elapsed());
     let body = json_body(&answer);
     assert_eq!((body["allowed"].clone(), body["error"]["code"].clone()), (json!(false), json!("request_timeout")));
-    assert!(metric(addr, "warrant_listener_timeouts_total{listener=\"http\",phase=\"request\"}").await >= 1.0);
+    assert!(scraped(addr, "warrant_listener_timeouts_total{listener=\"http\",phase=\"request\"}").await >= 1.0);
     server.shutdown().await.unwrap();
 }
 
@@ -187,7 +187,7 @@ async fn slowloris_connections_are_closed_within_the_header_timeout_and_others_a
     // A connection that sends nothing at all is closed by the same bound, and counted.
     let (answer, closed) = exchange(addr, b"", timeout * 4).await;
     assert!(closed && answer.is_empty(), "{answer:?}");
-    assert!(metric(addr, "warrant_listener_timeouts_total{listener=\"http\",phase=\"header_read\"}").await >= 1.0);
+    assert!(scraped(addr, "warrant_listener_timeouts_total{listener=\"http\",phase=\"header_read\"}").await >= 1.0);
     health_ok(addr).await;
     server.shutdown().await.unwrap();
 }
@@ -216,7 +216,7 @@ async fn connections_over_the_limit_are_refused_until_idle_ones_close() {
     })
     .await;
     assert!(served, "not served again after the idle connections closed");
-    assert!(metric(addr, "warrant_connections_refused_total{listener=\"http\"}").await >= 2.0);
+    assert!(scraped(addr, "warrant_connections_refused_total{listener=\"http\"}").await >= 2.0);
     server.shutdown().await.unwrap();
 }
 
@@ -408,8 +408,8 @@ async fn ten_thousand_connections_keep_memory_bounded() {
 
     let name = "warrant_connections_open{listener=\"http\"}";
     let all_open =
-        eventually(Duration::from_secs(60), move || async move { metric(addr, name).await >= count as f64 }).await;
-    assert!(all_open, "the server holds {} of {count} connections", metric(addr, name).await);
+        eventually(Duration::from_secs(60), move || async move { scraped(addr, name).await >= count as f64 }).await;
+    assert!(all_open, "the server holds {} of {count} connections", scraped(addr, name).await);
     let during = vm_rss_bytes();
     let growth = during.saturating_sub(before);
     eprintln!("{count} connections: VmRSS {before} -> {during} bytes (+{} KiB)", growth / 1024);
@@ -425,8 +425,8 @@ async fn ten_thousand_connections_keep_memory_bounded() {
     let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(exit.success(), "the client failed: {exit}");
     reader.join().unwrap();
-    let released = eventually(Duration::from_secs(30), move || async move { metric(addr, name).await < 10.0 }).await;
-    assert!(released, "connections still counted open: {}", metric(addr, name).await);
+    let released = eventually(Duration::from_secs(30), move || async move { scraped(addr, name).await < 10.0 }).await;
+    assert!(released, "connections still counted open: {}", scraped(addr, name).await);
     let (status, answer) = post_json(addr, "/v1/decide", &a_request()).await;
     assert_eq!(status, 200, "{answer}");
     server.shutdown().await.unwrap();

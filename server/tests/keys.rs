@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
-use support::{client, keys_dir, now, post_json};
+use support::{client, keys_dir, now, post_json, series_value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warrant_server::config::IssuerSection;
@@ -196,11 +196,6 @@ impl Setup {
     }
 }
 
-/// A metric's value on its line `name{labels} value`.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-}
-
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -222,11 +217,11 @@ async fn keys_from_a_jwks_uri_verify_tokens_and_show_in_ready_and_metrics() {
     assert_eq!(setup.decide(&token).await, (true, None));
     let text = setup.metrics().await;
     let age = format!("warrant_key_set_age_seconds{{issuer=\"{}\"}}", setup.issuer);
-    assert!(metric(&text, &age).is_some_and(|age| (0.0..60.0).contains(&age)), "{text}");
-    assert!(metric(&text, "warrant_token_cache_hits_total").is_some_and(|hits| hits >= 1.0), "{text}");
-    assert!(metric(&text, "warrant_token_cache_misses_total").is_some_and(|misses| misses >= 1.0), "{text}");
+    assert!(series_value(&text, &age).is_some_and(|age| (0.0..60.0).contains(&age)), "{text}");
+    assert!(series_value(&text, "warrant_token_cache_hits_total").is_some_and(|hits| hits >= 1.0), "{text}");
+    assert!(series_value(&text, "warrant_token_cache_misses_total").is_some_and(|misses| misses >= 1.0), "{text}");
     let failures = format!("warrant_key_fetch_failures_total{{issuer=\"{}\"}}", setup.issuer);
-    assert_eq!(metric(&text, &failures), Some(0.0), "{text}");
+    assert_eq!(series_value(&text, &failures), Some(0.0), "{text}");
     setup.server.shutdown().await.unwrap();
 }
 
@@ -333,7 +328,7 @@ async fn an_issuer_that_goes_down_leaves_the_last_keys_in_force_and_shows_in_rea
     assert_eq!(setup.decide(&setup.token("k1", "carol")).await, (true, None));
     let text = setup.metrics().await;
     let failures = format!("warrant_key_fetch_failures_total{{issuer=\"{}\"}}", setup.issuer);
-    assert!(metric(&text, &failures).is_some_and(|failures| failures >= 1.0), "{text}");
+    assert!(series_value(&text, &failures).is_some_and(|failures| failures >= 1.0), "{text}");
     setup.server.shutdown().await.unwrap();
 }
 

@@ -21,13 +21,6 @@ fn agent_tools() -> ServerConfig {
     config("policies/agent-tools", Some("policies/agent-tools/data.json"))
 }
 
-/// The value of the series `series` (name and labels exactly as exported), 0 when absent.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
-}
-
 #[tokio::test]
 async fn health_is_live_and_ready_names_each_check() {
     let dir = tempfile::tempdir().unwrap();

@@ -58,12 +58,6 @@ async fn decide_read(addr: std::net::SocketAddr) -> (bool, String) {
     (answer["allowed"].as_bool().unwrap(), answer["policy"]["hash"].as_str().unwrap().to_string())
 }
 
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
-}
-
 #[tokio::test]
 async fn reload_swaps_policy_and_reports_both_hashes() {
     let (_dir, path) = policy_dir(ALLOWS);

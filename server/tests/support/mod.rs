@@ -89,3 +89,15 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let response = client().get(format!("http://{addr}{path}")).send().await.expect("request sent");
     (response.status().as_u16(), response.text().await.expect("body"))
 }
+
+/// The value of `series` (name and labels exactly as exported) in a `/metrics` text.
+pub fn series_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|value| value.trim().parse().unwrap())
+}
+
+/// [`series_value`], 0 when the series is absent (a counter not yet incremented).
+pub fn metric(text: &str, series: &str) -> f64 {
+    series_value(text, series).unwrap_or(0.0)
+}
