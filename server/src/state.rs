@@ -62,8 +62,7 @@ impl AppState {
         let started = Instant::now();
         request.now = request.now.or(Some(unix_now()));
         let decided = self.gateway.decide(&request);
-        self.metrics.observe(&decided, started.elapsed());
-        log_decision(&decided, started, request.resource.as_deref(), request.action.as_deref());
+        self.record(&decided, started, request.resource.as_deref(), request.action.as_deref());
         decided
     }
 
@@ -103,11 +102,10 @@ impl AppState {
                 TokenOutcome { decided: self.gateway.decide_refused_token(error, resource, action, now), request: None }
             }
         };
-        self.metrics.observe(&outcome.decided, started.elapsed());
         let request = outcome.request.as_ref();
         let (resource, action) =
             (request.and_then(|r| r.resource.as_deref()), request.and_then(|r| r.action.as_deref()));
-        log_decision(&outcome.decided, started, resource, action);
+        self.record(&outcome.decided, started, resource, action);
         Some(outcome)
     }
 
@@ -121,8 +119,14 @@ impl AppState {
     ) -> GatewayDecision {
         let started = Instant::now();
         let decided = self.gateway.decide_refused_token(error, resource, action, unix_now());
-        self.metrics.observe(&decided, started.elapsed());
+        self.record(&decided, started, None, None);
         decided
+    }
+
+    /// What every decision path does once decided: count it (metrics) and log it (debug).
+    fn record(&self, decided: &GatewayDecision, started: Instant, resource: Option<&str>, action: Option<&str>) {
+        self.metrics.observe(decided, started.elapsed());
+        log_decision(decided, started, resource, action);
     }
 }
 
