@@ -10,7 +10,7 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::EncodePublicKey;
 use warrant_benches::reference::{self, NOW};
-use warrant_engine::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant_engine::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 use warrant_engine::{Engine, Policy};
 
 const ISSUER: &str = "https://idp.acme.com";
@@ -66,6 +66,7 @@ fn verifier(keys: &[&SigningKey], cache_capacity: usize) -> TokenVerifier {
             .iter()
             .map(|key| KeySource::Pem { kid: Some(key.kid.to_string()), pem: key.public_pem.clone() })
             .collect(),
+        dpop: DpopMode::default(),
     };
     TokenVerifier::new(vec![issuer], VerifyOptions { cache_capacity, ..VerifyOptions::default() })
         .expect("verifier configuration is valid")

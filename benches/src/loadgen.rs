@@ -78,6 +78,10 @@ pub enum Workload {
         bodies: Arc<Vec<Bytes>>,
         /// The decision every answer must carry (`"allowed": true` or `false`).
         expect_allowed: bool,
+        /// Decisions per answer: 1 for a single decision (top-level `allowed`), `N` for a
+        /// `/v1/decide/batch` answer whose `results` must be exactly `N` items, each with the
+        /// expected decision.
+        decisions_per_answer: usize,
     },
     /// `envoy.service.auth.v3.Authorization/Check` with one of `requests` (round-robin).
     Grpc {
@@ -141,6 +145,9 @@ impl LoadConfig {
         }
         if workload.len() == 0 {
             return invalid("workload", "needs at least one request");
+        }
+        if matches!(workload, Workload::Http { decisions_per_answer: 0, .. }) {
+            return invalid("decisions_per_answer", "must be at least 1");
         }
         Ok(())
     }
@@ -382,7 +389,9 @@ async fn http_open(config: &LoadConfig) -> Result<HttpSender, Outcome> {
 
 async fn http_worker(shared: &Shared) -> Tally {
     let mut tally = Tally::new();
-    let Workload::Http { path, bodies, expect_allowed } = &shared.workload else { return tally };
+    let Workload::Http { path, bodies, expect_allowed, decisions_per_answer } = &shared.workload else {
+        return tally;
+    };
     let authority = shared.config.addr.to_string();
     let mut sender: Option<HttpSender> = None;
     while Instant::now() < shared.end {
@@ -401,7 +410,7 @@ async fn http_worker(shared: &Shared) -> Tally {
         let body = bodies.get(shared.next_index()).cloned().unwrap_or_default();
         let outcome = tokio::time::timeout(
             shared.config.request_timeout,
-            http_exchange(open, path, &authority, body, *expect_allowed),
+            http_exchange(open, path, &authority, body, (*expect_allowed, *decisions_per_answer)),
         )
         .await
         .unwrap_or(Outcome::Timeout);
@@ -418,7 +427,7 @@ async fn http_exchange(
     path: &str,
     authority: &str,
     body: Bytes,
-    expect_allowed: bool,
+    (expect_allowed, decisions_per_answer): (bool, usize),
 ) -> Outcome {
     let mut builder = hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, "application/json");
     // h2 takes the authority from the URI; HTTP/1.1 needs the Host header.
@@ -445,7 +454,10 @@ async fn http_exchange(
     if !status.is_success() {
         return Outcome::Status;
     }
-    if decision_of(&collected.to_bytes()) == Some(expect_allowed) {
+    let bytes = collected.to_bytes();
+    let decision =
+        if decisions_per_answer == 1 { decision_of(&bytes) } else { batch_decision_of(&bytes, decisions_per_answer) };
+    if decision == Some(expect_allowed) {
         Outcome::Ok
     } else {
         Outcome::Decision
@@ -457,6 +469,20 @@ async fn http_exchange(
 pub fn decision_of(body: &[u8]) -> Option<bool> {
     let value: Value = serde_json::from_slice(body).ok()?;
     value.get("allowed")?.as_bool()
+}
+
+/// The one decision every item of a batch answer (`{"results": [...]}` of exactly `items`
+/// items) carries; `None` when the items disagree, one has no top-level `allowed`, or the count
+/// is wrong.
+pub fn batch_decision_of(body: &[u8], items: usize) -> Option<bool> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let results = value.get("results")?.as_array()?;
+    if results.len() != items {
+        return None;
+    }
+    let mut decisions = results.iter().map(|item| item.get("allowed").and_then(Value::as_bool));
+    let first = decisions.next()??;
+    decisions.all(|decision| decision == Some(first)).then_some(first)
 }
 
 async fn grpc_connect(config: &LoadConfig) -> Result<AuthorizationClient<tonic::transport::Channel>, Outcome> {
@@ -579,6 +605,12 @@ pub fn agent_tools_decide_body() -> Result<Bytes, LoadError> {
     Ok(Bytes::from(agent_tools_request()?.to_string()))
 }
 
+/// The `POST /v1/decide/batch` body: `items` copies of the agent-tools case.
+pub fn agent_tools_batch_body(items: usize) -> Result<Bytes, LoadError> {
+    let request = agent_tools_request()?;
+    Ok(Bytes::from(json!({ "requests": vec![request; items] }).to_string()))
+}
+
 /// Claims of token `index` for the ext_authz workload (`policies/resource-pinning`): a user's
 /// agent with `crm:read`, audience the benchmark's and the CRM's (`https://crm.acme.com`).
 pub fn pinning_claims(index: usize, now: i64) -> Value {
@@ -689,6 +721,17 @@ mod tests {
         assert_eq!(decision_of(br#"{"decision_id":"x", "allowed": false}"#), Some(false));
         assert_eq!(decision_of(br#"{"results":[{"allowed":true}]}"#), None);
         assert_eq!(decision_of(b"allowed:true"), None);
+    }
+
+    #[test]
+    fn a_batch_decision_needs_every_item_to_agree_and_the_exact_count() {
+        let two_allows = br#"{"results":[{"allowed":true},{"allowed":true,"decision_id":"x"}]}"#;
+        assert_eq!(batch_decision_of(two_allows, 2), Some(true));
+        assert_eq!(batch_decision_of(two_allows, 3), None);
+        assert_eq!(batch_decision_of(br#"{"results":[{"allowed":false},{"allowed":false}]}"#, 2), Some(false));
+        assert_eq!(batch_decision_of(br#"{"results":[{"allowed":true},{"allowed":false}]}"#, 2), None);
+        assert_eq!(batch_decision_of(br#"{"results":[{"allowed":true},{"error":{}}]}"#, 2), None);
+        assert_eq!(batch_decision_of(br#"{"allowed":true}"#, 1), None);
     }
 
     #[test]

@@ -66,6 +66,7 @@ fn workload(expect_allowed: bool) -> Workload {
         path: "/v1/decide".into(),
         bodies: Arc::new(vec![Bytes::from_static(br#"{"a":1}"#), Bytes::from_static(br#"{"a":2}"#)]),
         expect_allowed,
+        decisions_per_answer: 1,
     }
 }
 
@@ -113,6 +114,37 @@ async fn server_errors_are_errors_and_never_latencies() {
     assert_eq!(report.all_requests, seen);
     assert!(report.histogram.is_empty());
     assert_eq!(report.to_json()["errors"], report.errors.status);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answer_counts_only_when_every_item_carries_the_decision() {
+    let batch = |decisions_per_answer| Workload::Http {
+        path: "/v1/decide".into(),
+        bodies: Arc::new(vec![Bytes::from_static(br#"{"requests":[{},{}]}"#)]),
+        expect_allowed: true,
+        decisions_per_answer,
+    };
+    let two = r#"{"results":[{"allowed":true},{"allowed":true}]}"#;
+    let server = fake(StatusCode::OK, two, Duration::ZERO).await;
+    let report = run(config(server.addr, 2, 300), batch(2)).await;
+    let seen = server.stop().await;
+    assert_eq!(report.errors.total(), 0, "{:?}", report.errors);
+    assert!(report.ok > 0);
+    assert_eq!(report.all_requests, seen);
+    // The same answers, but the run expects three decisions per answer: every answer is wrong.
+    let server = fake(StatusCode::OK, two, Duration::ZERO).await;
+    let report = run(config(server.addr, 2, 300), batch(3)).await;
+    server.stop().await;
+    assert_eq!(report.ok, 0);
+    assert!(report.errors.decision > 0);
+    assert_eq!(report.errors.total(), report.errors.decision);
+    let mixed = fake(StatusCode::OK, r#"{"results":[{"allowed":true},{"allowed":false}]}"#, Duration::ZERO).await;
+    let report = run(config(mixed.addr, 1, 200), batch(2)).await;
+    mixed.stop().await;
+    assert_eq!(report.ok, 0);
+    assert_eq!(report.errors.total(), report.errors.decision);
+    let config = config("127.0.0.1:9".parse().unwrap(), 1, 100);
+    assert!(loadgen::run(config, batch(0)).await.is_err(), "zero decisions per answer is refused");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +226,12 @@ async fn settings_out_of_bounds_are_refused_before_any_connection() {
         assert!(loadgen::run(config(addr, connections, 100), workload(true)).await.is_err());
     }
     assert!(loadgen::run(config(addr, 1, 0), workload(true)).await.is_err());
-    let empty = Workload::Http { path: "/".into(), bodies: Arc::new(Vec::new()), expect_allowed: true };
+    let empty = Workload::Http {
+        path: "/".into(),
+        bodies: Arc::new(Vec::new()),
+        expect_allowed: true,
+        decisions_per_answer: 1,
+    };
     assert!(loadgen::run(config(addr, 1, 100), empty).await.is_err());
 }
 

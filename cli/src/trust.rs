@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use warrant::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 
 use super::CliError;
 
@@ -69,6 +69,7 @@ impl TrustedIssuer {
             audiences: self.audiences.clone(),
             algorithms: self.algorithms.clone(),
             keys: vec![KeySource::jwks_file(&path).map_err(config_error)?],
+            dpop: DpopMode::default(),
         };
         let options = self.checks.options(VerifyOptions { cache_capacity: 0, ..VerifyOptions::default() });
         TokenVerifier::new(vec![config], options).map_err(config_error)

@@ -23,7 +23,7 @@ use crate::decision::{Decision, PolicyVersion};
 use crate::error::EngineError;
 use crate::host::Policy;
 use crate::revocation::{Revocation, RevocationError, RevocationSet};
-use crate::token::{TokenError, TokenVerifier};
+use crate::token::{Presentation, TokenError, TokenVerifier};
 
 /// Why a gateway could not be built or updated. The gateway keeps its previous snapshot, so
 /// decisions continue with the last good policy, data and revocations.
@@ -146,9 +146,24 @@ impl Gateway {
         now: i64,
         context: Map<String, Value>,
     ) -> GatewayDecision {
+        self.decide_presented(verifier, &Presentation::bearer(token), resource, action, now, context)
+    }
+
+    /// [`Gateway::decide_token_with_context`] for a token presented with what binds it to the
+    /// caller (a DPoP proof and the HTTP request it names): a bound token is decided only
+    /// with a valid proof, and the request's `binding` tells the policy how it was tied.
+    pub fn decide_presented(
+        &self,
+        verifier: &TokenVerifier,
+        presented: &Presentation<'_>,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+        context: Map<String, Value>,
+    ) -> GatewayDecision {
         let started = SystemTime::now();
         let clock = Instant::now();
-        match verifier.request(token, resource.clone(), action.clone(), now) {
+        match verifier.request_presented(presented, resource.clone(), action.clone(), now) {
             Ok(request) => self.decide(&request.with_context(context)),
             Err(error) => self.refused(error, resource, action, now, started, clock),
         }

@@ -12,7 +12,7 @@ use warrant_engine::audit::{
     read_events, AuditError, AuditEvent, AuditLog, AuditRecord, CallbackSink, FileSink, MemorySink, Rotation, Verdict,
 };
 use warrant_engine::revocation::{Revocation, RevocationSet};
-use warrant_engine::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant_engine::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 use warrant_engine::{ClaimMapping, Engine, Gateway, GatewayError, Policy, Request};
 
 const TICKETS: &str = r#"package acme.tickets
@@ -194,6 +194,7 @@ fn tokens_are_verified_and_never_logged() {
         audiences: vec!["https://t".into()],
         algorithms: vec![Algorithm::HS256],
         keys: vec![KeySource::HmacSecret { kid: None, secret: secret.clone() }],
+        dpop: DpopMode::default(),
     };
     let verifier = TokenVerifier::new(vec![issuer], VerifyOptions::default()).unwrap();
     let now = 1_800_000_000;
@@ -232,6 +233,7 @@ fn verified_tokens_are_decided_with_the_call_context() {
         audiences: vec!["https://t".into()],
         algorithms: vec![Algorithm::HS256],
         keys: vec![KeySource::HmacSecret { kid: None, secret: secret.clone() }],
+        dpop: DpopMode::default(),
     };
     let verifier = TokenVerifier::new(vec![issuer], VerifyOptions::default()).unwrap();
     let now = 1_800_000_000;

@@ -9,7 +9,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 use token_support::{case, load_vectors, str_field, vectors_dir, verifier_with};
 use warrant_engine::token::{
-    Algorithm, ConfigError, IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions,
+    Algorithm, ConfigError, DpopMode, IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions,
 };
 use warrant_lang::request::ClaimMapping;
 
@@ -20,7 +20,13 @@ const SECRET_B: &[u8] = b"fedcba9876543210fedcba9876543210";
 const NOW: i64 = 1_800_000_000;
 
 fn hmac_issuer(keys: Vec<KeySource>, algorithms: Vec<Algorithm>) -> IssuerConfig {
-    IssuerConfig { issuer: ISSUER.to_string(), audiences: vec![AUDIENCE.to_string()], algorithms, keys }
+    IssuerConfig {
+        issuer: ISSUER.to_string(),
+        audiences: vec![AUDIENCE.to_string()],
+        algorithms,
+        keys,
+        dpop: DpopMode::default(),
+    }
 }
 
 fn hmac_key(kid: Option<&str>, secret: &[u8]) -> KeySource {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 use warrant_engine::token::{
-    Algorithm, CacheStats, ConfigError, IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions,
+    Algorithm, CacheStats, ConfigError, DpopMode, IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions,
 };
 
 const ISSUER: &str = "https://rotating.test";
@@ -28,6 +28,7 @@ fn issuer(keys: Vec<KeySource>) -> IssuerConfig {
         audiences: vec![AUDIENCE.to_string()],
         algorithms: vec![Algorithm::HS256],
         keys,
+        dpop: DpopMode::default(),
     }
 }
 

@@ -160,4 +160,5 @@ export const VOCABULARY = Object.freeze([
   Object.freeze({"name": "exp", "ty": "int", "from": "claim", "claim": "exp", "string_is_list": false}),
   Object.freeze({"name": "nbf", "ty": "int", "from": "claim", "claim": "nbf", "string_is_list": false}),
   Object.freeze({"name": "now", "ty": "int", "from": "call", "claim": null, "string_is_list": false}),
+  Object.freeze({"name": "binding", "ty": "str", "from": "call", "claim": null, "string_is_list": false}),
 ]);

@@ -170,6 +170,8 @@ pub enum Field {
     Nbf,
     /// `now`.
     Now,
+    /// `binding`.
+    Binding,
 }
 
 /// Where a vocabulary field's value is read from.
@@ -239,6 +241,12 @@ impl Field {
             Field::Exp => claim("exp", Ty::Int, "expiry, seconds since the epoch"),
             Field::Nbf => claim("nbf", Ty::Int, "not before, seconds since the epoch"),
             Field::Now => call("now", Ty::Int, "decision time, seconds since the epoch, supplied by the host"),
+            Field::Binding => call(
+                "binding",
+                Ty::Str,
+                "how the token is tied to its presenter, set by the token verifier: `bearer` (not at all), \
+                 `dpop` (bound to a key, and a valid DPoP proof came with the call)",
+            ),
         }
     }
 
@@ -258,7 +266,7 @@ impl Field {
     }
 
     /// Every field, in vocabulary order (the order of the docs' table and of request reading).
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 14] = [
         Field::Sub,
         Field::Iss,
         Field::Jti,
@@ -272,6 +280,7 @@ impl Field {
         Field::Exp,
         Field::Nbf,
         Field::Now,
+        Field::Binding,
     ];
 }
 

@@ -74,6 +74,10 @@ pub struct Request {
     pub nbf: Option<i64>,
     /// Decision time, seconds since the epoch, supplied by the host, not the token.
     pub now: Option<i64>,
+    /// How the token is tied to its presenter (`bearer`, `dpop`), set by the token verifier
+    /// (or, for claims verified elsewhere, by the caller); `None` when nobody said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
     /// Delegation order: first delegate first, current actor last.
     pub chain: Vec<Actor>,
     /// Every claim of the token, for `claims.NAME`.
@@ -138,6 +142,7 @@ field_members! {
     Exp => exp: Int,
     Nbf => nbf: Int,
     Now => now: Int,
+    Binding => binding: Str,
 }
 
 /// How claims map onto the vocabulary.
@@ -232,7 +237,8 @@ impl Request {
             Some(Value::Object(m)) => m,
             Some(_) => return Err(RequestError::FieldNotObject("context")),
         };
-        Ok(Request::from_claims(claims, call.resource, call.action, call.now, mapping)?.with_context(context))
+        let request = Request::from_claims(claims, call.resource, call.action, call.now, mapping)?;
+        Ok(Request { binding: call.binding, ..request }.with_context(context))
     }
 
     /// This request with `context` as its call context (`context.NAME`), e.g. for a request

@@ -1,13 +1,35 @@
-//! `Authorization: Bearer <token>` (RFC 6750 §2.1), the one parser every transport uses.
+//! `Authorization: Bearer <token>` (RFC 6750 §2.1) and `Authorization: DPoP <token>` (RFC 9449
+//! §7.1), the one parser every transport uses.
 //!
-//! `credentials = "Bearer" 1*SP b64token`, the scheme matched without regard to case
-//! (RFC 9110 §11.1). Exactly one token: a value with a second word, a character outside
+//! `credentials = ("Bearer" / "DPoP") 1*SP b64token`, the scheme matched without regard to
+//! case (RFC 9110 §11.1). Exactly one token: a value with a second word, a character outside
 //! `b64token`, or several `Authorization` headers (which a proxy may have joined with `,`) is
 //! malformed, never guessed at. A request without the header, or with another scheme
-//! (`Basic`), carries no bearer token: RFC 6750 §3.1 answers it with a bare `Bearer`
+//! (`Basic`), carries no access token: RFC 6750 §3.1 answers it with a bare `Bearer`
 //! challenge, a malformed one with `error="invalid_token"`.
+//!
+//! Only the `DPoP` scheme carries the `DPoP` proof header to the verifier: a DPoP-bound token
+//! sent as `Bearer` is refused as unproven (RFC 9449 §7.2), whatever proof came along.
 use axum::http::{header, HeaderMap};
 use warrant::token::TokenError;
+
+/// The authorization scheme an access token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1): the call carries a proof in the `DPoP` header.
+    Dpop,
+}
+
+/// An access token and the scheme it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential<'a> {
+    /// `Bearer` or `DPoP`.
+    pub scheme: Scheme,
+    /// The access token.
+    pub token: &'a str,
+}
 
 /// Why a request carries no usable bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,8 +54,8 @@ impl BearerError {
     }
 }
 
-/// The bearer token of `headers` (one `Authorization` header, `Bearer` scheme).
-pub fn from_headers(headers: &HeaderMap) -> Result<&str, BearerError> {
+/// The access token of `headers` (one `Authorization` header, `Bearer` or `DPoP` scheme).
+pub fn from_headers(headers: &HeaderMap) -> Result<Credential<'_>, BearerError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Err(BearerError::Missing);
@@ -45,21 +67,25 @@ pub fn from_headers(headers: &HeaderMap) -> Result<&str, BearerError> {
     parse(value)
 }
 
-/// The bearer token of one `Authorization` header value.
-pub fn parse(value: &str) -> Result<&str, BearerError> {
+/// The access token of one `Authorization` header value.
+pub fn parse(value: &str) -> Result<Credential<'_>, BearerError> {
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Err(BearerError::Missing);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if token.is_empty() {
-        return Err(BearerError::Malformed("`Bearer` without a token"));
+        return Err(BearerError::Malformed("an authorization scheme without a token"));
     }
     if !is_b64token(token) {
-        return Err(BearerError::Malformed("the bearer credential is not one b64token (RFC 6750 §2.1)"));
+        return Err(BearerError::Malformed("the access token is not one b64token (RFC 6750 §2.1)"));
     }
-    Ok(token)
+    Ok(Credential { scheme, token })
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
@@ -76,11 +102,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn bearer(token: &str) -> Result<Credential<'_>, BearerError> {
+        Ok(Credential { scheme: Scheme::Bearer, token })
+    }
+
     #[test]
     fn one_token_after_a_case_insensitive_scheme() {
-        assert_eq!(parse("Bearer abc.def-_~+/=="), Ok("abc.def-_~+/=="));
-        assert_eq!(parse("bEaReR   x.y.z"), Ok("x.y.z"));
-        assert_eq!(parse("Bearer x.y.z  "), Ok("x.y.z"));
+        assert_eq!(parse("Bearer abc.def-_~+/=="), bearer("abc.def-_~+/=="));
+        assert_eq!(parse("bEaReR   x.y.z"), bearer("x.y.z"));
+        assert_eq!(parse("Bearer x.y.z  "), bearer("x.y.z"));
+        assert_eq!(parse("DPoP x.y.z"), Ok(Credential { scheme: Scheme::Dpop, token: "x.y.z" }));
+        assert_eq!(parse("dpop x.y.z"), Ok(Credential { scheme: Scheme::Dpop, token: "x.y.z" }));
     }
 
     #[test]
@@ -93,9 +125,17 @@ mod tests {
 
     #[test]
     fn anything_but_one_b64token_is_malformed() {
-        for value in
-            ["Bearer", "Bearer ", "Bearer a b", "Bearer a,b", "Bearer ===", "Bearer a=b", "Bearer a\tb", "Bearer é"]
-        {
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a,b",
+            "Bearer ===",
+            "Bearer a=b",
+            "Bearer a\tb",
+            "Bearer é",
+            "DPoP",
+        ] {
             assert!(matches!(parse(value), Err(BearerError::Malformed(_))), "{value:?}");
         }
     }
@@ -108,6 +148,6 @@ mod tests {
         assert!(matches!(from_headers(&headers), Err(BearerError::Malformed(_))));
         let mut one = HeaderMap::new();
         one.insert(header::AUTHORIZATION, "Bearer a.b.c".parse().unwrap());
-        assert_eq!(from_headers(&one), Ok("a.b.c"));
+        assert_eq!(from_headers(&one), bearer("a.b.c"));
     }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use warrant::token::Algorithm;
+use warrant::token::{Algorithm, DpopMode};
 
 /// Largest configuration file read.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -122,6 +122,11 @@ pub struct IssuerSection {
     /// Timeout of one fetch (discovery or key set), in milliseconds.
     #[serde(default = "default_fetch_timeout_ms")]
     pub fetch_timeout_ms: u64,
+    /// DPoP (RFC 9449) for this issuer's tokens: `accept` (default: a token bound to a key
+    /// needs a valid proof, a bearer token is a bearer token), `require` (every token must be
+    /// bound and proven), `ignore` (proofs are not checked: only behind a component that did).
+    #[serde(default)]
+    pub dpop: DpopMode,
 }
 
 impl IssuerSection {
@@ -137,6 +142,7 @@ impl IssuerSection {
             refresh_seconds: default_refresh_seconds(),
             min_refresh_seconds: default_min_refresh_seconds(),
             fetch_timeout_ms: default_fetch_timeout_ms(),
+            dpop: DpopMode::default(),
         }
     }
 }

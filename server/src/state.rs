@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
-use warrant::token::{IssuerConfig, KeySource, TokenError, TokenVerifier, VerifyOptions};
+use warrant::token::{IssuerConfig, KeySource, Presentation, TokenError, TokenVerifier, VerifyOptions};
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
@@ -66,8 +66,9 @@ impl AppState {
         decided
     }
 
-    /// Verifies `token` and decides. `None` when no issuer is configured: there is nothing
-    /// to verify a token with, which the transports answer as a server-side refusal.
+    /// Verifies the presented token (and its DPoP proof) and decides. `None` when no issuer is
+    /// configured: there is nothing to verify a token with, which the transports answer as a
+    /// server-side refusal.
     ///
     /// A valid token's request is kept in the outcome, so a transport can name the subject and
     /// the acting agent (ext_authz response headers) without decoding the token again. A
@@ -75,7 +76,7 @@ impl AppState {
     /// from the verifier's own refusal: the token is verified once.
     pub async fn decide_token(
         &self,
-        token: &str,
+        presented: &Presentation<'_>,
         resource: Option<String>,
         action: Option<String>,
         context: Map<String, Value>,
@@ -83,15 +84,15 @@ impl AppState {
         let verifier = self.verifier.as_ref()?;
         let started = Instant::now();
         let now = unix_now();
-        let mut verified = verifier.request(token, resource.clone(), action.clone(), now);
+        let mut verified = verifier.request_presented(presented, resource.clone(), action.clone(), now);
         // An unknown `kid` may mean the issuer rotated its keys: refresh (rate-limited), then
         // verify once more.
         let refreshed = match (&verified, &self.key_sets) {
-            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, token, error).await,
+            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, presented.token, error).await,
             _ => false,
         };
         if refreshed {
-            verified = verifier.request(token, resource.clone(), action.clone(), now);
+            verified = verifier.request_presented(presented, resource.clone(), action.clone(), now);
         }
         let outcome = match verified {
             Ok(request) => {
@@ -121,6 +122,12 @@ impl AppState {
         let decided = self.gateway.decide_refused_token(error, resource, action, unix_now());
         self.record(&decided, started, None, None);
         decided
+    }
+
+    /// The DPoP proof algorithms accepted, space-separated, for `WWW-Authenticate: DPoP algs`.
+    pub fn dpop_algorithms(&self) -> String {
+        let algorithms = self.verifier.as_ref().map(|verifier| verifier.options().dpop.algorithms.as_slice());
+        algorithms.unwrap_or_default().iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ")
     }
 
     /// What every decision path does once decided: count it (metrics) and log it (debug).
@@ -204,5 +211,6 @@ fn issuer_config(section: &IssuerSection) -> Result<IssuerConfig, ServeError> {
         audiences: section.audiences.clone(),
         algorithms: section.algorithms.clone(),
         keys,
+        dpop: section.dpop,
     })
 }

@@ -75,3 +75,36 @@ async fn a_batch_is_answered_in_order_and_capped() {
     assert_eq!((status, answer["error"]["code"].clone()), (413, json!("batch_too_large")));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_dpop_bound_token_is_decided_only_with_its_proof_and_the_answer_says_so() {
+    let config =
+        with_issuer_file(config("policies/agent-tools", Some("policies/agent-tools/data.json")), "k1.jwks.json");
+    let server = start(config).await;
+    let mut claims = claims("customer:c-42", "spiffe://agents.acme.com/assistant/acme", "crm:read");
+    claims["cnf"] = json!({ "jkt": dpop_thumbprint() });
+    let token = sign("k1", &claims);
+    let without = json!({ "token": token, "resource": "tool:get_customer", "action": "call" });
+    let (status, answer) = post_json(server.http_addr(), "/v1/decide/token", &without).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["allowed"], false);
+    assert_eq!(answer["token_error"], "dpop_proof_required", "{answer}");
+
+    let uri = "https://tools.acme.test/mcp";
+    let proof = dpop_proof(&token, "POST", uri);
+    let mut with = without.clone();
+    with["dpop"] = json!({ "proof": proof, "method": "POST", "uri": uri });
+    let (status, answer) = post_json(server.http_addr(), "/v1/decide/token", &with).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("token_error").is_none(), "the proof is accepted: {answer}");
+    assert_eq!(answer["subject"], "customer:c-42");
+
+    let (_, replayed) = post_json(server.http_addr(), "/v1/decide/token", &with).await;
+    assert_eq!(replayed["token_error"], "dpop_replay", "{replayed}");
+    let mut malformed = without.clone();
+    malformed["dpop"] = json!({ "proof": "x", "method": "POST" });
+    let (status, answer) = post_json(server.http_addr(), "/v1/decide/token", &malformed).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["allowed"], false);
+    server.shutdown().await.unwrap();
+}

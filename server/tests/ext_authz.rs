@@ -481,3 +481,87 @@ async fn http_mode_exposes_reasons_when_configured() {
     assert_eq!(body["deny_reasons"], json!(["the request names another tenant than the token's"]));
     server.shutdown().await.unwrap();
 }
+
+// ---- DPoP (RFC 9449) ----
+
+/// `alice`'s token, bound to the agent's DPoP key (`k2`).
+fn bound_token() -> String {
+    let mut claims = alice("files:read", Some("run-1"));
+    claims["cnf"] = json!({ "jkt": dpop_thumbprint() });
+    sign("k1", &claims)
+}
+
+fn https_check(method: &str, path: &str, headers: &[(&str, &str)]) -> CheckRequest {
+    let mut request = check_request(method, "files.test", path, headers);
+    let http = request.attributes.as_mut().unwrap().request.as_mut().unwrap().http.as_mut().unwrap();
+    http.scheme = "https".to_string();
+    request
+}
+
+async fn grpc_send(addr: SocketAddr, request: CheckRequest) -> CheckResponse {
+    let mut client = AuthorizationClient::connect(format!("http://{addr}")).await.expect("connects");
+    client.check(request).await.expect("a CheckResponse").into_inner()
+}
+
+#[tokio::test]
+async fn grpc_a_dpop_bound_token_needs_a_fresh_proof_of_this_request() {
+    let (server, grpc) = files_server("").await;
+    let token = bound_token();
+    let authorization = format!("DPoP {token}");
+    let uri = "https://files.test/files/alice/report.txt";
+    let proof = dpop_proof(&token, "GET", uri);
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str()), ("x-tenant", "acme")];
+    let path = "/files/alice/report.txt?v=2";
+    let response = grpc_send(grpc, https_check("GET", path, &headers)).await;
+    assert_eq!(code(&response), tonic::Code::Ok, "{response:?}");
+
+    // The same proof again: a replay.
+    let response = grpc_send(grpc, https_check("GET", path, &headers)).await;
+    let (status, answer_headers, body) = denied(&response);
+    assert_eq!(status, 401, "{body}");
+    assert!(answer_headers["www-authenticate"].starts_with("DPoP error=\"invalid_dpop_proof\""), "{answer_headers:?}");
+    assert!(answer_headers["www-authenticate"].contains("algs=\"ES256"), "{answer_headers:?}");
+
+    // A fresh proof, but for another file: refused.
+    let other = dpop_proof(&token, "GET", "https://files.test/files/alice/other.txt");
+    let headers = [("authorization", authorization.as_str()), ("dpop", other.as_str()), ("x-tenant", "acme")];
+    let response = grpc_send(grpc, https_check("GET", path, &headers)).await;
+    assert_eq!(denied(&response).0, 401);
+
+    // The bound token as a bearer token, even with a good proof alongside: unproven (RFC 9449 §7.2).
+    let proof = dpop_proof(&token, "GET", uri);
+    let bearer = format!("Bearer {token}");
+    let headers = [("authorization", bearer.as_str()), ("dpop", proof.as_str()), ("x-tenant", "acme")];
+    let response = grpc_send(grpc, https_check("GET", path, &headers)).await;
+    let (status, answer_headers, _) = denied(&response);
+    assert_eq!(status, 401);
+    assert!(answer_headers["www-authenticate"].starts_with("DPoP error=\"invalid_token\""), "{answer_headers:?}");
+
+    // The proof names https; a check that says the client came over http does not match.
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str()), ("x-tenant", "acme")];
+    let response = grpc_send(grpc, check_request("GET", "files.test", path, &headers)).await;
+    assert_eq!(denied(&response).0, 401);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_mode_checks_dpop_against_the_forwarded_scheme() {
+    let (server, _) = files_server("").await;
+    let token = bound_token();
+    let authorization = format!("DPoP {token}");
+    let proof = dpop_proof(&token, "GET", "https://files.test/files/alice/report.txt");
+    let headers = [
+        ("authorization", authorization.as_str()),
+        ("dpop", proof.as_str()),
+        ("x-tenant", "acme"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let (status, _, body) =
+        http_check(server.http_addr(), "GET", "files.test", "/files/alice/report.txt", &headers).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, answer_headers, _) =
+        http_check(server.http_addr(), "GET", "files.test", "/files/alice/report.txt", &headers).await;
+    assert_eq!(status, 401, "the replayed proof is refused");
+    assert!(header(&answer_headers, "www-authenticate").starts_with("DPoP error=\"invalid_dpop_proof\""));
+    server.shutdown().await.unwrap();
+}

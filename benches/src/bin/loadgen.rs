@@ -16,7 +16,7 @@ use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use warrant_benches::loadgen::{self, LoadConfig, LoadError, Protocol, Workload};
-use warrant_engine::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant_engine::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 use warrant_engine::{ClaimMapping, Engine, Gateway, Request, SourceFile};
 
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -55,6 +55,10 @@ struct Args {
     /// Distinct tokens (json-token, grpc, inprocess): 1 = warm cache, many = cold.
     #[arg(long, default_value_t = 1)]
     tokens: usize,
+    /// json mode: send `POST /v1/decide/batch` with this many copies of the request in each
+    /// call (1: `POST /v1/decide`); every item of every answer is checked.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// h2 (prior knowledge) instead of HTTP/1.1 for the json modes.
     #[arg(long)]
     http2: bool,
@@ -96,6 +100,13 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     if !(1..=1_000_000).contains(&args.tokens) {
         return Err(LoadError::Invalid { setting: "tokens", problem: "must be between 1 and 1000000".into() }.into());
     }
+    if args.batch == 0 || (args.batch > 1 && args.mode != Mode::Json) {
+        return Err(LoadError::Invalid {
+            setting: "batch",
+            problem: "at least 1, and above 1 only in json mode".into(),
+        }
+        .into());
+    }
     if args.mode == Mode::Inprocess {
         return inprocess(args, duration, warmup);
     }
@@ -115,6 +126,8 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     if let Value::Object(fields) = &mut line {
         fields.insert("mode".into(), json!(mode_name(args.mode)));
         fields.insert("http2".into(), json!(args.http2));
+        fields.insert("batch".into(), json!(args.batch));
+        fields.insert("decisions_per_s".into(), json!((report.rps() * args.batch as f64).round()));
         if args.mode != Mode::Json {
             fields.insert("tokens".into(), json!(args.tokens));
             // Requests beyond the number of distinct tokens reuse one: a "cold" run is cold only
@@ -140,15 +153,27 @@ fn mode_name(mode: Mode) -> &'static str {
 fn workload(args: &Args, expect_allowed: bool) -> Result<Workload, Box<dyn std::error::Error>> {
     let now = unix_now();
     match args.mode {
-        Mode::Json => Ok(Workload::Http {
+        Mode::Json if args.batch == 1 => Ok(Workload::Http {
             path: "/v1/decide".into(),
             bodies: Arc::new(vec![loadgen::agent_tools_decide_body()?]),
             expect_allowed,
+            decisions_per_answer: 1,
+        }),
+        Mode::Json => Ok(Workload::Http {
+            path: "/v1/decide/batch".into(),
+            bodies: Arc::new(vec![loadgen::agent_tools_batch_body(args.batch)?]),
+            expect_allowed,
+            decisions_per_answer: args.batch,
         }),
         Mode::JsonToken => {
             let tokens = sign(args, |index| loadgen::agent_tools_claims(index, now))?;
             let bodies = tokens.iter().map(|token| loadgen::agent_tools_token_body(token)).collect::<Result<_, _>>()?;
-            Ok(Workload::Http { path: "/v1/decide/token".into(), bodies: Arc::new(bodies), expect_allowed })
+            Ok(Workload::Http {
+                path: "/v1/decide/token".into(),
+                bodies: Arc::new(bodies),
+                expect_allowed,
+                decisions_per_answer: 1,
+            })
         }
         Mode::Grpc => {
             let tokens = sign(args, |index| Ok(loadgen::pinning_claims(index, now)))?;
@@ -197,6 +222,7 @@ fn inprocess(args: &Args, duration: Duration, warmup: Duration) -> Result<Value,
         audiences: vec![loadgen::AUDIENCE.into()],
         algorithms: vec![Algorithm::ES256],
         keys: vec![keys],
+        dpop: DpopMode::default(),
     };
     let verifier = TokenVerifier::new(vec![issuer], VerifyOptions::default())?;
     let now = unix_now();

@@ -154,9 +154,87 @@ pub enum TokenError {
     /// silent allow of an error we did not anticipate.
     #[error("verification failed: {0}")]
     VerificationFailed(String),
+    /// The token's `cnf` (RFC 7800) binds it by a method this verifier does not check (named,
+    /// truncated): refused rather than accepted as a bearer token.
+    #[error("the token is bound (`cnf`) by `{method}`, a confirmation method this verifier does not check")]
+    UnsupportedConfirmation {
+        /// The `cnf` member, at most 32 characters of it.
+        method: String,
+    },
+    /// The token is bound to a key (`cnf.jkt`, RFC 9449) but came without a DPoP proof (or
+    /// without the HTTP method and URI a proof is checked against): a stolen bound token is
+    /// worthless without the key, so it is never accepted as a bearer token.
+    #[error("the token is DPoP-bound and needs a DPoP proof of the request")]
+    DpopProofRequired,
+    /// The issuer is configured to require DPoP and the token is not bound to a key.
+    #[error("this issuer's tokens must be DPoP-bound (`cnf.jkt`)")]
+    DpopRequired,
+    /// The DPoP proof is not a well-formed proof: says which rule it breaks (header `typ`,
+    /// `jwk` missing or private, a claim missing, ...).
+    #[error("invalid DPoP proof: {0}")]
+    DpopInvalidProof(&'static str),
+    /// The proof's `alg` is `none`, HMAC, unknown or not in the allow-list (named, truncated).
+    #[error("DPoP proof algorithm `{alg}` is not accepted")]
+    DpopAlgorithmNotAllowed {
+        /// The proof header's `alg`, at most 16 characters of it.
+        alg: String,
+    },
+    /// The proof's key is not the one the token is bound to (RFC 7638 thumbprint ≠ `cnf.jkt`).
+    #[error("the DPoP proof is signed by another key than the one the token is bound to")]
+    DpopKeyMismatch,
+    /// The proof's signature does not verify with the key in its header.
+    #[error("the DPoP proof's signature does not verify")]
+    DpopBadSignature,
+    /// The proof names another HTTP method (`htm`) than the request's.
+    #[error("the DPoP proof is for another HTTP method")]
+    DpopWrongMethod,
+    /// The proof names another URI (`htu`) than the request's, or the request URI is not an
+    /// absolute http(s) URI.
+    #[error("the DPoP proof is for another URI")]
+    DpopWrongUri,
+    /// The proof's `iat` is outside the acceptance window.
+    #[error("DPoP proof issued at {iat} is outside the accepted window (now {now})")]
+    DpopStaleProof {
+        /// The proof's `iat`, in Unix seconds.
+        iat: i64,
+        /// The verification time, in Unix seconds.
+        now: i64,
+    },
+    /// The proof's `ath` is not the hash of the presented access token: a proof made for
+    /// another token.
+    #[error("the DPoP proof is for another access token (`ath`)")]
+    DpopWrongTokenHash,
+    /// A proof with this `jti` and key was already accepted within its window.
+    #[error("the DPoP proof was already used (replayed `jti`)")]
+    DpopReplay,
+    /// The replay cache holds its maximum of proofs still inside their window; refusing new
+    /// proofs is the fail-closed answer to a flood (forgetting live entries would admit replays).
+    #[error("the DPoP replay cache is full ({capacity} proofs inside their window)")]
+    DpopReplayCacheFull {
+        /// [`DpopOptions::replay_capacity`](super::DpopOptions::replay_capacity).
+        capacity: usize,
+    },
 }
 
 impl TokenError {
+    /// Whether the refusal concerns the DPoP proof (RFC 9449 §7.1: answered with
+    /// `WWW-Authenticate: DPoP error="invalid_dpop_proof"` rather than `invalid_token`).
+    pub fn is_dpop_proof_error(&self) -> bool {
+        matches!(
+            self,
+            TokenError::DpopInvalidProof(_)
+                | TokenError::DpopAlgorithmNotAllowed { .. }
+                | TokenError::DpopKeyMismatch
+                | TokenError::DpopBadSignature
+                | TokenError::DpopWrongMethod
+                | TokenError::DpopWrongUri
+                | TokenError::DpopStaleProof { .. }
+                | TokenError::DpopWrongTokenHash
+                | TokenError::DpopReplay
+                | TokenError::DpopReplayCacheFull { .. }
+        )
+    }
+
     /// A stable, machine-readable name of the refusal class, for audit records and test vectors.
     pub fn code(&self) -> &'static str {
         match self {
@@ -187,6 +265,19 @@ impl TokenError {
             TokenError::ClaimShape(_) => "claim_shape",
             TokenError::KeyUnusable => "key_unusable",
             TokenError::VerificationFailed(_) => "verification_failed",
+            TokenError::UnsupportedConfirmation { .. } => "unsupported_confirmation",
+            TokenError::DpopProofRequired => "dpop_proof_required",
+            TokenError::DpopRequired => "dpop_required",
+            TokenError::DpopInvalidProof(_) => "dpop_invalid_proof",
+            TokenError::DpopAlgorithmNotAllowed { .. } => "dpop_algorithm_not_allowed",
+            TokenError::DpopKeyMismatch => "dpop_key_mismatch",
+            TokenError::DpopBadSignature => "dpop_bad_signature",
+            TokenError::DpopWrongMethod => "dpop_wrong_method",
+            TokenError::DpopWrongUri => "dpop_wrong_uri",
+            TokenError::DpopStaleProof { .. } => "dpop_stale_proof",
+            TokenError::DpopWrongTokenHash => "dpop_wrong_token_hash",
+            TokenError::DpopReplay => "dpop_replay",
+            TokenError::DpopReplayCacheFull { .. } => "dpop_replay_cache_full",
         }
     }
 }

@@ -51,6 +51,7 @@
 mod algorithm;
 mod cache;
 mod claims;
+mod dpop;
 mod error;
 mod inspect;
 mod keys;
@@ -60,11 +61,15 @@ mod verify;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use cache::CacheStats;
+pub use dpop::{
+    DpopMode, DpopOptions, HttpTarget, DEFAULT_MAX_PROOF_BYTES, DEFAULT_PROOF_FUTURE_LEEWAY_SECONDS,
+    DEFAULT_PROOF_MAX_AGE_SECONDS, DEFAULT_REPLAY_CAPACITY, MAX_PROOF_JTI_BYTES,
+};
 pub use error::{ConfigError, TokenError};
 pub use inspect::{decode_unverified, UnverifiedToken};
 pub use keys::KeySource;
 pub use time::MAX_NUMERIC_DATE;
 pub use verify::{
-    IssuerConfig, TokenVerifier, VerifiedClaims, VerifyOptions, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS,
-    DEFAULT_MAX_TOKEN_BYTES,
+    IssuerConfig, Presentation, PresentedToken, TokenBinding, TokenVerifier, VerifiedClaims, VerifyOptions,
+    DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TOKEN_BYTES,
 };

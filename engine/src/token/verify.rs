@@ -15,6 +15,15 @@
 //! without keys and refuses its tokens as [`TokenError::KeysUnavailable`] until the first set
 //! arrives. Replacing a set empties the verified-token cache, so a token signed by a withdrawn
 //! key is not served from it.
+//!
+//! # Tokens bound to a key
+//! A token whose `cnf` names a key (`jkt`, RFC 9449 DPoP) is accepted only with a valid proof
+//! of possession of that key for the request ([`Presentation`]); without one it is refused
+//! (`dpop_proof_required`), whatever the entry point, so a stolen bound token is worthless.
+//! A `cnf` with a confirmation method this verifier does not check is refused
+//! (`unsupported_confirmation`), never taken for a bearer token. Per issuer, [`DpopMode`] can
+//! also require binding, or leave it to a component in front. The signature checks of a
+//! token are cached; its binding is checked on every presentation.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,6 +36,7 @@ use warrant_lang::request::{ClaimMapping, Request};
 
 use super::cache::{self, CacheStats, VerifiedTokenCache};
 use super::claims;
+use super::dpop::{self, DpopMode, DpopOptions, HttpTarget, ReplayCache};
 use super::error::{ConfigError, TokenError};
 use super::keys::{IssuerKeys, KeySource, VerificationKey};
 use super::parse;
@@ -52,6 +62,8 @@ pub struct IssuerConfig {
     /// Where this issuer's keys come from (several sources allow key rotation);
     /// `[KeySource::Remote]` alone for keys supplied later by [`TokenVerifier::replace_keys`].
     pub keys: Vec<KeySource>,
+    /// Whether this issuer's tokens may, must, or are not checked to be DPoP-bound.
+    pub dpop: DpopMode,
 }
 
 /// Verifier-wide settings.
@@ -80,6 +92,8 @@ pub struct VerifyOptions {
     /// name the client otherwise (`azp`, `cid`, `appid`); turn it on when revoking clients
     /// (`revoked_client_ids`) must cover every token.
     pub require_client_id: bool,
+    /// How DPoP proofs are checked (algorithms, freshness window, replay cache size).
+    pub dpop: DpopOptions,
 }
 
 impl Default for VerifyOptions {
@@ -93,8 +107,57 @@ impl Default for VerifyOptions {
             require_iat: true,
             require_jti: false,
             require_client_id: false,
+            dpop: DpopOptions::default(),
         }
     }
+}
+
+/// What a caller presents: the access token and, for a DPoP-bound token, the proof (the `DPoP`
+/// header) and the HTTP request it must have been made for. Holds credentials: no `Debug`.
+#[derive(Clone, Copy)]
+pub struct Presentation<'a> {
+    /// The access token (without its `Bearer`/`DPoP` scheme).
+    pub token: &'a str,
+    /// The DPoP proof JWT, if one came with the call.
+    pub dpop_proof: Option<&'a str>,
+    /// The request the proof must name; needed to accept a DPoP-bound token.
+    pub target: Option<HttpTarget<'a>>,
+}
+
+impl<'a> Presentation<'a> {
+    /// A token alone: accepted only if it is not bound to a key.
+    pub fn bearer(token: &'a str) -> Presentation<'a> {
+        Presentation { token, dpop_proof: None, target: None }
+    }
+}
+
+/// How a verified token is tied to the caller who presented it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenBinding {
+    /// Not tied to anything: whoever holds the token can use it.
+    Bearer,
+    /// Bound to the key of `cnf.jkt`, and this call came with a valid DPoP proof by it.
+    Dpop,
+}
+
+impl TokenBinding {
+    /// The request's `binding` value (`bearer`, `dpop`), as policies read it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenBinding::Bearer => "bearer",
+            TokenBinding::Dpop => "dpop",
+        }
+    }
+}
+
+/// A token verified for one presentation: its claims (shared with the cache) and its binding.
+#[derive(Debug, Clone)]
+pub struct PresentedToken {
+    /// The verified claims.
+    pub verified: Arc<VerifiedClaims>,
+    /// How the token is tied to this caller.
+    pub binding: TokenBinding,
 }
 
 /// Claims whose signature, issuer and audience were verified.
@@ -115,6 +178,8 @@ pub struct TokenVerifier {
     issuers: HashMap<String, TrustedIssuer>,
     options: VerifyOptions,
     cache: VerifiedTokenCache<VerifiedClaims>,
+    /// DPoP proofs seen, for replay detection.
+    replays: ReplayCache,
 }
 
 /// Shows configuration, never keys.
@@ -136,6 +201,7 @@ struct TrustedIssuer {
     validations: HashMap<Algorithm, Validation>,
     /// The allow-list in configuration order, for checking (and naming) keys that replace.
     algorithms: Vec<Algorithm>,
+    dpop: DpopMode,
 }
 
 impl TokenVerifier {
@@ -153,7 +219,8 @@ impl TokenVerifier {
             }
         }
         let cache = VerifiedTokenCache::new(options.cache_capacity);
-        Ok(TokenVerifier { issuers: trusted, options, cache })
+        let replays = ReplayCache::new(options.dpop.replay_capacity);
+        Ok(TokenVerifier { issuers: trusted, options, cache, replays })
     }
 
     /// The settings this verifier was built with.
@@ -161,8 +228,21 @@ impl TokenVerifier {
         &self.options
     }
 
-    /// Verifies `token` at time `now` (Unix seconds), using the cache when it can.
+    /// Verifies a token presented alone at time `now` (Unix seconds), using the cache when it
+    /// can. A token bound to a key is refused: it needs [`TokenVerifier::verify_presented`].
     pub fn verify(&self, token: &str, now: i64) -> Result<Arc<VerifiedClaims>, TokenError> {
+        self.verify_presented(&Presentation::bearer(token), now).map(|presented| presented.verified)
+    }
+
+    /// Verifies a presented token (and its DPoP proof, when it is bound) at time `now`.
+    pub fn verify_presented(&self, presented: &Presentation<'_>, now: i64) -> Result<PresentedToken, TokenError> {
+        let verified = self.verify_signed(presented.token, now)?;
+        let binding = self.check_binding(&verified, presented, now)?;
+        Ok(PresentedToken { verified, binding })
+    }
+
+    /// Signature, issuer, audience, required claims and validity window (cached).
+    fn verify_signed(&self, token: &str, now: i64) -> Result<Arc<VerifiedClaims>, TokenError> {
         let segments = parse::split(token, self.options.max_token_bytes)?;
         let header = parse::check_header(&parse::decode_header(&segments)?)?;
         if self.options.require_access_token_type && !header.is_access_token_type {
@@ -231,8 +311,8 @@ impl TokenVerifier {
         self.cache.stats()
     }
 
-    /// Verifies `token` and maps its claims to a decision request (see [`super`] for the
-    /// mapping), with what the gateway knows about the call.
+    /// Verifies `token`, presented alone, and maps its claims to a decision request (see
+    /// [`super`] for the mapping), with what the gateway knows about the call.
     pub fn request(
         &self,
         token: &str,
@@ -240,8 +320,47 @@ impl TokenVerifier {
         action: Option<String>,
         now: i64,
     ) -> Result<Request, TokenError> {
-        let verified = self.verify(token, now)?;
-        Ok(Request::from_claims(verified.claims.clone(), resource, action, Some(now), &self.options.mapping)?)
+        self.request_presented(&Presentation::bearer(token), resource, action, now)
+    }
+
+    /// [`TokenVerifier::request`] for a presentation that may carry a DPoP proof; the
+    /// request's `binding` says how the token is tied to the caller.
+    pub fn request_presented(
+        &self,
+        presented: &Presentation<'_>,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+    ) -> Result<Request, TokenError> {
+        let PresentedToken { verified, binding } = self.verify_presented(presented, now)?;
+        let mut request =
+            Request::from_claims(verified.claims.clone(), resource, action, Some(now), &self.options.mapping)?;
+        request.binding = Some(binding.name().to_string());
+        Ok(request)
+    }
+
+    /// The token's binding, checked against what came with it (see the module docs).
+    fn check_binding(
+        &self,
+        verified: &VerifiedClaims,
+        presented: &Presentation<'_>,
+        now: i64,
+    ) -> Result<TokenBinding, TokenError> {
+        let mode = self.issuers.get(&verified.issuer).map_or(DpopMode::Require, |issuer| issuer.dpop);
+        if mode == DpopMode::Ignore {
+            return Ok(TokenBinding::Bearer);
+        }
+        match (bound_key_thumbprint(&verified.claims)?, mode) {
+            (Some(jkt), _) => {
+                let (Some(proof), Some(target)) = (presented.dpop_proof, presented.target) else {
+                    return Err(TokenError::DpopProofRequired);
+                };
+                dpop::verify_proof(proof, presented.token, jkt, &target, &self.options.dpop, &self.replays, now)?;
+                Ok(TokenBinding::Dpop)
+            }
+            (None, DpopMode::Require) => Err(TokenError::DpopRequired),
+            (None, _) => Ok(TokenBinding::Bearer),
+        }
     }
 
     /// Number of verified tokens currently cached (for metrics).
@@ -288,7 +407,27 @@ impl TrustedIssuer {
             keys: ArcSwapOption::new(keys.map(Arc::new)),
             validations,
             algorithms: config.algorithms.clone(),
+            dpop: config.dpop,
         })
+    }
+}
+
+/// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound to, if any. A `cnf`
+/// that is not an object, a `jkt` that is not a string, or a confirmation method this verifier
+/// does not check (RFC 7800 §3.1: `x5t#S256`, `jwk`, ...) is refused, never read as "unbound".
+fn bound_key_thumbprint(claims: &Map<String, Value>) -> Result<Option<&str>, TokenError> {
+    let cnf = match claims.get("cnf") {
+        None => return Ok(None),
+        Some(Value::Object(cnf)) => cnf,
+        Some(_) => return Err(TokenError::InvalidClaim { claim: "cnf", expected: "an object" }),
+    };
+    if let Some(method) = cnf.keys().find(|method| *method != "jkt") {
+        return Err(TokenError::UnsupportedConfirmation { method: method.chars().take(32).collect() });
+    }
+    match cnf.get("jkt") {
+        None => Ok(None),
+        Some(Value::String(jkt)) => Ok(Some(jkt)),
+        Some(_) => Err(TokenError::InvalidClaim { claim: "cnf.jkt", expected: "a string" }),
     }
 }
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use warrant_engine::token::{Algorithm, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant_engine::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 
 pub fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -48,6 +48,7 @@ fn issuer_config(spec: &Value) -> IssuerConfig {
         audiences: strings("audiences"),
         algorithms: strings("algorithms").iter().map(|a| Algorithm::from_str(a).expect("known alg")).collect(),
         keys: spec["keys"].as_array().expect("keys").iter().map(key_source).collect(),
+        dpop: DpopMode::default(),
     }
 }
 

@@ -158,6 +158,7 @@ VOCABULARY: Final = (
     {"name": "exp", "ty": "int", "from": "claim", "claim": "exp", "string_is_list": False},
     {"name": "nbf", "ty": "int", "from": "claim", "claim": "nbf", "string_is_list": False},
     {"name": "now", "ty": "int", "from": "call", "claim": None, "string_is_list": False},
+    {"name": "binding", "ty": "str", "from": "call", "claim": None, "string_is_list": False},
 )
 """The request fields the language names, in vocabulary order: `name`, `ty` (a manifest type),
 `from` (`claim`, `instance_claim`: the configurable instance claim, or `call`: the request's

@@ -61,7 +61,8 @@ impl Authorization for CheckService {
             Some(value) => bearer::parse(value),
             None => Err(bearer::BearerError::Missing),
         };
-        let checked = CheckedRequest { method: &http.method, host: &http.host, target: &http.path };
+        let scheme = if http.scheme.is_empty() { "http" } else { http.scheme.as_str() };
+        let checked = CheckedRequest { scheme, method: &http.method, host: &http.host, target: &http.path };
         let answer = super::check(&self.state, &checked, |name| headers.get(name), bearer).await;
         Ok(tonic::Response::new(response(answer)))
     }

@@ -41,7 +41,12 @@ pub async fn check(State(state): State<Arc<AppState>>, method: Method, uri: Uri,
         .and_then(|value| value.to_str().ok())
         .or_else(|| uri.authority().map(|authority| authority.as_str()))
         .unwrap_or_default();
-    let checked = CheckedRequest { method: method.as_str(), host, target: &target };
+    // Envoy sets `x-forwarded-proto` to how the client reached it; a DPoP proof names it.
+    let scheme = match headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()) {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let checked = CheckedRequest { scheme, method: method.as_str(), host, target: &target };
     let header_text = |name: &str| {
         let values: Vec<&str> = headers.get_all(name).iter().filter_map(|value| value.to_str().ok()).collect();
         (!values.is_empty()).then(|| values.join(","))

@@ -25,7 +25,13 @@
 //!   the decision id, and the deny reasons only under `expose_deny_reasons`.
 //! - no token, a malformed `Authorization`, a refused token: `401`/`UNAUTHENTICATED` with
 //!   `WWW-Authenticate: Bearer error="invalid_token"`, or a bare `Bearer` when the request had
-//!   no bearer credential at all (RFC 6750 §3.1). Each is decided and audited as a refused token.
+//!   no bearer credential at all (RFC 6750 §3.1); a refused DPoP proof, or a DPoP-bound token
+//!   without one: `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (or `invalid_token`),
+//!   `algs="..."` (RFC 9449 §7.1). Each is decided and audited as a refused token.
+//!
+//! DPoP (RFC 9449): with `Authorization: DPoP <token>`, the `DPoP` header's proof is checked
+//! against the method and `{scheme}://{host}{path}` of the checked request (the scheme from
+//! the check's HTTP attributes, or `x-forwarded-proto` in `http_service` mode).
 //! - unmappable request, or no `[[issuer]]` to verify tokens with: `403`, not decided.
 //!
 //! A problem with one checked request is always such an answer, never a transport error, so
@@ -34,8 +40,9 @@ pub mod grpc;
 pub mod http;
 
 use serde_json::{json, Map, Value};
+use warrant::token::{HttpTarget, Presentation, TokenError};
 
-use crate::bearer::BearerError;
+use crate::bearer::{BearerError, Credential, Scheme};
 use crate::config::{ConfigError, ExtAuthzConfig};
 use crate::state::AppState;
 
@@ -51,6 +58,8 @@ pub const MAX_SEGMENT_INDEX: usize = 64;
 /// The parts of the checked request the mapping reads, as the transport received them.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckedRequest<'a> {
+    /// `http` or `https`: how the client reached the proxy (a DPoP proof names it).
+    pub scheme: &'a str,
     /// The HTTP method.
     pub method: &'a str,
     /// The `Host` / `:authority`.
@@ -381,28 +390,36 @@ impl Answer {
         Answer::refused(Outcome::Denied, 403, None, body)
     }
 
-    fn unauthenticated(decided: &warrant::GatewayDecision, missing: bool, expose: bool) -> Answer {
+    fn unauthenticated(decided: &warrant::GatewayDecision, missing: bool, expose: bool, algs: &str) -> Answer {
         let error = if missing { "no_token" } else { "invalid_token" };
         let mut body = json!({ "allowed": false, "decision_id": decided.decision_id, "error": error });
         if let (true, Some(refusal), Value::Object(fields)) = (expose, &decided.refused_token, &mut body) {
             fields.insert("token_error".to_string(), Value::String(refusal.code().to_string()));
         }
         let mut answer = Answer::refused(Outcome::Unauthenticated, 401, Some(&decided.decision_id), body);
-        let challenge = if missing { "Bearer" } else { "Bearer error=\"invalid_token\"" };
-        answer.headers.push(("www-authenticate", challenge.to_string()));
+        let challenge = match &decided.refused_token {
+            _ if missing => "Bearer".to_string(),
+            Some(error) if error.is_dpop_proof_error() => format!("DPoP error=\"invalid_dpop_proof\", algs=\"{algs}\""),
+            Some(TokenError::DpopProofRequired | TokenError::DpopRequired) => {
+                format!("DPoP error=\"invalid_token\", algs=\"{algs}\"")
+            }
+            _ => "Bearer error=\"invalid_token\"".to_string(),
+        };
+        answer.headers.push(("www-authenticate", challenge));
         answer
     }
 }
 
-/// Decides one check: maps the request, takes the bearer token, asks the gateway.
+/// Decides one check: maps the request, takes the access token (and DPoP proof), asks the
+/// gateway.
 pub async fn check(
     state: &AppState,
     request: &CheckedRequest<'_>,
     header: impl Fn(&str) -> Option<String>,
-    bearer: Result<&str, BearerError>,
+    credential: Result<Credential<'_>, BearerError>,
 ) -> Answer {
     let mapping = &state.ext_authz;
-    let mapped = match mapping.map(request, header) {
+    let mapped = match mapping.map(request, &header) {
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::info!(%error, method = request.method, "ext_authz: request cannot be mapped: denied");
@@ -414,19 +431,35 @@ pub async fn check(
         return Answer::not_decided("no_issuer", "no token issuer is configured".to_string());
     }
     let Mapped { resource, action, context } = mapped;
-    let token = match bearer {
-        Ok(token) => token,
+    let algs = state.dpop_algorithms();
+    let credential = match credential {
+        Ok(credential) => credential,
         Err(error) => {
             let decided = state.decide_refused(error.token_error(), Some(resource), Some(action));
-            return Answer::unauthenticated(&decided, error == BearerError::Missing, mapping.expose_deny_reasons);
+            return Answer::unauthenticated(
+                &decided,
+                error == BearerError::Missing,
+                mapping.expose_deny_reasons,
+                &algs,
+            );
         }
     };
-    let Some(outcome) = state.decide_token(token, Some(resource), Some(action), context).await else {
+    let proof = match credential.scheme {
+        Scheme::Dpop => header("dpop"),
+        Scheme::Bearer => None,
+    };
+    let uri = format!("{}://{}{}", request.scheme, request.host, request.target);
+    let presented = Presentation {
+        token: credential.token,
+        dpop_proof: proof.as_deref(),
+        target: Some(HttpTarget { method: request.method, uri: &uri }),
+    };
+    let Some(outcome) = state.decide_token(&presented, Some(resource), Some(action), context).await else {
         return Answer::not_decided("no_issuer", "no token issuer is configured".to_string());
     };
     let decided = &outcome.decided;
     if decided.refused_token.is_some() {
-        return Answer::unauthenticated(decided, false, mapping.expose_deny_reasons);
+        return Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &algs);
     }
     match (&outcome.request, decided.decision.allowed) {
         (Some(request), true) => {
@@ -470,7 +503,7 @@ mod tests {
     }
 
     fn map(mapping: &Mapping, method: &str, host: &str, target: &str) -> Result<Mapped, MappingError> {
-        let request = CheckedRequest { method, host, target };
+        let request = CheckedRequest { scheme: "https", method, host, target };
         mapping.map(&request, |name| (name == "x-tenant").then(|| "acme".to_string()))
     }
 

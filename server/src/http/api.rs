@@ -3,7 +3,9 @@
 //! - `POST /v1/decide`: a request document whose claims the caller already verified
 //!   (`{"claims": {...}, "resource": ..., "action": ..., "context": {...}, "now": ...}`);
 //! - `POST /v1/decide/token`: `{"token": ..., "resource": ..., "action": ..., "context": {...}}`,
-//!   or the token in `Authorization: Bearer`;
+//!   or the token in `Authorization: Bearer`; a DPoP-bound token (RFC 9449) also needs
+//!   `"dpop": {"proof": ..., "method": ..., "uri": ...}`: the agent's proof and the HTTP request
+//!   of the agent's that it names (not this API call);
 //! - `POST /v1/decide/batch`: `{"requests": [...]}`, each item one of the two forms above
 //!   (an item with `token` is a token request), answered in order.
 //!
@@ -16,8 +18,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
-use warrant::{GatewayDecision, Request};
+use warrant::token::{HttpTarget, Presentation};
+use warrant::{Decision, GatewayDecision, Request};
 
 use super::api_error;
 use crate::state::AppState;
@@ -33,7 +37,7 @@ pub async fn decide(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 /// `POST /v1/decide/token`.
 pub async fn decide_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let bearer = match crate::bearer::from_headers(&headers) {
-        Ok(token) => Some(token.to_string()),
+        Ok(credential) => Some(credential.token.to_string()),
         Err(crate::bearer::BearerError::Missing) => None,
         Err(error) => return Refusal::bad_request(error.to_string()).into_response(),
     };
@@ -53,7 +57,11 @@ pub async fn decide_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         Ok(value) => value,
         Err(refusal) => return refusal.into_response(),
     };
-    let Some(Value::Array(requests)) = value.get("requests") else {
+    let requests = match value {
+        Value::Object(mut fields) => fields.remove("requests"),
+        _ => None,
+    };
+    let Some(Value::Array(requests)) = requests else {
         return Refusal::bad_request("`requests` must be an array of request documents").into_response();
     };
     let max = state.config.limits.max_batch;
@@ -67,13 +75,58 @@ pub async fn decide_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Re
     let mut results = Vec::with_capacity(requests.len());
     for item in requests {
         let answer = if item.get("token").is_some() {
-            decide_token_document(&state, item.clone(), None).await
+            decide_token_document(&state, item, None).await
         } else {
-            decide_document(&state, item.clone())
+            decide_document(&state, item)
         };
-        results.push(answer.unwrap_or_else(|refusal| refusal.body()));
+        results.push(answer.map_or_else(|refusal| BatchItem::Refused(refusal.body()), BatchItem::Decided));
     }
-    axum::Json(json!({ "results": results })).into_response()
+    axum::Json(BatchAnswer { results }).into_response()
+}
+
+/// The answer of `/v1/decide/batch`: one item per request, in order.
+#[derive(Serialize)]
+struct BatchAnswer {
+    results: Vec<BatchItem>,
+}
+
+/// A decided request, or the refusal of one that could not be decided.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum BatchItem {
+    Decided(Answer),
+    Refused(Value),
+}
+
+/// A decided request as the API answers it: the decision's fields, its id, and for a token
+/// request the refusal code or the verified subject and current actor. Serialized straight from
+/// the decision (no intermediate JSON tree: this is the hot path).
+#[derive(Serialize)]
+struct Answer {
+    #[serde(flatten)]
+    decision: Decision,
+    decision_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_error: Option<&'static str>,
+    /// `Some` for a valid token (its `sub`), `None` for other requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<Option<String>>,
+    /// `Some` for a valid token (its current actor's `sub`), `None` for other requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<Option<String>>,
+}
+
+impl Answer {
+    /// The decision, its id, and (for a refused token) the refusal code.
+    fn new(decided: GatewayDecision) -> Answer {
+        Answer {
+            token_error: decided.refused_token.as_ref().map(|error| error.code()),
+            decision: decided.decision,
+            decision_id: decided.decision_id,
+            subject: None,
+            actor: None,
+        }
+    }
 }
 
 /// Why an API call was not decided.
@@ -101,7 +154,7 @@ fn parse_body(body: &[u8]) -> Result<Value, Refusal> {
     serde_json::from_slice(body).map_err(|error| Refusal::bad_request(format!("invalid JSON: {error}")))
 }
 
-fn decide_document(state: &AppState, value: Value) -> Result<Value, Refusal> {
+fn decide_document(state: &AppState, value: Value) -> Result<Answer, Refusal> {
     // The verifier's mapping by reference: this is the hot path, and a clone per request is waste.
     let default_mapping;
     let mapping = match &state.verifier {
@@ -112,10 +165,10 @@ fn decide_document(state: &AppState, value: Value) -> Result<Value, Refusal> {
         }
     };
     let request = Request::from_json(value, mapping).map_err(|error| Refusal::bad_request(error.to_string()))?;
-    Ok(decision_json(&state.decide(request)))
+    Ok(Answer::new(state.decide(request)))
 }
 
-async fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>) -> Result<Value, Refusal> {
+async fn decide_token_document(state: &AppState, value: Value, bearer: Option<String>) -> Result<Answer, Refusal> {
     let Value::Object(mut fields) = value else {
         return Err(Refusal::bad_request("the request must be a JSON object"));
     };
@@ -137,36 +190,44 @@ async fn decide_token_document(state: &AppState, value: Value, bearer: Option<St
         Some(Value::Object(context)) => context,
         Some(_) => return Err(Refusal::bad_request("`context` must be an object")),
     };
+    let dpop = match fields.remove("dpop") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(mut dpop)) => {
+            let proof = text("proof", &mut dpop)?;
+            let method = text("method", &mut dpop)?;
+            let uri = text("uri", &mut dpop)?;
+            match (proof, method, uri, dpop.keys().next()) {
+                (Some(proof), Some(method), Some(uri), None) => Some((proof, method, uri)),
+                _ => {
+                    return Err(Refusal::bad_request(
+                        "`dpop` must be exactly {\"proof\", \"method\", \"uri\"}, all strings",
+                    ))
+                }
+            }
+        }
+        Some(_) => return Err(Refusal::bad_request("`dpop` must be an object")),
+    };
     if let Some(unknown) = fields.keys().next() {
         return Err(Refusal::bad_request(format!(
-            "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`)"
+            "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`, `dpop`)"
         )));
     }
-    let Some(outcome) = state.decide_token(&token, resource, action, context).await else {
+    let presented = Presentation {
+        token: &token,
+        dpop_proof: dpop.as_ref().map(|(proof, _, _)| proof.as_str()),
+        target: dpop.as_ref().map(|(_, method, uri)| HttpTarget { method, uri }),
+    };
+    let Some(outcome) = state.decide_token(&presented, resource, action, context).await else {
         return Err(Refusal {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "no_issuer",
             message: "no token issuer is configured".to_string(),
         });
     };
-    let mut answer = decision_json(&outcome.decided);
-    if let (Some(request), Value::Object(fields)) = (&outcome.request, &mut answer) {
-        fields.insert("subject".to_string(), json!(request.sub));
-        fields.insert("actor".to_string(), json!(request.current_actor().and_then(|actor| actor.sub.clone())));
+    let mut answer = Answer::new(outcome.decided);
+    if let Some(request) = outcome.request {
+        answer.actor = Some(request.current_actor().and_then(|actor| actor.sub.clone()));
+        answer.subject = Some(request.sub);
     }
     Ok(answer)
-}
-
-/// The decision, its id, and (for a refused token) the refusal code.
-pub fn decision_json(decided: &GatewayDecision) -> Value {
-    let mut answer = match serde_json::to_value(&decided.decision) {
-        Ok(Value::Object(map)) => map,
-        // Decision always serializes to an object; fail closed if it ever did not.
-        _ => return json!({ "allowed": false, "decision_id": decided.decision_id }),
-    };
-    answer.insert("decision_id".to_string(), Value::String(decided.decision_id.clone()));
-    if let Some(error) = &decided.refused_token {
-        answer.insert("token_error".to_string(), Value::String(error.code().to_string()));
-    }
-    Value::Object(answer)
 }

@@ -34,6 +34,46 @@ pub fn sign(kid: &str, claims: &Value) -> String {
     jsonwebtoken::encode(&header, claims, &key).expect("signs")
 }
 
+/// The agent's DPoP key in these tests is `k2` (not an issuer key here): its public JWK.
+pub fn dpop_jwk() -> jsonwebtoken::jwk::Jwk {
+    let text = std::fs::read_to_string(keys_dir().join("k2.jwks.json")).expect("k2.jwks.json");
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).expect("a JWK Set");
+    set.keys.into_iter().next().expect("one key")
+}
+
+/// The RFC 7638 thumbprint of `k2`, computed here from the JWK members (not by the server's
+/// code), for a token's `cnf.jkt`.
+pub fn dpop_thumbprint() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let text = std::fs::read_to_string(keys_dir().join("k2.jwks.json")).expect("k2.jwks.json");
+    let set: Value = serde_json::from_str(&text).expect("JSON");
+    let key = &set["keys"][0];
+    let canonical = format!(
+        r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+        key["crv"].as_str().unwrap(),
+        key["x"].as_str().unwrap(),
+        key["y"].as_str().unwrap()
+    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+}
+
+/// A DPoP proof by `k2` for `method` `uri`, bound to `token` (`ath`), issued now, unique `jti`.
+pub fn dpop_proof(token: &str, method: &str, uri: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let pem = std::fs::read(keys_dir().join("k2.pem")).expect("test key");
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).expect("EC PEM");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.typ = Some("dpop+jwt".to_string());
+    header.jwk = Some(dpop_jwk());
+    let jti = format!("proof-{}-{}", now(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let ath = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
+    let claims = json!({ "jti": jti, "htm": method, "htu": uri, "iat": now(), "ath": ath });
+    jsonwebtoken::encode(&header, &claims, &key).expect("signs")
+}
+
 /// Claims of a user `sub` acting through `agent` (one `act` hop) with `scope`, valid for 10 min.
 pub fn claims(sub: &str, agent: &str, scope: &str) -> Value {
     let now = now();

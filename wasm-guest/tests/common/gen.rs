@@ -460,6 +460,7 @@ pub fn request(rng: &mut Rng) -> Request {
         exp: int(rng),
         nbf: int(rng),
         now: int(rng),
+        binding: maybe_string(rng),
         chain: (0..rng.below(4))
             .map(|_| {
                 let mut claims = Map::new();
