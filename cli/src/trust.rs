@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use warrant::token::{Algorithm, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
+use warrant::token::{Algorithm, AudienceBinding, DpopMode, IssuerConfig, KeySource, TokenVerifier, VerifyOptions};
 
 use super::CliError;
 
@@ -44,6 +44,10 @@ pub struct TokenChecks {
     /// Accept tokens without `iat` (required by default, as RFC 9068 §2.2 says).
     #[arg(long, requires = "token")]
     pub allow_missing_iat: bool,
+    /// Accept a token only for a resource it was issued for (RFC 8707): its `aud` must name
+    /// the request's resource or an API the resource lies under.
+    #[arg(long, requires = "token")]
+    pub bind_audience_to_resource: bool,
 }
 
 impl TokenChecks {
@@ -54,6 +58,11 @@ impl TokenChecks {
             require_jti: base.require_jti || self.require_jti,
             require_client_id: base.require_client_id || self.require_client_id,
             require_iat: base.require_iat && !self.allow_missing_iat,
+            audience_binding: if self.bind_audience_to_resource {
+                AudienceBinding::Resource(Vec::new())
+            } else {
+                base.audience_binding
+            },
             ..base
         }
     }

@@ -337,3 +337,16 @@ fn test_file_token_cases_carry_a_context() {
     let output = warrant(&["test", &dir.display().to_string()]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
 }
+
+#[test]
+fn bound_to_the_resource_a_token_for_another_api_is_refused() {
+    let bind = ["--audience", AUDIENCE, "--bind-audience-to-resource"];
+    let own = eval_token_with("bound-own", &vector("rs256"), "https://api.example/docs/1", &bind);
+    assert_eq!(own["allowed"], true, "{own}");
+    let other = eval_token_with("bound-other", &vector("rs256"), "https://api.example.evil/docs/1", &bind);
+    assert_eq!(other["allowed"], false);
+    assert!(reasons(&other).contains("not issued for the resource"), "{}", reasons(&other));
+    // Without the flag the verifier leaves the resource to the policy, which allows.
+    let unbound = eval_token("unbound-other", &vector("rs256"), "https://api.example.evil/docs/1");
+    assert_eq!(unbound["allowed"], true, "{unbound}");
+}

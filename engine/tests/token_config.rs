@@ -154,6 +154,56 @@ fn encryption_keys_in_a_jwks_are_ignored() {
     assert!(matches!(config_error(vec![hmac_issuer(vec![enc_only], vec![Algorithm::HS256])]), ConfigError::NoKeys(_)));
 }
 
+/// RFC 7517 §4.2–4.3: a key marked for another use (`use` other than `sig`) or operations
+/// (`key_ops` without `verify`) never verifies a signature.
+#[test]
+fn keys_not_marked_for_verification_never_verify() {
+    let k = URL_SAFE_NO_PAD.encode(SECRET_A);
+    for not_for_verifying in [
+        json!({"kty": "oct", "kid": "a", "use": "enc", "k": k}),
+        json!({"kty": "oct", "kid": "a", "key_ops": ["encrypt", "decrypt"], "k": k}),
+        json!({"kty": "oct", "kid": "a", "key_ops": ["sign"], "k": k}),
+    ] {
+        let only = jwks(json!([not_for_verifying.clone()]));
+        let refused = config_error(vec![hmac_issuer(vec![only], vec![Algorithm::HS256])]);
+        assert!(matches!(refused, ConfigError::NoKeys(_)), "{not_for_verifying}: {refused:?}");
+        // Beside a key for verifying, it is skipped: a token naming it finds no key.
+        let keys = jwks(json!([not_for_verifying, {"kty": "oct", "kid": "b", "use": "sig", "k": k}]));
+        let verifier = build(vec![hmac_issuer(vec![keys], vec![Algorithm::HS256])]).expect("valid");
+        let named_a = hs256_token(Some("a"), SECRET_A, claims());
+        assert_eq!(verifier.verify(&named_a, NOW).map(|_| ()), Err(TokenError::UnknownKeyId));
+        assert!(verifier.verify(&hs256_token(Some("b"), SECRET_A, claims()), NOW).is_ok());
+    }
+    let verify_op = jwks(json!([{"kty": "oct", "kid": "v", "key_ops": ["verify"], "k": k}]));
+    let verifier = build(vec![hmac_issuer(vec![verify_op], vec![Algorithm::HS256])]).expect("valid");
+    assert!(verifier.verify(&hs256_token(Some("v"), SECRET_A, claims()), NOW).is_ok());
+}
+
+/// A key configured without a `kid` (a PEM file, a bare secret) verifies tokens that name any
+/// `kid` when it is the issuer's only key; with several keys a `kid` must name one of them.
+#[test]
+fn an_only_key_without_kid_verifies_tokens_that_name_a_kid() {
+    let one = build(vec![hmac_issuer(vec![hmac_key(None, SECRET_A)], vec![Algorithm::HS256])]).expect("valid");
+    let named = hs256_token(Some("2026-rotation"), SECRET_A, claims());
+    assert!(one.verify(&named, NOW).is_ok());
+    assert_eq!(
+        one.verify(&hs256_token(Some("x"), SECRET_B, claims()), NOW).map(|_| ()),
+        Err(TokenError::BadSignature),
+        "still the signature decides"
+    );
+    let two =
+        build(vec![hmac_issuer(vec![hmac_key(None, SECRET_A), hmac_key(Some("b"), SECRET_B)], vec![Algorithm::HS256])])
+            .expect("valid");
+    assert_eq!(two.verify(&named, NOW).map(|_| ()), Err(TokenError::UnknownKeyId));
+    let named_only =
+        build(vec![hmac_issuer(vec![hmac_key(Some("a"), SECRET_A)], vec![Algorithm::HS256])]).expect("valid");
+    assert_eq!(
+        named_only.verify(&named, NOW).map(|_| ()),
+        Err(TokenError::UnknownKeyId),
+        "a named key is not a wildcard"
+    );
+}
+
 #[test]
 fn secrets_never_appear_in_debug_output() {
     let secret = b"this-is-a-very-secret-hmac-key-0123456789".to_vec();

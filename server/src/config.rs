@@ -164,6 +164,23 @@ pub struct VerifySection {
     pub leeway_seconds: u32,
     /// Verified tokens kept in memory.
     pub cache_capacity: usize,
+    /// RFC 8707: accept a token only for requests on a resource it was issued for (its `aud`
+    /// names the resource, an API the resource lies under, or the `resource_audience` entry
+    /// of the longest matching prefix); a request without a resource is then refused.
+    pub bind_audience_to_resource: bool,
+    /// Which audience the resources under a prefix belong to (with `bind_audience_to_resource`).
+    pub resource_audience: Vec<ResourceAudienceSection>,
+}
+
+/// `[[verify.resource_audience]]`: resources under `prefix` need tokens for `audience`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ResourceAudienceSection {
+    /// A resource prefix (`https://crm.acme.com/`, `mcp://tools.acme.com/tools/`).
+    pub prefix: String,
+    /// The audience the tokens for those resources carry.
+    pub audience: String,
 }
 
 impl Default for VerifySection {
@@ -176,6 +193,8 @@ impl Default for VerifySection {
             allow_missing_iat: false,
             leeway_seconds: defaults.leeway_seconds,
             cache_capacity: defaults.cache_capacity,
+            bind_audience_to_resource: false,
+            resource_audience: Vec::new(),
         }
     }
 }
@@ -423,6 +442,20 @@ impl ServerConfig {
             }
             if issuer.fetch_timeout_ms == 0 {
                 return invalid(key("fetch_timeout_ms"), "must be at least 1");
+            }
+        }
+        for (index, entry) in self.verify.resource_audience.iter().enumerate() {
+            if !self.verify.bind_audience_to_resource {
+                return invalid(
+                    format!("verify.resource_audience[{index}]"),
+                    "only applies with `bind_audience_to_resource = true`",
+                );
+            }
+            if entry.prefix.is_empty() || entry.audience.is_empty() {
+                return invalid(
+                    format!("verify.resource_audience[{index}]"),
+                    "`prefix` and `audience` must not be empty",
+                );
             }
         }
         let limits = &self.limits;

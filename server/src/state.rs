@@ -6,7 +6,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
-use warrant::token::{IssuerConfig, KeySource, Presentation, TokenError, TokenVerifier, VerifyOptions};
+use warrant::token::{
+    AudienceBinding, IssuerConfig, KeySource, Presentation, ResourceAudience, TokenError, TokenVerifier, VerifyOptions,
+};
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
@@ -192,6 +194,16 @@ fn build_verifier(config: &ServerConfig) -> Result<Option<TokenVerifier>, ServeE
         require_jti: section.require_jti,
         require_client_id: section.require_client_id,
         require_iat: !section.allow_missing_iat,
+        audience_binding: if section.bind_audience_to_resource {
+            let mapped = section.resource_audience.iter();
+            AudienceBinding::Resource(
+                mapped
+                    .map(|entry| ResourceAudience { prefix: entry.prefix.clone(), audience: entry.audience.clone() })
+                    .collect(),
+            )
+        } else {
+            AudienceBinding::IssuerAudiences
+        },
         ..VerifyOptions::default()
     };
     TokenVerifier::new(issuers, options).map(Some).map_err(ServeError::Keys)

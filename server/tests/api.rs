@@ -108,3 +108,24 @@ async fn a_dpop_bound_token_is_decided_only_with_its_proof_and_the_answer_says_s
     assert_eq!(answer["allowed"], false);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn bound_to_the_resource_the_json_api_refuses_a_token_for_another_api() {
+    let mut config =
+        with_issuer_file(config("policies/agent-tools", Some("policies/agent-tools/data.json")), "k1.jwks.json");
+    config.verify.bind_audience_to_resource = true;
+    let server = start(config).await;
+    let token = sign("k1", &claims("customer:c-42", "spiffe://agents.acme.com/assistant/acme", "crm:read"));
+    let elsewhere = json!({ "token": token, "resource": "https://billing.example/invoices/1", "action": "call" });
+    let (status, answer) = post_json(server.http_addr(), "/v1/decide/token", &elsewhere).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["allowed"], false);
+    assert_eq!(answer["token_error"], "wrong_resource_audience", "{answer}");
+    let nowhere = json!({ "token": token, "action": "call" });
+    let (_, answer) = post_json(server.http_addr(), "/v1/decide/token", &nowhere).await;
+    assert_eq!(answer["token_error"], "resource_required", "{answer}");
+    let own = json!({ "token": token, "resource": format!("{AUDIENCE}/tools/get_customer"), "action": "call" });
+    let (_, answer) = post_json(server.http_addr(), "/v1/decide/token", &own).await;
+    assert!(answer.get("token_error").is_none(), "{answer}");
+    server.shutdown().await.unwrap();
+}

@@ -565,3 +565,33 @@ async fn http_mode_checks_dpop_against_the_forwarded_scheme() {
     assert!(header(&answer_headers, "www-authenticate").starts_with("DPoP error=\"invalid_dpop_proof\""));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn bound_to_the_resource_a_token_for_another_api_is_401_through_both_modes() {
+    let extra = r#"
+        resource = "https://{host}{path}"
+        [verify]
+        bind_audience_to_resource = true
+        [[verify.resource_audience]]
+        prefix = "https://files.test/"
+        audience = "https://api.test"
+    "#;
+    // The routes' resources are `files:...`; here every resource is the URL instead.
+    let mut config = files_config(extra);
+    config.ext_authz.routes.iter_mut().for_each(|route| route.resource = None);
+    let server = start(config).await;
+    let grpc = server.grpc_addr().unwrap();
+    let token = bearer(&alice("files:read", Some("run-1")));
+    let headers = [("authorization", token.as_str()), ("x-tenant", "acme")];
+    // AUDIENCE is the audience of https://files.test/: accepted (the policy then decides).
+    let response = grpc_check(grpc, "GET", "files.test", "/files/alice/report.txt", &headers).await;
+    assert_ne!(code(&response), tonic::Code::Unauthenticated, "{response:?}");
+    // Another host's resources need another audience.
+    let response = grpc_check(grpc, "GET", "billing.test", "/files/alice/report.txt", &headers).await;
+    let (status, _, body) = denied(&response);
+    assert_eq!(status, 401, "{body}");
+    let (status, _, _) =
+        http_check(server.http_addr(), "GET", "billing.test", "/files/alice/report.txt", &headers).await;
+    assert_eq!(status, 401);
+    server.shutdown().await.unwrap();
+}

@@ -154,6 +154,15 @@ pub enum TokenError {
     /// silent allow of an error we did not anticipate.
     #[error("verification failed: {0}")]
     VerificationFailed(String),
+    /// [`AudienceBinding::Resource`](super::AudienceBinding::Resource) is on and the token's
+    /// `aud` does not name the audience of the resource the request is for (RFC 8707): a token
+    /// issued for another API.
+    #[error("the token was not issued for the resource the request is for (audience)")]
+    WrongResourceAudience,
+    /// [`AudienceBinding::Resource`](super::AudienceBinding::Resource) is on and the request
+    /// names no resource, so the token cannot be bound to one.
+    #[error("the request names no resource to bind the token's audience to")]
+    ResourceRequired,
     /// The token's `cnf` (RFC 7800) binds it by a method this verifier does not check (named,
     /// truncated): refused rather than accepted as a bearer token.
     #[error("the token is bound (`cnf`) by `{method}`, a confirmation method this verifier does not check")]
@@ -266,6 +275,8 @@ impl TokenError {
             TokenError::KeyUnusable => "key_unusable",
             TokenError::VerificationFailed(_) => "verification_failed",
             TokenError::UnsupportedConfirmation { .. } => "unsupported_confirmation",
+            TokenError::WrongResourceAudience => "wrong_resource_audience",
+            TokenError::ResourceRequired => "resource_required",
             TokenError::DpopProofRequired => "dpop_proof_required",
             TokenError::DpopRequired => "dpop_required",
             TokenError::DpopInvalidProof(_) => "dpop_invalid_proof",

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm as JoseAlgorithm, AlgorithmFamily, DecodingKey};
 
 use super::algorithm::Algorithm;
@@ -135,11 +135,18 @@ impl IssuerKeys {
 
     /// The one key a token with this `kid` and `alg` may be verified with.
     ///
-    /// With a `kid`, that key must exist and fit `alg` (else: key confusion). Without one, the
-    /// issuer must have exactly one key fitting `alg`; we never try keys one after another.
+    /// With a `kid`, that key must exist and fit `alg` (else: key confusion); an issuer whose
+    /// only key has no `kid` (a PEM file, say) verifies with it whatever `kid` the token names,
+    /// since the token cannot mean another key of this issuer. Without a `kid`, the issuer must
+    /// have exactly one key fitting `alg`; we never try keys one after another.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerificationKey, TokenError> {
         if let Some(kid) = kid {
-            let key = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)).ok_or(TokenError::UnknownKeyId)?;
+            let named = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid));
+            let key = match (named, self.keys.as_slice()) {
+                (Some(key), _) => key,
+                (None, [only]) if only.kid.is_none() => only,
+                (None, _) => return Err(TokenError::UnknownKeyId),
+            };
             return if key.accepts(alg.jwt()) { Ok(key) } else { Err(TokenError::KeyAlgorithmMismatch { alg }) };
         }
         let mut fitting = self.keys.iter().filter(|k| k.accepts(alg.jwt()));
@@ -181,11 +188,17 @@ fn load_jwks(text: &str) -> Result<Vec<VerificationKey>, ConfigError> {
     Ok(keys)
 }
 
-/// `Ok(None)` for keys that are not for JWS signatures or of a type we do not support.
+/// `Ok(None)` for keys that are not for verifying JWS signatures (RFC 7517 §4.2 `use` other
+/// than `sig`, §4.3 `key_ops` without `verify`) or of a type we do not support.
 fn load_jwk(jwk: &Jwk) -> Result<Option<VerificationKey>, ConfigError> {
     let kid = jwk.common.key_id.clone();
-    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+    if jwk.common.public_key_use.as_ref().is_some_and(|key_use| !matches!(key_use, PublicKeyUse::Signature)) {
         return Ok(None);
+    }
+    if let Some(operations) = &jwk.common.key_operations {
+        if !operations.iter().any(|operation| matches!(operation, KeyOperations::Verify)) {
+            return Ok(None);
+        }
     }
     let declared = match jwk.common.key_algorithm {
         None => None,

@@ -49,6 +49,7 @@
 //! [`ClaimMapping::instance_claim`]: warrant_lang::request::ClaimMapping::instance_claim
 //! [`ClaimMapping::max_chain_depth`]: warrant_lang::request::ClaimMapping::max_chain_depth
 mod algorithm;
+mod audience;
 mod cache;
 mod claims;
 mod dpop;
@@ -60,6 +61,7 @@ mod time;
 mod verify;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use audience::{AudienceBinding, ResourceAudience};
 pub use cache::CacheStats;
 pub use dpop::{
     DpopMode, DpopOptions, HttpTarget, DEFAULT_MAX_PROOF_BYTES, DEFAULT_PROOF_FUTURE_LEEWAY_SECONDS,

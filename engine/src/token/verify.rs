@@ -34,6 +34,7 @@ use super::algorithm::Algorithm;
 use serde_json::{Map, Value};
 use warrant_lang::request::{ClaimMapping, Request};
 
+use super::audience::AudienceBinding;
 use super::cache::{self, CacheStats, VerifiedTokenCache};
 use super::claims;
 use super::dpop::{self, DpopMode, DpopOptions, HttpTarget, ReplayCache};
@@ -94,6 +95,9 @@ pub struct VerifyOptions {
     pub require_client_id: bool,
     /// How DPoP proofs are checked (algorithms, freshness window, replay cache size).
     pub dpop: DpopOptions,
+    /// Whether a token must have been issued for the resource of the request (RFC 8707);
+    /// applies where the resource is known ([`TokenVerifier::request`] and what calls it).
+    pub audience_binding: AudienceBinding,
 }
 
 impl Default for VerifyOptions {
@@ -108,6 +112,7 @@ impl Default for VerifyOptions {
             require_jti: false,
             require_client_id: false,
             dpop: DpopOptions::default(),
+            audience_binding: AudienceBinding::default(),
         }
     }
 }
@@ -333,6 +338,7 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<Request, TokenError> {
         let PresentedToken { verified, binding } = self.verify_presented(presented, now)?;
+        self.options.audience_binding.check(&verified.claims, resource.as_deref())?;
         let mut request =
             Request::from_claims(verified.claims.clone(), resource, action, Some(now), &self.options.mapping)?;
         request.binding = Some(binding.name().to_string());
