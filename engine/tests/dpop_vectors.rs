@@ -38,6 +38,7 @@ fn presentation<'a>(token: &'a str, case: &'a Value) -> Presentation<'a> {
         token,
         dpop_proof: case["proof"].as_str(),
         target: Some(HttpTarget { method: case["method"].as_str().unwrap(), uri: case["uri"].as_str().unwrap() }),
+        client_certificate: None,
     }
 }
 
@@ -83,7 +84,8 @@ fn a_bound_token_without_its_request_target_or_through_the_bearer_paths_is_refus
     let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["name"] == "valid_ES256").unwrap();
     let token = token(&vectors, case);
     let now = case["now"].as_i64().unwrap();
-    let proof_without_target = Presentation { token, dpop_proof: case["proof"].as_str(), target: None };
+    let proof_without_target =
+        Presentation { token, dpop_proof: case["proof"].as_str(), target: None, client_certificate: None };
     assert_eq!(verifier.verify_presented(&proof_without_target, now).err(), Some(TokenError::DpopProofRequired));
     assert_eq!(verifier.verify(token, now).err(), Some(TokenError::DpopProofRequired));
     assert_eq!(verifier.request(token, None, None, now).err(), Some(TokenError::DpopProofRequired));

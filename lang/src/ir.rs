@@ -245,7 +245,8 @@ impl Field {
                 "binding",
                 Ty::Str,
                 "how the token is tied to its presenter, set by the token verifier: `bearer` (not at all), \
-                 `dpop` (bound to a key, and a valid DPoP proof came with the call)",
+                 `dpop` (bound to a key, and a valid DPoP proof came with the call), `mtls` (bound to the \
+                 client certificate the call came with)",
             ),
         }
     }

@@ -74,7 +74,7 @@ pub struct Request {
     pub nbf: Option<i64>,
     /// Decision time, seconds since the epoch, supplied by the host, not the token.
     pub now: Option<i64>,
-    /// How the token is tied to its presenter (`bearer`, `dpop`), set by the token verifier
+    /// How the token is tied to its presenter (`bearer`, `dpop`, `mtls`), set by the token verifier
     /// (or, for claims verified elsewhere, by the caller); `None` when nobody said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,

@@ -595,3 +595,38 @@ async fn bound_to_the_resource_a_token_for_another_api_is_401_through_both_modes
     assert_eq!(status, 401);
     server.shutdown().await.unwrap();
 }
+
+// ---- certificate-bound tokens (RFC 8705) ----
+
+#[tokio::test]
+async fn grpc_a_certificate_bound_token_needs_the_certificate_envoy_saw() {
+    use base64::Engine;
+    use rustls::pki_types::pem::PemObject;
+    use sha2::Digest;
+    let (server, grpc) = files_server("").await;
+    // Any certificate does: the committed test certificate stands for the agent's.
+    let pem = std::fs::read_to_string(keys_dir().join("tls-cert.pem")).unwrap();
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der.as_ref()));
+    let mut claims = alice("files:read", Some("run-1"));
+    claims["cnf"] = json!({ "x5t#S256": thumbprint });
+    let token = bearer(&claims);
+    let headers = [("authorization", token.as_str()), ("x-tenant", "acme")];
+    let path = "/files/alice/report.txt";
+    let with_certificate = |pem: &str| {
+        let mut request = check_request("GET", "files.test", path, &headers);
+        let encoded: String = percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).collect();
+        request.attributes.as_mut().unwrap().source =
+            Some(attribute_context::Peer { certificate: encoded, ..Default::default() });
+        request
+    };
+    let response = grpc_send(grpc, with_certificate(&pem)).await;
+    assert_eq!(code(&response), tonic::Code::Ok, "{response:?}");
+    // No client certificate, or another one: 401.
+    let response = grpc_send(grpc, check_request("GET", "files.test", path, &headers)).await;
+    assert_eq!(denied(&response).0, 401);
+    let other = std::fs::read_to_string(repo_root().join("server/tests/keys/tls-cert.pem")).unwrap().replace('A', "B");
+    let response = grpc_send(grpc, with_certificate(&other)).await;
+    assert_eq!(denied(&response).0, 401, "another certificate");
+    server.shutdown().await.unwrap();
+}

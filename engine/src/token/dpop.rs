@@ -69,9 +69,9 @@ pub enum DpopMode {
     Ignore,
 }
 
-/// Verifier-wide DPoP settings.
+/// Verifier-wide DPoP settings (built like [`VerifyOptions`](super::VerifyOptions), with
+/// `..DpopOptions::default()`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct DpopOptions {
     /// Proof signature algorithms accepted; HMAC algorithms are never accepted (a proof must
     /// be signed by a key only the agent holds).

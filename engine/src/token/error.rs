@@ -170,6 +170,13 @@ pub enum TokenError {
         /// The `cnf` member, at most 32 characters of it.
         method: String,
     },
+    /// The token is bound to a client certificate (`cnf.x5t#S256`, RFC 8705) and the call came
+    /// without one (no mutual TLS in front, or the proxy did not pass the certificate on).
+    #[error("the token is bound to a client certificate and the call presented none")]
+    CertificateRequired,
+    /// The client certificate of the call is not the one the token is bound to.
+    #[error("the client certificate is not the one the token is bound to")]
+    CertificateMismatch,
     /// The token is bound to a key (`cnf.jkt`, RFC 9449) but came without a DPoP proof (or
     /// without the HTTP method and URI a proof is checked against): a stolen bound token is
     /// worthless without the key, so it is never accepted as a bearer token.
@@ -277,6 +284,8 @@ impl TokenError {
             TokenError::UnsupportedConfirmation { .. } => "unsupported_confirmation",
             TokenError::WrongResourceAudience => "wrong_resource_audience",
             TokenError::ResourceRequired => "resource_required",
+            TokenError::CertificateRequired => "certificate_required",
+            TokenError::CertificateMismatch => "certificate_mismatch",
             TokenError::DpopProofRequired => "dpop_proof_required",
             TokenError::DpopRequired => "dpop_required",
             TokenError::DpopInvalidProof(_) => "dpop_invalid_proof",

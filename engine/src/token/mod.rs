@@ -72,6 +72,6 @@ pub use inspect::{decode_unverified, UnverifiedToken};
 pub use keys::KeySource;
 pub use time::MAX_NUMERIC_DATE;
 pub use verify::{
-    IssuerConfig, Presentation, PresentedToken, TokenBinding, TokenVerifier, VerifiedClaims, VerifyOptions,
-    DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TOKEN_BYTES,
+    certificate_thumbprint, IssuerConfig, Presentation, PresentedToken, TokenBinding, TokenVerifier, VerifiedClaims,
+    VerifyOptions, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TOKEN_BYTES,
 };

@@ -28,7 +28,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use jsonwebtoken::Validation;
+use sha2::Digest as _;
 
 use super::algorithm::Algorithm;
 use serde_json::{Map, Value};
@@ -127,12 +130,15 @@ pub struct Presentation<'a> {
     pub dpop_proof: Option<&'a str>,
     /// The request the proof must name; needed to accept a DPoP-bound token.
     pub target: Option<HttpTarget<'a>>,
+    /// The client's TLS certificate (DER), as the TLS layer in front authenticated it; needed
+    /// to accept a certificate-bound token (RFC 8705).
+    pub client_certificate: Option<&'a [u8]>,
 }
 
 impl<'a> Presentation<'a> {
     /// A token alone: accepted only if it is not bound to a key.
     pub fn bearer(token: &'a str) -> Presentation<'a> {
-        Presentation { token, dpop_proof: None, target: None }
+        Presentation { token, dpop_proof: None, target: None, client_certificate: None }
     }
 }
 
@@ -144,6 +150,9 @@ pub enum TokenBinding {
     Bearer,
     /// Bound to the key of `cnf.jkt`, and this call came with a valid DPoP proof by it.
     Dpop,
+    /// Bound to a client certificate (`cnf.x5t#S256`, RFC 8705), and this call came over TLS
+    /// with that certificate.
+    Certificate,
 }
 
 impl TokenBinding {
@@ -152,6 +161,7 @@ impl TokenBinding {
         match self {
             TokenBinding::Bearer => "bearer",
             TokenBinding::Dpop => "dpop",
+            TokenBinding::Certificate => "mtls",
         }
     }
 }
@@ -353,20 +363,30 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<TokenBinding, TokenError> {
         let mode = self.issuers.get(&verified.issuer).map_or(DpopMode::Require, |issuer| issuer.dpop);
-        if mode == DpopMode::Ignore {
-            return Ok(TokenBinding::Bearer);
+        let confirmation = Confirmation::of(&verified.claims)?;
+        if let Some(expected) = confirmation.certificate {
+            let certificate = presented.client_certificate.ok_or(TokenError::CertificateRequired)?;
+            if certificate_thumbprint(certificate) != expected {
+                return Err(TokenError::CertificateMismatch);
+            }
         }
-        match (bound_key_thumbprint(&verified.claims)?, mode) {
+        let proven = match (confirmation.key, mode) {
+            (_, DpopMode::Ignore) => false,
             (Some(jkt), _) => {
                 let (Some(proof), Some(target)) = (presented.dpop_proof, presented.target) else {
                     return Err(TokenError::DpopProofRequired);
                 };
                 dpop::verify_proof(proof, presented.token, jkt, &target, &self.options.dpop, &self.replays, now)?;
-                Ok(TokenBinding::Dpop)
+                true
             }
-            (None, DpopMode::Require) => Err(TokenError::DpopRequired),
-            (None, _) => Ok(TokenBinding::Bearer),
-        }
+            (None, DpopMode::Require) => return Err(TokenError::DpopRequired),
+            (None, _) => false,
+        };
+        Ok(match (proven, confirmation.certificate) {
+            (true, _) => TokenBinding::Dpop,
+            (false, Some(_)) => TokenBinding::Certificate,
+            (false, None) => TokenBinding::Bearer,
+        })
     }
 
     /// Number of verified tokens currently cached (for metrics).
@@ -418,23 +438,38 @@ impl TrustedIssuer {
     }
 }
 
-/// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound to, if any. A `cnf`
-/// that is not an object, a `jkt` that is not a string, or a confirmation method this verifier
-/// does not check (RFC 7800 §3.1: `x5t#S256`, `jwk`, ...) is refused, never read as "unbound".
-fn bound_key_thumbprint(claims: &Map<String, Value>) -> Result<Option<&str>, TokenError> {
-    let cnf = match claims.get("cnf") {
-        None => return Ok(None),
-        Some(Value::Object(cnf)) => cnf,
-        Some(_) => return Err(TokenError::InvalidClaim { claim: "cnf", expected: "an object" }),
-    };
-    if let Some(method) = cnf.keys().find(|method| *method != "jkt") {
-        return Err(TokenError::UnsupportedConfirmation { method: method.chars().take(32).collect() });
+/// What a token's `cnf` (RFC 7800) binds it to.
+struct Confirmation<'a> {
+    /// `jkt` (RFC 9449 §6.1): the thumbprint of the DPoP key.
+    key: Option<&'a str>,
+    /// `x5t#S256` (RFC 8705 §3.1): base64url SHA-256 of the client certificate (DER).
+    certificate: Option<&'a str>,
+}
+
+impl<'a> Confirmation<'a> {
+    /// A `cnf` that is not an object, a member that is not a string, or a confirmation method
+    /// this verifier does not check (`jwk`, `x5t`, ...) is refused, never read as "unbound".
+    fn of(claims: &'a Map<String, Value>) -> Result<Confirmation<'a>, TokenError> {
+        let cnf = match claims.get("cnf") {
+            None => return Ok(Confirmation { key: None, certificate: None }),
+            Some(Value::Object(cnf)) => cnf,
+            Some(_) => return Err(TokenError::InvalidClaim { claim: "cnf", expected: "an object" }),
+        };
+        if let Some(method) = cnf.keys().find(|method| !matches!(method.as_str(), "jkt" | "x5t#S256")) {
+            return Err(TokenError::UnsupportedConfirmation { method: method.chars().take(32).collect() });
+        }
+        let member = |name, claim| match cnf.get(name) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(value.as_str())),
+            Some(_) => Err(TokenError::InvalidClaim { claim, expected: "a string" }),
+        };
+        Ok(Confirmation { key: member("jkt", "cnf.jkt")?, certificate: member("x5t#S256", "cnf.x5t#S256")? })
     }
-    match cnf.get("jkt") {
-        None => Ok(None),
-        Some(Value::String(jkt)) => Ok(Some(jkt)),
-        Some(_) => Err(TokenError::InvalidClaim { claim: "cnf.jkt", expected: "a string" }),
-    }
+}
+
+/// RFC 8705 §3.1: base64url (no padding) of the SHA-256 of the certificate's DER encoding.
+pub fn certificate_thumbprint(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
 }
 
 /// Whether the signature of `token` is good, for explaining an error jsonwebtoken reported after

@@ -46,7 +46,9 @@ pub async fn check(State(state): State<Arc<AppState>>, method: Method, uri: Uri,
         Some("https") => "https",
         _ => "http",
     };
-    let checked = CheckedRequest { scheme, method: method.as_str(), host, target: &target };
+    // No client certificate in this mode: a certificate-bound token needs the gRPC mode, where
+    // Envoy passes `source.certificate`.
+    let checked = CheckedRequest { scheme, method: method.as_str(), host, target: &target, client_certificate: None };
     let header_text = |name: &str| {
         let values: Vec<&str> = headers.get_all(name).iter().filter_map(|value| value.to_str().ok()).collect();
         (!values.is_empty()).then(|| values.join(","))

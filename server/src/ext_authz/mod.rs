@@ -66,6 +66,9 @@ pub struct CheckedRequest<'a> {
     pub host: &'a str,
     /// The request target: path, and query and fragment if any.
     pub target: &'a str,
+    /// The client's TLS certificate (DER) as Envoy authenticated it, for certificate-bound
+    /// tokens (RFC 8705).
+    pub client_certificate: Option<&'a [u8]>,
 }
 
 /// The decision request a checked request maps to.
@@ -453,6 +456,7 @@ pub async fn check(
         token: credential.token,
         dpop_proof: proof.as_deref(),
         target: Some(HttpTarget { method: request.method, uri: &uri }),
+        client_certificate: request.client_certificate,
     };
     let Some(outcome) = state.decide_token(&presented, Some(resource), Some(action), context).await else {
         return Answer::not_decided("no_issuer", "no token issuer is configured".to_string());
@@ -503,7 +507,7 @@ mod tests {
     }
 
     fn map(mapping: &Mapping, method: &str, host: &str, target: &str) -> Result<Mapped, MappingError> {
-        let request = CheckedRequest { scheme: "https", method, host, target };
+        let request = CheckedRequest { scheme: "https", method, host, target, client_certificate: None };
         mapping.map(&request, |name| (name == "x-tenant").then(|| "acme".to_string()))
     }
 

@@ -18,6 +18,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use rustls::pki_types::pem::PemObject;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use warrant::token::{HttpTarget, Presentation};
@@ -207,15 +208,24 @@ async fn decide_token_document(state: &AppState, value: Value, bearer: Option<St
         }
         Some(_) => return Err(Refusal::bad_request("`dpop` must be an object")),
     };
+    let certificate = match text("client_certificate", &mut fields)? {
+        None => None,
+        Some(pem) => match rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()) {
+            Ok(der) => Some(der.as_ref().to_vec()),
+            Err(_) => return Err(Refusal::bad_request("`client_certificate` must be one PEM certificate")),
+        },
+    };
     if let Some(unknown) = fields.keys().next() {
         return Err(Refusal::bad_request(format!(
-            "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`, `dpop`)"
+            "unknown field `{unknown}` (a token request has `token`, `resource`, `action`, `context`, `dpop`, \
+             `client_certificate`)"
         )));
     }
     let presented = Presentation {
         token: &token,
         dpop_proof: dpop.as_ref().map(|(proof, _, _)| proof.as_str()),
         target: dpop.as_ref().map(|(_, method, uri)| HttpTarget { method, uri }),
+        client_certificate: certificate.as_deref(),
     };
     let Some(outcome) = state.decide_token(&presented, resource, action, context).await else {
         return Err(Refusal {
