@@ -170,6 +170,9 @@ pub struct VerifySection {
     pub bind_audience_to_resource: bool,
     /// Which audience the resources under a prefix belong to (with `bind_audience_to_resource`).
     pub resource_audience: Vec<ResourceAudienceSection>,
+    /// DPoP server nonces (RFC 9449 §8): proofs must carry a nonce this server issued within
+    /// the last one or two periods of this many seconds; 0 (the default) turns them off.
+    pub dpop_nonce_seconds: u32,
 }
 
 /// `[[verify.resource_audience]]`: resources under `prefix` need tokens for `audience`.
@@ -195,6 +198,7 @@ impl Default for VerifySection {
             cache_capacity: defaults.cache_capacity,
             bind_audience_to_resource: false,
             resource_audience: Vec::new(),
+            dpop_nonce_seconds: 0,
         }
     }
 }

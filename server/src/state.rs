@@ -7,7 +7,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 use warrant::audit::{AuditLog, AuditMode, FileSink, Rotation, StdoutSink};
 use warrant::token::{
-    AudienceBinding, IssuerConfig, KeySource, Presentation, ResourceAudience, TokenError, TokenVerifier, VerifyOptions,
+    AudienceBinding, DpopNonces, DpopOptions, IssuerConfig, KeySource, NonceSecret, Presentation, ResourceAudience,
+    TokenError, TokenVerifier, VerifyOptions, MIN_NONCE_SECRET_BYTES,
 };
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
@@ -132,6 +133,11 @@ impl AppState {
         algorithms.unwrap_or_default().iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ")
     }
 
+    /// The DPoP nonce clients must use now, when server nonces are on (`[verify] dpop_nonce_seconds`).
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.verifier.as_ref().and_then(|verifier| verifier.dpop_nonce(unix_now()))
+    }
+
     /// What every decision path does once decided: count it (metrics) and log it (debug).
     fn record(&self, decided: &GatewayDecision, started: Instant, resource: Option<&str>, action: Option<&str>) {
         self.metrics.observe(decided, started.elapsed());
@@ -194,6 +200,7 @@ fn build_verifier(config: &ServerConfig) -> Result<Option<TokenVerifier>, ServeE
         require_jti: section.require_jti,
         require_client_id: section.require_client_id,
         require_iat: !section.allow_missing_iat,
+        dpop: DpopOptions { nonces: dpop_nonces(section.dpop_nonce_seconds)?, ..DpopOptions::default() },
         audience_binding: if section.bind_audience_to_resource {
             let mapped = section.resource_audience.iter();
             AudienceBinding::Resource(
@@ -207,6 +214,22 @@ fn build_verifier(config: &ServerConfig) -> Result<Option<TokenVerifier>, ServeE
         ..VerifyOptions::default()
     };
     TokenVerifier::new(issuers, options).map(Some).map_err(ServeError::Keys)
+}
+
+/// Server nonces with a secret drawn at start (so nonces are this process's own: a client that
+/// moves to another replica is asked to retry with that replica's nonce); none for 0 seconds.
+fn dpop_nonces(lifetime_seconds: u32) -> Result<Option<DpopNonces>, ServeError> {
+    if lifetime_seconds == 0 {
+        return Ok(None);
+    }
+    let mut secret = vec![0u8; MIN_NONCE_SECRET_BYTES];
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut secret)
+        .map_err(|_| ServeError::Runtime("no system randomness for the DPoP nonce secret".to_string()))?;
+    let secret = NonceSecret::new(secret)
+        .ok_or_else(|| ServeError::Runtime("the DPoP nonce secret is too short".to_string()))?;
+    Ok(Some(DpopNonces { secret, lifetime_seconds }))
 }
 
 fn issuer_config(section: &IssuerSection) -> Result<IssuerConfig, ServeError> {

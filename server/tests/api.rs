@@ -129,3 +129,29 @@ async fn bound_to_the_resource_the_json_api_refuses_a_token_for_another_api() {
     assert!(answer.get("token_error").is_none(), "{answer}");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn with_server_nonces_a_proof_needs_the_nonce_the_server_handed_out() {
+    let mut config =
+        with_issuer_file(config("policies/agent-tools", Some("policies/agent-tools/data.json")), "k1.jwks.json");
+    config.verify.dpop_nonce_seconds = 300;
+    let server = start(config).await;
+    let mut claims = claims("customer:c-42", "spiffe://agents.acme.com/assistant/acme", "crm:read");
+    claims["cnf"] = json!({ "jkt": dpop_thumbprint() });
+    let token = sign("k1", &claims);
+    let uri = "https://tools.acme.test/mcp";
+    let body = |proof: String| {
+        json!({ "token": token, "resource": "tool:get_customer", "action": "call",
+                "dpop": { "proof": proof, "method": "POST", "uri": uri } })
+    };
+    let (_, answer) = post_json(server.http_addr(), "/v1/decide/token", &body(dpop_proof(&token, "POST", uri))).await;
+    assert_eq!(answer["token_error"], "use_dpop_nonce", "{answer}");
+    let nonce = answer["dpop_nonce"].as_str().expect("the answer hands out the nonce").to_string();
+    let made_up = dpop_proof_with_nonce(&token, "POST", uri, Some("made-up"));
+    let (_, answer) = post_json(server.http_addr(), "/v1/decide/token", &body(made_up)).await;
+    assert_eq!(answer["token_error"], "use_dpop_nonce", "{answer}");
+    let proof = dpop_proof_with_nonce(&token, "POST", uri, Some(&nonce));
+    let (_, answer) = post_json(server.http_addr(), "/v1/decide/token", &body(proof)).await;
+    assert!(answer.get("token_error").is_none(), "the proof with the nonce is accepted: {answer}");
+    server.shutdown().await.unwrap();
+}

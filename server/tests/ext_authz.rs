@@ -630,3 +630,23 @@ async fn grpc_a_certificate_bound_token_needs_the_certificate_envoy_saw() {
     assert_eq!(denied(&response).0, 401, "another certificate");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn grpc_with_server_nonces_the_401_hands_out_the_nonce_to_retry_with() {
+    let (server, grpc) = files_server("[verify]\ndpop_nonce_seconds = 300").await;
+    let token = bound_token();
+    let authorization = format!("DPoP {token}");
+    let uri = "https://files.test/files/alice/report.txt";
+    let path = "/files/alice/report.txt";
+    let proof = dpop_proof(&token, "GET", uri);
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str()), ("x-tenant", "acme")];
+    let (status, answer_headers, _) = denied(&grpc_send(grpc, https_check("GET", path, &headers)).await);
+    assert_eq!(status, 401);
+    assert!(answer_headers["www-authenticate"].starts_with("DPoP error=\"use_dpop_nonce\""), "{answer_headers:?}");
+    let nonce = answer_headers["dpop-nonce"].clone();
+    let proof = dpop_proof_with_nonce(&token, "GET", uri, Some(&nonce));
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str()), ("x-tenant", "acme")];
+    let response = grpc_send(grpc, https_check("GET", path, &headers)).await;
+    assert_eq!(code(&response), tonic::Code::Ok, "{response:?}");
+    server.shutdown().await.unwrap();
+}

@@ -85,6 +85,69 @@ pub struct DpopOptions {
     pub replay_capacity: usize,
     /// Proofs longer than this are refused before any decoding.
     pub max_proof_bytes: usize,
+    /// Server nonces (RFC 9449 §8): when set, a proof must carry a `nonce` this server issued
+    /// recently (`use_dpop_nonce` otherwise, with [`TokenVerifier::dpop_nonce`] to send).
+    ///
+    /// [`TokenVerifier::dpop_nonce`]: super::TokenVerifier::dpop_nonce
+    pub nonces: Option<DpopNonces>,
+}
+
+/// Stateless server nonces: the nonce of a time window is an HMAC of the window's index, so
+/// any verifier with the same secret issues and accepts the same nonces (replicas can share
+/// one). A nonce is accepted in its window and the next: for `lifetime_seconds` to twice that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopNonces {
+    /// Signs the nonces.
+    pub secret: NonceSecret,
+    /// Length of a nonce window, in seconds (at least 1).
+    pub lifetime_seconds: u32,
+}
+
+/// The secret behind server nonces, at least [`MIN_NONCE_SECRET_BYTES`]; never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NonceSecret(Vec<u8>);
+
+/// The shortest nonce secret accepted (as for HMAC keys, RFC 7518 §3.2).
+pub const MIN_NONCE_SECRET_BYTES: usize = 32;
+
+impl NonceSecret {
+    /// `bytes` as a nonce secret; `None` when shorter than [`MIN_NONCE_SECRET_BYTES`].
+    pub fn new(bytes: Vec<u8>) -> Option<NonceSecret> {
+        (bytes.len() >= MIN_NONCE_SECRET_BYTES).then_some(NonceSecret(bytes))
+    }
+}
+
+impl std::fmt::Debug for NonceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NonceSecret(<redacted>)")
+    }
+}
+
+impl DpopNonces {
+    /// The nonce a client must put in its proofs from `now` on.
+    pub fn current(&self, now: i64) -> String {
+        self.nonce_of(self.window(now))
+    }
+
+    fn accepts(&self, nonce: &str, now: i64) -> bool {
+        let window = self.window(now);
+        nonce == self.nonce_of(window) || nonce == self.nonce_of(window.saturating_sub(1))
+    }
+
+    fn window(&self, now: i64) -> i64 {
+        now.div_euclid(i64::from(self.lifetime_seconds.max(1)))
+    }
+
+    fn nonce_of(&self, window: i64) -> String {
+        use hmac::Mac;
+        let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.secret.0) else {
+            // HMAC takes a key of any length; unreachable, and an empty nonce matches no proof.
+            return String::new();
+        };
+        mac.update(b"warrant dpop nonce ");
+        mac.update(&window.to_be_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
 }
 
 impl Default for DpopOptions {
@@ -95,6 +158,7 @@ impl Default for DpopOptions {
             future_leeway_seconds: DEFAULT_PROOF_FUTURE_LEEWAY_SECONDS,
             replay_capacity: DEFAULT_REPLAY_CAPACITY,
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
+            nonces: None,
         }
     }
 }
@@ -209,6 +273,11 @@ pub(crate) fn verify_proof(
     }
     if text("ath")? != URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes())) {
         return Err(TokenError::DpopWrongTokenHash);
+    }
+    if let Some(nonces) = &options.nonces {
+        if !claims.get("nonce").and_then(Value::as_str).is_some_and(|nonce| nonces.accepts(nonce, now)) {
+            return Err(TokenError::DpopNonceRequired);
+        }
     }
     replays.record(expected_jkt, jti, iat.saturating_add(max_age), now)
 }
@@ -341,5 +410,20 @@ mod tests {
         assert!(matches!(cache.record("key", "b", 100, 60), Err(TokenError::DpopReplayCacheFull { capacity: 2 })));
         // Past their window the entries are forgotten, making room.
         cache.record("key", "b", 200, 101).unwrap();
+    }
+
+    #[test]
+    fn a_nonce_lives_in_its_window_and_the_next_only() {
+        let nonces = DpopNonces { secret: NonceSecret::new(vec![7; 32]).unwrap(), lifetime_seconds: 300 };
+        let issued = nonces.current(1_000);
+        assert!(nonces.accepts(&issued, 1_000));
+        assert!(nonces.accepts(&issued, 1_199), "same window");
+        assert!(nonces.accepts(&issued, 1_499), "the next window");
+        assert!(!nonces.accepts(&issued, 1_500), "two windows later");
+        assert!(!nonces.accepts("made-up", 1_000));
+        let other = DpopNonces { secret: NonceSecret::new(vec![8; 32]).unwrap(), lifetime_seconds: 300 };
+        assert!(!other.accepts(&issued, 1_000), "another secret's nonce");
+        assert!(NonceSecret::new(vec![1; 31]).is_none());
+        assert_eq!(format!("{:?}", nonces.secret), "NonceSecret(<redacted>)");
     }
 }

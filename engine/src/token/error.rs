@@ -220,6 +220,10 @@ pub enum TokenError {
     /// another token.
     #[error("the DPoP proof is for another access token (`ath`)")]
     DpopWrongTokenHash,
+    /// Server nonces are on and the proof carries none, or one this server did not issue
+    /// recently (RFC 9449 §8: the client retries with the nonce of the `DPoP-Nonce` header).
+    #[error("the DPoP proof must carry a current server nonce (use_dpop_nonce)")]
+    DpopNonceRequired,
     /// A proof with this `jti` and key was already accepted within its window.
     #[error("the DPoP proof was already used (replayed `jti`)")]
     DpopReplay,
@@ -297,6 +301,7 @@ impl TokenError {
             TokenError::DpopStaleProof { .. } => "dpop_stale_proof",
             TokenError::DpopWrongTokenHash => "dpop_wrong_token_hash",
             TokenError::DpopReplay => "dpop_replay",
+            TokenError::DpopNonceRequired => "use_dpop_nonce",
             TokenError::DpopReplayCacheFull { .. } => "dpop_replay_cache_full",
         }
     }

@@ -64,8 +64,9 @@ pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use audience::{AudienceBinding, ResourceAudience};
 pub use cache::CacheStats;
 pub use dpop::{
-    DpopMode, DpopOptions, HttpTarget, DEFAULT_MAX_PROOF_BYTES, DEFAULT_PROOF_FUTURE_LEEWAY_SECONDS,
-    DEFAULT_PROOF_MAX_AGE_SECONDS, DEFAULT_REPLAY_CAPACITY, MAX_PROOF_JTI_BYTES,
+    DpopMode, DpopNonces, DpopOptions, HttpTarget, NonceSecret, DEFAULT_MAX_PROOF_BYTES,
+    DEFAULT_PROOF_FUTURE_LEEWAY_SECONDS, DEFAULT_PROOF_MAX_AGE_SECONDS, DEFAULT_REPLAY_CAPACITY, MAX_PROOF_JTI_BYTES,
+    MIN_NONCE_SECRET_BYTES,
 };
 pub use error::{ConfigError, TokenError};
 pub use inspect::{decode_unverified, UnverifiedToken};

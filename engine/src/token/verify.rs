@@ -389,6 +389,12 @@ impl TokenVerifier {
         })
     }
 
+    /// The DPoP nonce clients must use from `now` on (the `DPoP-Nonce` header), when server
+    /// nonces are on ([`DpopOptions::nonces`]).
+    pub fn dpop_nonce(&self, now: i64) -> Option<String> {
+        self.options.dpop.nonces.as_ref().map(|nonces| nonces.current(now))
+    }
+
     /// Number of verified tokens currently cached (for metrics).
     pub fn cached_token_count(&self) -> usize {
         self.cache.len()

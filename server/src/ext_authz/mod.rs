@@ -27,7 +27,9 @@
 //!   `WWW-Authenticate: Bearer error="invalid_token"`, or a bare `Bearer` when the request had
 //!   no bearer credential at all (RFC 6750 §3.1); a refused DPoP proof, or a DPoP-bound token
 //!   without one: `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (or `invalid_token`),
-//!   `algs="..."` (RFC 9449 §7.1). Each is decided and audited as a refused token.
+//!   `algs="..."` (RFC 9449 §7.1); with server nonces on, a proof without a current nonce gets
+//!   `DPoP error="use_dpop_nonce"` and the nonce in `DPoP-Nonce` (§8). Each is decided and
+//!   audited as a refused token.
 //!
 //! DPoP (RFC 9449): with `Authorization: DPoP <token>`, the `DPoP` header's proof is checked
 //! against the method and `{scheme}://{host}{path}` of the checked request (the scheme from
@@ -402,6 +404,7 @@ impl Answer {
         let mut answer = Answer::refused(Outcome::Unauthenticated, 401, Some(&decided.decision_id), body);
         let challenge = match &decided.refused_token {
             _ if missing => "Bearer".to_string(),
+            Some(TokenError::DpopNonceRequired) => format!("DPoP error=\"use_dpop_nonce\", algs=\"{algs}\""),
             Some(error) if error.is_dpop_proof_error() => format!("DPoP error=\"invalid_dpop_proof\", algs=\"{algs}\""),
             Some(TokenError::DpopProofRequired | TokenError::DpopRequired) => {
                 format!("DPoP error=\"invalid_token\", algs=\"{algs}\"")
@@ -435,6 +438,13 @@ pub async fn check(
     }
     let Mapped { resource, action, context } = mapped;
     let algs = state.dpop_algorithms();
+    // Server nonces (RFC 9449 §8): every 401 tells the client the nonce to use.
+    let with_nonce = |mut answer: Answer| {
+        if let Some(nonce) = state.dpop_nonce() {
+            answer.headers.push(("dpop-nonce", nonce));
+        }
+        answer
+    };
     let credential = match credential {
         Ok(credential) => credential,
         Err(error) => {
@@ -463,7 +473,7 @@ pub async fn check(
     };
     let decided = &outcome.decided;
     if decided.refused_token.is_some() {
-        return Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &algs);
+        return with_nonce(Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &algs));
     }
     match (&outcome.request, decided.decision.allowed) {
         (Some(request), true) => {

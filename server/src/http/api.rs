@@ -115,6 +115,9 @@ struct Answer {
     /// `Some` for a valid token (its current actor's `sub`), `None` for other requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     actor: Option<Option<String>>,
+    /// The DPoP nonce to retry with, when a proof was refused for lacking a current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_nonce: Option<String>,
 }
 
 impl Answer {
@@ -126,6 +129,7 @@ impl Answer {
             decision_id: decided.decision_id,
             subject: None,
             actor: None,
+            dpop_nonce: None,
         }
     }
 }
@@ -234,7 +238,11 @@ async fn decide_token_document(state: &AppState, value: Value, bearer: Option<St
             message: "no token issuer is configured".to_string(),
         });
     };
+    let nonce_required = outcome.decided.refused_token == Some(warrant::token::TokenError::DpopNonceRequired);
     let mut answer = Answer::new(outcome.decided);
+    if nonce_required {
+        answer.dpop_nonce = state.dpop_nonce();
+    }
     if let Some(request) = outcome.request {
         answer.actor = Some(request.current_actor().and_then(|actor| actor.sub.clone()));
         answer.subject = Some(request.sub);

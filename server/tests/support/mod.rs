@@ -60,6 +60,11 @@ pub fn dpop_thumbprint() -> String {
 
 /// A DPoP proof by `k2` for `method` `uri`, bound to `token` (`ath`), issued now, unique `jti`.
 pub fn dpop_proof(token: &str, method: &str, uri: &str) -> String {
+    dpop_proof_with_nonce(token, method, uri, None)
+}
+
+/// [`dpop_proof`] carrying the server's `nonce`, when given.
+pub fn dpop_proof_with_nonce(token: &str, method: &str, uri: &str, nonce: Option<&str>) -> String {
     use base64::Engine;
     use sha2::Digest;
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -70,7 +75,10 @@ pub fn dpop_proof(token: &str, method: &str, uri: &str) -> String {
     header.jwk = Some(dpop_jwk());
     let jti = format!("proof-{}-{}", now(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let ath = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
-    let claims = json!({ "jti": jti, "htm": method, "htu": uri, "iat": now(), "ath": ath });
+    let mut claims = json!({ "jti": jti, "htm": method, "htu": uri, "iat": now(), "ath": ath });
+    if let Some(nonce) = nonce {
+        claims["nonce"] = json!(nonce);
+    }
     jsonwebtoken::encode(&header, &claims, &key).expect("signs")
 }
 
