@@ -650,3 +650,30 @@ async fn grpc_with_server_nonces_the_401_hands_out_the_nonce_to_retry_with() {
     assert_eq!(code(&response), tonic::Code::Ok, "{response:?}");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn http_mode_takes_the_certificate_from_envoys_xfcc() {
+    use base64::Engine;
+    use rustls::pki_types::pem::PemObject;
+    use sha2::Digest;
+    let (server, _) = files_server("").await;
+    let pem = std::fs::read_to_string(keys_dir().join("tls-cert.pem")).unwrap();
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let mut claims = alice("files:read", Some("run-1"));
+    claims["cnf"] = json!({ "x5t#S256": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der.as_ref())) });
+    let token = bearer(&claims);
+    let encoded: String = percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC).collect();
+    let xfcc = format!("By=spiffe://envoy.test;Hash=00;Cert=\"{encoded}\";Subject=\"CN=agent\"");
+    let path = "/files/alice/report.txt";
+    let with = [("authorization", token.as_str()), ("x-tenant", "acme"), ("x-forwarded-client-cert", xfcc.as_str())];
+    let (status, _, body) = http_check(server.http_addr(), "GET", "files.test", path, &with).await;
+    assert_eq!(status, 200, "{body}");
+    let without = [("authorization", token.as_str()), ("x-tenant", "acme")];
+    assert_eq!(http_check(server.http_addr(), "GET", "files.test", path, &without).await.0, 401);
+    // A second element (a client's own, appended to) makes the header ambiguous: no certificate.
+    let two = format!("{xfcc},Cert=\"{encoded}\"");
+    let ambiguous =
+        [("authorization", token.as_str()), ("x-tenant", "acme"), ("x-forwarded-client-cert", two.as_str())];
+    assert_eq!(http_check(server.http_addr(), "GET", "files.test", path, &ambiguous).await.0, 401);
+    server.shutdown().await.unwrap();
+}

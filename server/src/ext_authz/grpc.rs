@@ -52,7 +52,7 @@ impl Authorization for CheckService {
         let attributes = check.attributes.unwrap_or_default();
         // Envoy's `source.certificate`: the URL-encoded PEM of the client's TLS certificate,
         // when the client connected with mutual TLS.
-        let certificate = attributes.source.as_ref().and_then(|peer| certificate_der(&peer.certificate));
+        let certificate = attributes.source.as_ref().and_then(|peer| super::certificate_der(&peer.certificate));
         let Some(http) = attributes.request.and_then(|request| request.http) else {
             tracing::info!("ext_authz gRPC: a check request without HTTP attributes: denied");
             let answer = Answer::not_decided("invalid_request", "the check request has no HTTP attributes".to_string());
@@ -75,17 +75,6 @@ impl Authorization for CheckService {
         let answer = super::check(&self.state, &checked, |name| headers.get(name), bearer).await;
         Ok(tonic::Response::new(response(answer)))
     }
-}
-
-/// The DER of a URL-encoded PEM certificate; `None` when there is none or it does not parse (a
-/// certificate-bound token is then refused as presented without a certificate).
-fn certificate_der(url_encoded_pem: &str) -> Option<Vec<u8>> {
-    use rustls::pki_types::pem::PemObject;
-    if url_encoded_pem.is_empty() {
-        return None;
-    }
-    let pem = percent_encoding::percent_decode_str(url_encoded_pem).collect::<Vec<u8>>();
-    rustls::pki_types::CertificateDer::from_pem_slice(&pem).ok().map(|der| der.as_ref().to_vec())
 }
 
 /// The request headers of a check request, in either encoding.

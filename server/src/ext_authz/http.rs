@@ -46,9 +46,16 @@ pub async fn check(State(state): State<Arc<AppState>>, method: Method, uri: Uri,
         Some("https") => "https",
         _ => "http",
     };
-    // No client certificate in this mode: a certificate-bound token needs the gRPC mode, where
-    // Envoy passes `source.certificate`.
-    let checked = CheckedRequest { scheme, method: method.as_str(), host, target: &target, client_certificate: None };
+    // The client certificate Envoy authenticated, from the `Cert` of its `x-forwarded-client-cert`.
+    let certificate =
+        headers.get("x-forwarded-client-cert").and_then(|value| value.to_str().ok()).and_then(super::xfcc_certificate);
+    let checked = CheckedRequest {
+        scheme,
+        method: method.as_str(),
+        host,
+        target: &target,
+        client_certificate: certificate.as_deref(),
+    };
     let header_text = |name: &str| {
         let values: Vec<&str> = headers.get_all(name).iter().filter_map(|value| value.to_str().ok()).collect();
         (!values.is_empty()).then(|| values.join(","))

@@ -490,6 +490,58 @@ pub async fn check(
     }
 }
 
+/// The DER of a URL-encoded PEM certificate (Envoy's `source.certificate`, an XFCC `Cert`);
+/// `None` when there is none or it does not decode, so a certificate-bound token is then
+/// refused as presented without a certificate.
+pub fn certificate_der(url_encoded_pem: &str) -> Option<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject;
+    if url_encoded_pem.is_empty() {
+        return None;
+    }
+    let pem = percent_encoding::percent_decode_str(url_encoded_pem).collect::<Vec<u8>>();
+    rustls::pki_types::CertificateDer::from_pem_slice(&pem).ok().map(|der| der.as_ref().to_vec())
+}
+
+/// The client certificate of Envoy's `x-forwarded-client-cert` header: the `Cert` value of its
+/// one element (Envoy with `forward_client_cert_details: SANITIZE_SET` and
+/// `set_current_client_cert_details: { cert: true }`). Several elements (a chain of proxies,
+/// or a value a client could have added) are ambiguous: no certificate.
+pub fn xfcc_certificate(value: &str) -> Option<Vec<u8>> {
+    let elements = split_unquoted(value, ',');
+    let [element] = elements.as_slice() else { return None };
+    split_unquoted(element, ';').into_iter().find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case("cert") {
+            return None;
+        }
+        let value = value.trim();
+        let unquoted = match value.strip_prefix('"') {
+            Some(rest) => rest.strip_suffix('"')?.replace("\\\"", "\""),
+            None => value.to_string(),
+        };
+        certificate_der(&unquoted)
+    })
+}
+
+/// `text` split at each `separator` outside double quotes (where `\"` is an escaped quote).
+fn split_unquoted(text: &str, separator: char) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (index, character) in text.char_indices() {
+        match character {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            _ if character == separator && !quoted => {
+                parts.push(text.get(start..index).unwrap_or_default());
+                start = index + character.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(text.get(start..).unwrap_or_default());
+    parts
+}
+
 /// `text` as a header value: visible ASCII as is, every other byte (and `%`) percent-encoded,
 /// so a claim can neither break the header nor pass for another value.
 pub fn header_value(text: &str) -> String {
@@ -595,6 +647,21 @@ mod tests {
                 other => panic!("{toml}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn xfcc_gives_the_cert_of_its_only_element() {
+        use rustls::pki_types::pem::PemObject;
+        let pem = include_str!("../../tests/keys/tls-cert.pem");
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().as_ref().to_vec();
+        let encoded: String = percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).collect();
+        let header = format!("By=spiffe://warrant.test;Hash=abc;Cert=\"{encoded}\";Subject=\"CN=agent,O=a;b\";DNS=x");
+        assert_eq!(xfcc_certificate(&header), Some(der.clone()));
+        assert_eq!(xfcc_certificate(&format!("cert={encoded}")), Some(der), "keys in any case, values unquoted");
+        assert_eq!(xfcc_certificate(&format!("Cert={encoded},Cert={encoded}")), None, "two elements are ambiguous");
+        assert_eq!(xfcc_certificate("Hash=abc;Subject=\"CN=x\""), None, "no Cert");
+        assert_eq!(xfcc_certificate("Cert=\"unterminated"), None);
+        assert_eq!(split_unquoted(r#"a="x,\"y\",z",b"#, ','), vec![r#"a="x,\"y\",z""#, "b"]);
     }
 
     #[test]
