@@ -104,6 +104,64 @@ async fn oversized_headers_are_refused_with_431_and_headers_under_the_limit_pass
 }
 
 #[tokio::test]
+async fn oversized_h2_header_lists_are_refused_and_headers_under_the_limit_pass() {
+    let server = start(limited(|limits| limits.max_header_bytes = 16 * 1024)).await;
+    let addr = server.http_addr();
+    let h2 = h2_client();
+    let send = |size: usize| h2.get(format!("http://{addr}/health")).header("x-big", "a".repeat(size)).send();
+    // Over SETTINGS_MAX_HEADER_LIST_SIZE: the stream is answered 431, the connection lives on.
+    let refused = send(20 * 1024).await.expect("an answer, not a broken connection");
+    assert_eq!(refused.status().as_u16(), 431, "{refused:?}");
+    let fits = send(8 * 1024).await.expect("a header list under the limit is served");
+    assert_eq!(fits.version(), reqwest::Version::HTTP_2);
+    assert_eq!(fits.status().as_u16(), 200);
+    server.shutdown().await.unwrap();
+}
+
+/// A request that holds its slot: the head of a body it never sends, until the time limit.
+async fn stall(addr: SocketAddr) -> tokio::task::JoinHandle<(String, bool)> {
+    let stalled = "POST /v1/decide HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+                   Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    let task = tokio::spawn(async move { exchange(addr, stalled.as_bytes(), Duration::from_secs(5)).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    task
+}
+
+#[tokio::test]
+async fn max_concurrent_requests_makes_a_request_wait_for_a_slot() {
+    // One slot: a second request waits until the stalled one times out and frees it.
+    let server = start(limited(|limits| {
+        limits.max_concurrent_requests = 1;
+        limits.request_timeout_ms = 1_000;
+    }))
+    .await;
+    let addr = server.http_addr();
+    let stalled = stall(addr).await;
+    let started = Instant::now();
+    let (status, answer) = post_json(addr, "/v1/decide", &a_request()).await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    assert!(waited >= Duration::from_millis(600), "it had to wait for the slot, answered after {waited:?}");
+    assert!(stalled.await.unwrap().0.starts_with("HTTP/1.1 504"));
+    server.shutdown().await.unwrap();
+
+    // Two slots: the same second request is answered at once.
+    let server = start(limited(|limits| {
+        limits.max_concurrent_requests = 2;
+        limits.request_timeout_ms = 1_000;
+    }))
+    .await;
+    let addr = server.http_addr();
+    let stalled = stall(addr).await;
+    let started = Instant::now();
+    let (status, _) = post_json(addr, "/v1/decide", &a_request()).await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_millis(600), "answered without waiting: {:?}", started.elapsed());
+    assert!(stalled.await.unwrap().0.starts_with("HTTP/1.1 504"));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_a_json_413_whether_declared_or_streamed() {
     let server = start(limited(|limits| limits.max_body_bytes = 1024)).await;
     let addr = server.http_addr();

@@ -113,6 +113,12 @@ pub async fn start(config: ServerConfig) -> RunningServer {
     warrant_server::start(config).await.expect("server starts")
 }
 
+/// A cleartext h2 client (prior knowledge), as a gRPC-less h2 caller would connect.
+pub fn h2_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().http2_prior_knowledge().build().expect("h2 client")
+}
+
 /// A plain HTTP/1.1 client for the tests (reqwest, as an operator's service would use).
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
