@@ -38,6 +38,30 @@ pub struct ServerConfig {
     /// The decision log.
     #[serde(default)]
     pub audit: Option<AuditSection>,
+    /// The protected resource this server guards, published as RFC 9728 metadata.
+    #[serde(default)]
+    pub protected_resource: Option<ProtectedResourceSection>,
+}
+
+/// `[protected_resource]`: OAuth 2.0 Protected Resource Metadata (RFC 9728), as the MCP
+/// authorization specification asks of MCP servers. When set, the metadata is served at
+/// `/.well-known/oauth-protected-resource{path of resource}` and every `401` names it in
+/// `WWW-Authenticate: ... resource_metadata="..."`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ProtectedResourceSection {
+    /// The resource identifier (RFC 8707, RFC 9728 §2): an `https` URL without fragment, the
+    /// audience tokens for it carry (e.g. `https://tools.acme.com/mcp`).
+    pub resource: String,
+    /// The authorization servers that issue tokens for it (their issuer URLs); at least one.
+    pub authorization_servers: Vec<String>,
+    /// Scopes a client may request for it.
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    /// A page for people about the resource.
+    #[serde(default)]
+    pub resource_documentation: Option<String>,
 }
 
 /// `[policy]`.
@@ -389,6 +413,7 @@ impl ServerConfig {
             ext_authz: ExtAuthzConfig::default(),
             limits: Limits::default(),
             audit: None,
+            protected_resource: None,
         }
     }
 
@@ -448,6 +473,16 @@ impl ServerConfig {
                 return invalid(key("fetch_timeout_ms"), "must be at least 1");
             }
         }
+        if let Some(section) = &self.protected_resource {
+            let key = |name: &str| format!("protected_resource.{name}");
+            check_resource_identifier(&section.resource).or_else(|problem| invalid(key("resource"), &problem))?;
+            if section.authorization_servers.is_empty() {
+                return invalid(key("authorization_servers"), "name at least one authorization server");
+            }
+            for server in &section.authorization_servers {
+                check_resource_identifier(server).or_else(|problem| invalid(key("authorization_servers"), &problem))?;
+            }
+        }
         for (index, entry) in self.verify.resource_audience.iter().enumerate() {
             if !self.verify.bind_audience_to_resource {
                 return invalid(
@@ -498,6 +533,20 @@ pub(crate) fn check_fetch_url(url: &str) -> Result<(), String> {
         "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
         "http" => Err("keys must be fetched over https (plain http only from a loopback address)".to_string()),
         other => Err(format!("scheme `{other}` is not supported")),
+    }
+}
+
+/// RFC 9728 §2 / RFC 8707 §2: an absolute `https` URL (plain `http` only on a loopback host,
+/// for tests) without a fragment.
+fn check_resource_identifier(uri: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(uri).map_err(|error| format!("not a URL: {error}"))?;
+    if parsed.fragment().is_some() {
+        return Err("must not have a fragment".to_string());
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
+        _ => Err("must be an https URL (plain http only on a loopback host)".to_string()),
     }
 }
 

@@ -677,3 +677,60 @@ async fn http_mode_takes_the_certificate_from_envoys_xfcc() {
     assert_eq!(http_check(server.http_addr(), "GET", "files.test", path, &ambiguous).await.0, 401);
     server.shutdown().await.unwrap();
 }
+
+// ---- RFC 9728 protected resource metadata ----
+
+const PROTECTED: &str = r#"
+    [protected_resource]
+    resource = "https://files.test/api"
+    authorization_servers = ["https://idp.test"]
+    scopes_supported = ["files:read", "files:write"]
+"#;
+
+#[tokio::test]
+async fn the_protected_resource_metadata_is_published_and_every_401_points_to_it() {
+    let (server, grpc) = files_server(PROTECTED).await;
+    let (status, body) = get(server.http_addr(), "/.well-known/oauth-protected-resource/api").await;
+    assert_eq!(status, 200, "{body}");
+    let metadata: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(metadata["resource"], "https://files.test/api");
+    assert_eq!(metadata["authorization_servers"], json!(["https://idp.test"]));
+    assert_eq!(metadata["scopes_supported"], json!(["files:read", "files:write"]));
+    assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
+    assert!(metadata["dpop_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES256")));
+    assert_eq!(
+        get(server.http_addr(), "/.well-known/oauth-protected-resource").await.0,
+        404,
+        "only the resource's path"
+    );
+
+    let expected = "resource_metadata=\"https://files.test/.well-known/oauth-protected-resource/api\"";
+    // No token at all: a bare challenge, with the metadata.
+    let response = grpc_check(grpc, "GET", "files.test", "/files/alice/a.txt", &[("x-tenant", "acme")]).await;
+    let (status, headers, _) = denied(&response);
+    assert_eq!(status, 401);
+    assert_eq!(headers["www-authenticate"], format!("Bearer {expected}"));
+    // A refused token: the error, then the metadata.
+    let headers = [("authorization", "Bearer not.a.token"), ("x-tenant", "acme")];
+    let (status, answer_headers, _) =
+        http_check(server.http_addr(), "GET", "files.test", "/files/alice/a.txt", &headers).await;
+    assert_eq!(status, 401);
+    assert_eq!(header(&answer_headers, "www-authenticate"), format!("Bearer error=\"invalid_token\", {expected}"));
+    server.shutdown().await.unwrap();
+}
+
+#[test]
+fn a_protected_resource_must_be_an_https_url_without_fragment_with_an_authorization_server() {
+    for (resource, servers, complaint) in [
+        ("https://files.test/api#x", r#"["https://idp.test"]"#, "protected_resource.resource"),
+        ("http://files.test/api", r#"["https://idp.test"]"#, "protected_resource.resource"),
+        ("files", r#"["https://idp.test"]"#, "protected_resource.resource"),
+        ("https://files.test/api", "[]", "protected_resource.authorization_servers"),
+        ("https://files.test/api", r#"["ftp://idp.test"]"#, "protected_resource.authorization_servers"),
+    ] {
+        let extra = format!("[protected_resource]\nresource = \"{resource}\"\nauthorization_servers = {servers}\n");
+        let error = files_config(&extra).validate().expect_err(resource);
+        assert!(error.to_string().contains(complaint), "{resource} {servers}: {error}");
+    }
+    files_config(PROTECTED).validate().expect("a valid section");
+}

@@ -395,14 +395,20 @@ impl Answer {
         Answer::refused(Outcome::Denied, 403, None, body)
     }
 
-    fn unauthenticated(decided: &warrant::GatewayDecision, missing: bool, expose: bool, algs: &str) -> Answer {
+    fn unauthenticated(
+        decided: &warrant::GatewayDecision,
+        missing: bool,
+        expose: bool,
+        challenge: &Challenge,
+    ) -> Answer {
+        let algs = &challenge.algs;
         let error = if missing { "no_token" } else { "invalid_token" };
         let mut body = json!({ "allowed": false, "decision_id": decided.decision_id, "error": error });
         if let (true, Some(refusal), Value::Object(fields)) = (expose, &decided.refused_token, &mut body) {
             fields.insert("token_error".to_string(), Value::String(refusal.code().to_string()));
         }
         let mut answer = Answer::refused(Outcome::Unauthenticated, 401, Some(&decided.decision_id), body);
-        let challenge = match &decided.refused_token {
+        let scheme_and_parameters = match &decided.refused_token {
             _ if missing => "Bearer".to_string(),
             Some(TokenError::DpopNonceRequired) => format!("DPoP error=\"use_dpop_nonce\", algs=\"{algs}\""),
             Some(error) if error.is_dpop_proof_error() => format!("DPoP error=\"invalid_dpop_proof\", algs=\"{algs}\""),
@@ -411,9 +417,26 @@ impl Answer {
             }
             _ => "Bearer error=\"invalid_token\"".to_string(),
         };
-        answer.headers.push(("www-authenticate", challenge));
+        // RFC 9728 §5.1: where the client finds how to get a token for this resource.
+        let scheme_and_parameters = match &challenge.resource_metadata {
+            Some(url) if scheme_and_parameters.contains(' ') => {
+                format!("{scheme_and_parameters}, resource_metadata=\"{url}\"")
+            }
+            Some(url) => format!("{scheme_and_parameters} resource_metadata=\"{url}\""),
+            None => scheme_and_parameters,
+        };
+        answer.headers.push(("www-authenticate", scheme_and_parameters));
         answer
     }
+}
+
+/// What every `WWW-Authenticate` of this server says besides the error: the DPoP algorithms
+/// it accepts, and where its protected resource metadata is (`[protected_resource]`).
+pub struct Challenge {
+    /// `algs` of a DPoP challenge, space-separated.
+    pub algs: String,
+    /// `resource_metadata` (RFC 9728 §5.1), when the server publishes metadata.
+    pub resource_metadata: Option<String>,
 }
 
 /// Decides one check: maps the request, takes the access token (and DPoP proof), asks the
@@ -437,7 +460,15 @@ pub async fn check(
         return Answer::not_decided("no_issuer", "no token issuer is configured".to_string());
     }
     let Mapped { resource, action, context } = mapped;
-    let algs = state.dpop_algorithms();
+    let challenge = Challenge {
+        algs: state.dpop_algorithms(),
+        resource_metadata: state
+            .config
+            .protected_resource
+            .as_ref()
+            .and_then(crate::http::resource_metadata::location)
+            .map(|(_, url)| url),
+    };
     // Server nonces (RFC 9449 §8): every 401 tells the client the nonce to use.
     let with_nonce = |mut answer: Answer| {
         if let Some(nonce) = state.dpop_nonce() {
@@ -453,7 +484,7 @@ pub async fn check(
                 &decided,
                 error == BearerError::Missing,
                 mapping.expose_deny_reasons,
-                &algs,
+                &challenge,
             );
         }
     };
@@ -473,7 +504,7 @@ pub async fn check(
     };
     let decided = &outcome.decided;
     if decided.refused_token.is_some() {
-        return with_nonce(Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &algs));
+        return with_nonce(Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &challenge));
     }
     match (&outcome.request, decided.decision.allowed) {
         (Some(request), true) => {

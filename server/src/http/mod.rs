@@ -2,6 +2,7 @@
 //! `/metrics`) and Envoy's ext_authz `http_service` mode, one axum router over [`AppState`].
 pub mod api;
 pub mod ops;
+pub mod resource_metadata;
 
 use std::sync::Arc;
 
@@ -16,7 +17,12 @@ use crate::state::AppState;
 /// The routes, with the body cap applied to all of them.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.config.limits.max_body_bytes;
-    Router::new()
+    let metadata_path = state.config.protected_resource.as_ref().and_then(resource_metadata::location);
+    let router = match metadata_path {
+        Some((path, _)) => Router::new().route(&path, get(resource_metadata::metadata)),
+        None => Router::new(),
+    };
+    router
         .route("/v1/decide", post(api::decide))
         .route("/v1/decide/token", post(api::decide_token))
         .route("/v1/decide/batch", post(api::decide_batch))
