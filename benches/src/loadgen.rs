@@ -256,6 +256,8 @@ pub fn latency_histogram() -> Histogram<u64> {
 /// Shared by the workers: the requests and the round-robin cursor over them.
 struct Shared {
     config: LoadConfig,
+    /// `config.addr` as an HTTP authority (`Host`, h2 URIs).
+    authority: String,
     workload: Workload,
     next: AtomicUsize,
     measure_from: Instant,
@@ -320,14 +322,15 @@ pub async fn run(config: LoadConfig, workload: Workload) -> Result<LoadReport, L
     let measure_from = started + config.warmup;
     let end = measure_from + config.duration;
     let connections = config.connections;
-    let shared = Arc::new(Shared { config, workload, next: AtomicUsize::new(0), measure_from, end });
+    let authority = config.addr.to_string();
+    let shared = Arc::new(Shared { config, authority, workload, next: AtomicUsize::new(0), measure_from, end });
     let mut workers = Vec::with_capacity(connections);
     for _ in 0..connections {
         let shared = Arc::clone(&shared);
         workers.push(tokio::spawn(async move {
             match &shared.workload {
-                Workload::Http { .. } => http_worker(&shared).await,
-                Workload::Grpc { .. } => grpc_worker(&shared).await,
+                Workload::Http { .. } => closed_loop::<HttpSender>(&shared).await,
+                Workload::Grpc { .. } => closed_loop::<AuthorizationClient<tonic::transport::Channel>>(&shared).await,
             }
         }));
     }
@@ -387,39 +390,55 @@ async fn http_open(config: &LoadConfig) -> Result<HttpSender, Outcome> {
     }
 }
 
-async fn http_worker(shared: &Shared) -> Tally {
+/// A connection a simulated client sends its requests over.
+trait Connection: Sized {
+    /// Opens one (bounded by the request timeout).
+    async fn open(config: &LoadConfig) -> Result<Self, Outcome>;
+    /// Sends request `index` of `workload`, reads and checks the answer.
+    async fn exchange(&mut self, shared: &Shared, index: usize) -> Outcome;
+}
+
+/// One simulated client: a closed loop over one connection (reopened after [`CONNECT_BACKOFF`]
+/// when it breaks or times out) until the run ends, each exchange bounded by the request
+/// timeout and counted in the tally.
+async fn closed_loop<C: Connection>(shared: &Shared) -> Tally {
     let mut tally = Tally::new();
-    let Workload::Http { path, bodies, expect_allowed, decisions_per_answer } = &shared.workload else {
-        return tally;
-    };
-    let authority = shared.config.addr.to_string();
-    let mut sender: Option<HttpSender> = None;
+    let mut connection: Option<C> = None;
     while Instant::now() < shared.end {
         let started = Instant::now();
-        if sender.is_none() {
-            match http_connect(&shared.config).await {
-                Ok(new) => sender = Some(new),
+        let Some(open) = connection.as_mut() else {
+            match C::open(&shared.config).await {
+                Ok(new) => connection = Some(new),
                 Err(outcome) => {
                     tally.count(shared, started, outcome);
                     tokio::time::sleep(CONNECT_BACKOFF).await;
                 }
             }
             continue;
-        }
-        let Some(open) = sender.as_mut() else { continue };
-        let body = bodies.get(shared.next_index()).cloned().unwrap_or_default();
-        let outcome = tokio::time::timeout(
-            shared.config.request_timeout,
-            http_exchange(open, path, &authority, body, (*expect_allowed, *decisions_per_answer)),
-        )
-        .await
-        .unwrap_or(Outcome::Timeout);
+        };
+        let outcome = tokio::time::timeout(shared.config.request_timeout, open.exchange(shared, shared.next_index()))
+            .await
+            .unwrap_or(Outcome::Timeout);
         if matches!(outcome, Outcome::Transport | Outcome::Timeout) {
-            sender = None;
+            connection = None;
         }
         tally.count(shared, started, outcome);
     }
     tally
+}
+
+impl Connection for HttpSender {
+    async fn open(config: &LoadConfig) -> Result<Self, Outcome> {
+        http_connect(config).await
+    }
+
+    async fn exchange(&mut self, shared: &Shared, index: usize) -> Outcome {
+        let Workload::Http { path, bodies, expect_allowed, decisions_per_answer } = &shared.workload else {
+            return Outcome::Transport;
+        };
+        let body = bodies.get(index).cloned().unwrap_or_default();
+        http_exchange(self, path, &shared.authority, body, (*expect_allowed, *decisions_per_answer)).await
+    }
 }
 
 async fn http_exchange(
@@ -499,36 +518,19 @@ async fn grpc_connect(config: &LoadConfig) -> Result<AuthorizationClient<tonic::
     Ok(AuthorizationClient::new(channel))
 }
 
-async fn grpc_worker(shared: &Shared) -> Tally {
-    let mut tally = Tally::new();
-    let Workload::Grpc { requests, expect_allowed } = &shared.workload else { return tally };
-    let mut client: Option<AuthorizationClient<tonic::transport::Channel>> = None;
-    while Instant::now() < shared.end {
-        let started = Instant::now();
-        if client.is_none() {
-            match grpc_connect(&shared.config).await {
-                Ok(new) => client = Some(new),
-                Err(outcome) => {
-                    tally.count(shared, started, outcome);
-                    tokio::time::sleep(CONNECT_BACKOFF).await;
-                }
-            }
-            continue;
-        }
-        let Some(open) = client.as_mut() else { continue };
-        let request = requests.get(shared.next_index()).cloned().unwrap_or_default();
-        let answer = tokio::time::timeout(shared.config.request_timeout, open.check(request)).await;
-        let outcome = match answer {
-            Err(_) => Outcome::Timeout,
-            Ok(Err(status)) => grpc_error_outcome(&status),
-            Ok(Ok(response)) => check_outcome(response.get_ref().status.as_ref().map(|s| s.code), *expect_allowed),
-        };
-        if matches!(outcome, Outcome::Transport | Outcome::Timeout) {
-            client = None;
-        }
-        tally.count(shared, started, outcome);
+impl Connection for AuthorizationClient<tonic::transport::Channel> {
+    async fn open(config: &LoadConfig) -> Result<Self, Outcome> {
+        grpc_connect(config).await
     }
-    tally
+
+    async fn exchange(&mut self, shared: &Shared, index: usize) -> Outcome {
+        let Workload::Grpc { requests, expect_allowed } = &shared.workload else { return Outcome::Transport };
+        let request = requests.get(index).cloned().unwrap_or_default();
+        match self.check(request).await {
+            Err(status) => grpc_error_outcome(&status),
+            Ok(response) => check_outcome(response.get_ref().status.as_ref().map(|s| s.code), *expect_allowed),
+        }
+    }
 }
 
 fn grpc_error_outcome(status: &tonic::Status) -> Outcome {
