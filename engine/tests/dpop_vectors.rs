@@ -8,10 +8,10 @@ use std::path::Path;
 
 use serde_json::Value;
 use warrant_engine::token::{
-    Algorithm, DpopMode, HttpTarget, IssuerConfig, KeySource, Presentation, TokenBinding, TokenError, TokenVerifier,
-    VerifyOptions,
+    Algorithm, AudienceBinding, DpopMode, HttpTarget, IssuerConfig, KeySource, Presentation, TokenBinding, TokenError,
+    TokenVerifier, VerifyOptions,
 };
-use warrant_engine::{Engine, Gateway, SourceFile};
+use warrant_engine::{Engine, Gateway};
 
 fn vectors() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/dpop/dpop.json");
@@ -19,6 +19,10 @@ fn vectors() -> Value {
 }
 
 fn verifier(vectors: &Value, dpop: DpopMode) -> TokenVerifier {
+    verifier_with(vectors, dpop, VerifyOptions::default())
+}
+
+fn verifier_with(vectors: &Value, dpop: DpopMode, options: VerifyOptions) -> TokenVerifier {
     let issuer = IssuerConfig {
         issuer: vectors["issuer"].as_str().unwrap().to_string(),
         audiences: vec![vectors["audience"].as_str().unwrap().to_string()],
@@ -26,7 +30,7 @@ fn verifier(vectors: &Value, dpop: DpopMode) -> TokenVerifier {
         keys: vec![KeySource::Jwks(vectors["issuer_jwks"].to_string())],
         dpop,
     };
-    TokenVerifier::new(vec![issuer], VerifyOptions::default()).expect("the vectors' issuer is valid")
+    TokenVerifier::new(vec![issuer], options).expect("the vectors' issuer is valid")
 }
 
 fn token<'a>(vectors: &'a Value, case: &Value) -> &'a str {
@@ -97,6 +101,24 @@ fn a_bound_token_without_its_request_target_or_through_the_bearer_paths_is_refus
 }
 
 #[test]
+fn a_token_for_another_resource_is_refused_before_its_proof_is_spent() {
+    let vectors = vectors();
+    let options = VerifyOptions { audience_binding: AudienceBinding::Resource(Vec::new()), ..VerifyOptions::default() };
+    let verifier = verifier_with(&vectors, DpopMode::Accept, options);
+    let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["name"] == "valid_ES256").unwrap();
+    let presented = presentation(token(&vectors, case), case);
+    let now = case["now"].as_i64().unwrap();
+    let elsewhere = Some("https://other.example/orders/42".to_string());
+    assert_eq!(
+        verifier.request_presented(&presented, elsewhere, None, now).err(),
+        Some(TokenError::WrongResourceAudience)
+    );
+    // The proof was not recorded: on its own resource it is accepted, not taken for a replay.
+    let own = Some(case["uri"].as_str().unwrap().to_string());
+    assert_eq!(verifier.request_presented(&presented, own, None, now).unwrap().binding.as_deref(), Some("dpop"));
+}
+
+#[test]
 fn require_refuses_bearer_tokens_and_ignore_checks_no_proof() {
     let vectors = vectors();
     let now = vectors["now"].as_i64().unwrap();
@@ -117,11 +139,8 @@ fn the_gateway_denies_a_bound_token_without_proof_and_policies_read_the_binding(
     let verifier = verifier(&vectors, DpopMode::Accept);
     let engine = Engine::new().unwrap();
     let policy = engine
-        .compile_package(
-            "dpop",
-            &[SourceFile {
-                name: "policy.warrant".into(),
-                text: r#"package dpop
+        .compile_policy(
+            r#"package dpop
 
 allow read_orders if {
     action == "orders.read"
@@ -131,9 +150,8 @@ deny unbound_agent "agents must prove possession of their key" if {
     chain.depth > 0
     binding != "dpop"
 }
-"#
-                .into(),
-            }],
+"#,
+            "dpop.warrant",
         )
         .unwrap();
     let gateway = Gateway::new(&policy, serde_json::json!({})).unwrap();

@@ -8,7 +8,7 @@ use warrant_engine::token::{
     Algorithm, AudienceBinding, DpopMode, IssuerConfig, KeySource, ResourceAudience, TokenError, TokenVerifier,
     VerifyOptions,
 };
-use warrant_engine::{Engine, Gateway, SourceFile};
+use warrant_engine::{Engine, Gateway};
 
 const ISSUER: &str = "https://idp.example";
 const SECRET: &[u8] = b"an audience-binding test secret of 32+ bytes";
@@ -73,15 +73,8 @@ fn configured_prefixes_map_resources_that_are_not_urls_of_the_api() {
 #[test]
 fn the_gateway_denies_and_names_the_refusal() {
     let engine = Engine::new().unwrap();
-    let policy = engine
-        .compile_package(
-            "pinning",
-            &[SourceFile {
-                name: "p.warrant".into(),
-                text: "package p\n\nallow any if {\n    action == \"read\"\n}\n".into(),
-            }],
-        )
-        .unwrap();
+    let policy =
+        engine.compile_policy("package p\n\nallow any if {\n    action == \"read\"\n}\n", "p.warrant").unwrap();
     let gateway = Gateway::new(&policy, json!({})).unwrap();
     let bound = verifier(AudienceBinding::Resource(Vec::new()));
     let crm = Some("https://crm.acme.com/contacts/42".to_string());

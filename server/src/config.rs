@@ -529,8 +529,7 @@ impl ServerConfig {
 pub(crate) fn check_fetch_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|error| format!("not a URL: {error}"))?;
     match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
+        _ if is_https_or_loopback_http(&parsed) => Ok(()),
         "http" => Err("keys must be fetched over https (plain http only from a loopback address)".to_string()),
         other => Err(format!("scheme `{other}` is not supported")),
     }
@@ -543,10 +542,18 @@ fn check_resource_identifier(uri: &str) -> Result<(), String> {
     if parsed.fragment().is_some() {
         return Err("must not have a fragment".to_string());
     }
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
-        _ => Err("must be an https URL (plain http only on a loopback host)".to_string()),
+    if !is_https_or_loopback_http(&parsed) {
+        return Err("must be an https URL (plain http only on a loopback host)".to_string());
+    }
+    Ok(())
+}
+
+/// `https`, or plain `http` to a loopback host (tests, a local issuer).
+fn is_https_or_loopback_http(url: &reqwest::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => is_loopback_host(url.host_str().unwrap_or_default()),
+        _ => false,
     }
 }
 

@@ -14,7 +14,8 @@ use warrant::{Engine, Gateway, GatewayDecision, Request};
 
 use crate::config::{IssuerSection, ServerConfig};
 use crate::error::ServeError;
-use crate::ext_authz::Mapping;
+use crate::ext_authz::{Challenge, Mapping};
+use crate::http::resource_metadata;
 use crate::keys::KeySets;
 use crate::loader;
 use crate::metrics::Metrics;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub engine: Engine,
     /// How an Envoy check request becomes a decision request (`[ext_authz]`, compiled).
     pub ext_authz: Mapping,
+    /// What every `401` of ext_authz says besides the error, fixed at start.
+    pub challenge: Challenge,
 }
 
 impl AppState {
@@ -56,7 +59,15 @@ impl AppState {
         let metrics = Metrics::new();
         let key_sets = KeySets::new(&config)?;
         let ext_authz = Mapping::new(&config.ext_authz)?;
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine, ext_authz }))
+        let challenge = Challenge {
+            algs: dpop_algorithms(verifier.as_ref()).join(" "),
+            resource_metadata: config
+                .protected_resource
+                .as_ref()
+                .and_then(resource_metadata::location)
+                .map(|(_, url)| url),
+        };
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine, ext_authz, challenge }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -127,10 +138,9 @@ impl AppState {
         decided
     }
 
-    /// The DPoP proof algorithms accepted, space-separated, for `WWW-Authenticate: DPoP algs`.
-    pub fn dpop_algorithms(&self) -> String {
-        let algorithms = self.verifier.as_ref().map(|verifier| verifier.options().dpop.algorithms.as_slice());
-        algorithms.unwrap_or_default().iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ")
+    /// The DPoP proof algorithms accepted (none without an issuer).
+    pub fn dpop_algorithms(&self) -> Vec<&'static str> {
+        dpop_algorithms(self.verifier.as_ref())
     }
 
     /// The DPoP nonce clients must use now, when server nonces are on (`[verify] dpop_nonce_seconds`).
@@ -143,6 +153,11 @@ impl AppState {
         self.metrics.observe(decided, started.elapsed());
         log_decision(decided, started, resource, action);
     }
+}
+
+fn dpop_algorithms(verifier: Option<&TokenVerifier>) -> Vec<&'static str> {
+    let algorithms = verifier.map(|verifier| verifier.options().dpop.algorithms.as_slice());
+    algorithms.unwrap_or_default().iter().map(|alg| alg.name()).collect()
 }
 
 /// A decision on a bearer token, and the request it became when the token was valid.

@@ -263,7 +263,8 @@ pub(crate) fn verify_proof(
     if text("htm")? != target.method {
         return Err(TokenError::DpopWrongMethod);
     }
-    if normalized_uri(text("htu")?) != normalized_uri(target.uri) || normalized_uri(target.uri).is_none() {
+    let proof_uri = normalized_uri(text("htu")?);
+    if proof_uri.is_none() || proof_uri != normalized_uri(target.uri) {
         return Err(TokenError::DpopWrongUri);
     }
     let iat = claims.get("iat").and_then(Value::as_i64).ok_or(invalid(missing_message("iat")))?;
@@ -271,7 +272,7 @@ pub(crate) fn verify_proof(
     if iat < now.saturating_sub(max_age) || iat > now.saturating_add(i64::from(options.future_leeway_seconds)) {
         return Err(TokenError::DpopStaleProof { iat, now });
     }
-    if text("ath")? != URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes())) {
+    if text("ath")? != sha256_base64url(access_token.as_bytes()) {
         return Err(TokenError::DpopWrongTokenHash);
     }
     if let Some(nonces) = &options.nonces {
@@ -320,7 +321,12 @@ pub(crate) fn thumbprint(jwk: &Map<String, Value>) -> Result<String, TokenError>
         "OKP" => json!({ "crv": member("crv")?, "kty": "OKP", "x": member("x")? }),
         _ => return Err(TokenError::DpopInvalidProof("header `jwk` is not an EC, RSA or OKP public key")),
     };
-    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.to_string().as_bytes())))
+    Ok(sha256_base64url(canonical.to_string().as_bytes()))
+}
+
+/// base64url (no padding) of the SHA-256 of `bytes`: `ath`, RFC 7638 and RFC 8705 thumbprints.
+pub(crate) fn sha256_base64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
 }
 
 /// The proof's public key, if its type (and curve or size) fits `alg`.

@@ -28,10 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jsonwebtoken::Validation;
-use sha2::Digest as _;
 
 use super::algorithm::Algorithm;
 use serde_json::{Map, Value};
@@ -156,7 +153,7 @@ pub enum TokenBinding {
 }
 
 impl TokenBinding {
-    /// The request's `binding` value (`bearer`, `dpop`), as policies read it.
+    /// The request's `binding` value (`bearer`, `dpop`, `mtls`), as policies read it.
     pub fn name(self) -> &'static str {
         match self {
             TokenBinding::Bearer => "bearer",
@@ -347,8 +344,11 @@ impl TokenVerifier {
         action: Option<String>,
         now: i64,
     ) -> Result<Request, TokenError> {
-        let PresentedToken { verified, binding } = self.verify_presented(presented, now)?;
+        // The audience first: a token issued for another resource is refused before its DPoP
+        // proof costs a signature check and a replay-cache entry.
+        let verified = self.verify_signed(presented.token, now)?;
         self.options.audience_binding.check(&verified.claims, resource.as_deref())?;
+        let binding = self.check_binding(&verified, presented, now)?;
         let mut request =
             Request::from_claims(verified.claims.clone(), resource, action, Some(now), &self.options.mapping)?;
         request.binding = Some(binding.name().to_string());
@@ -475,7 +475,7 @@ impl<'a> Confirmation<'a> {
 
 /// RFC 8705 §3.1: base64url (no padding) of the SHA-256 of the certificate's DER encoding.
 pub fn certificate_thumbprint(der: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+    dpop::sha256_base64url(der)
 }
 
 /// Whether the signature of `token` is good, for explaining an error jsonwebtoken reported after

@@ -460,15 +460,7 @@ pub async fn check(
         return Answer::not_decided("no_issuer", "no token issuer is configured".to_string());
     }
     let Mapped { resource, action, context } = mapped;
-    let challenge = Challenge {
-        algs: state.dpop_algorithms(),
-        resource_metadata: state
-            .config
-            .protected_resource
-            .as_ref()
-            .and_then(crate::http::resource_metadata::location)
-            .map(|(_, url)| url),
-    };
+    let challenge = &state.challenge;
     // Server nonces (RFC 9449 §8): every 401 tells the client the nonce to use.
     let with_nonce = |mut answer: Answer| {
         if let Some(nonce) = state.dpop_nonce() {
@@ -484,7 +476,7 @@ pub async fn check(
                 &decided,
                 error == BearerError::Missing,
                 mapping.expose_deny_reasons,
-                &challenge,
+                challenge,
             );
         }
     };
@@ -492,11 +484,12 @@ pub async fn check(
         Scheme::Dpop => header("dpop"),
         Scheme::Bearer => None,
     };
-    let uri = format!("{}://{}{}", request.scheme, request.host, request.target);
+    // The URI a proof must name; only a proof is checked against it.
+    let uri = proof.as_ref().map(|_| format!("{}://{}{}", request.scheme, request.host, request.target));
     let presented = Presentation {
         token: credential.token,
         dpop_proof: proof.as_deref(),
-        target: Some(HttpTarget { method: request.method, uri: &uri }),
+        target: uri.as_deref().map(|uri| HttpTarget { method: request.method, uri }),
         client_certificate: request.client_certificate,
     };
     let Some(outcome) = state.decide_token(&presented, Some(resource), Some(action), context).await else {
@@ -504,7 +497,7 @@ pub async fn check(
     };
     let decided = &outcome.decided;
     if decided.refused_token.is_some() {
-        return with_nonce(Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, &challenge));
+        return with_nonce(Answer::unauthenticated(decided, false, mapping.expose_deny_reasons, challenge));
     }
     match (&outcome.request, decided.decision.allowed) {
         (Some(request), true) => {

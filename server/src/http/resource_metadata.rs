@@ -47,7 +47,7 @@ pub async fn metadata(State(state): State<Arc<AppState>>) -> Response {
     }
     let algorithms = state.dpop_algorithms();
     if !algorithms.is_empty() {
-        document.insert("dpop_signing_alg_values_supported".into(), json!(algorithms.split(' ').collect::<Vec<_>>()));
+        document.insert("dpop_signing_alg_values_supported".into(), json!(algorithms));
     }
     if state.config.issuers.iter().any(|issuer| issuer.dpop == warrant::token::DpopMode::Require) {
         document.insert("dpop_bound_access_tokens_required".into(), Value::Bool(true));
