@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use warrant::token::Algorithm;
-use warrant_server::config::{AuditSection, IssuerSection};
+use warrant_server::config::{AuditSection, IssuerSection, McpSection, ProtectedResourceSection};
 use warrant_server::{ConfigError, ServerConfig};
 
 use super::CliError;
@@ -13,7 +13,10 @@ use super::CliError;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The configuration file (see `server/warrant.example.toml`); the other flags are then refused.
-    #[arg(long, conflicts_with_all = ["policy", "data", "issuer", "listen", "grpc_listen", "audit", "no_watch"])]
+    #[arg(
+        long,
+        conflicts_with_all = ["policy", "data", "issuer", "listen", "grpc_listen", "audit", "no_watch", "mcp_upstream"]
+    )]
     config: Option<PathBuf>,
     /// The policy: a `.warrant` file, a package folder or a built `.wasm` module.
     #[arg(required_unless_present = "config")]
@@ -22,9 +25,9 @@ pub struct ServeArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// The trusted token issuer (exact `iss`).
-    #[arg(long, requires = "audience")]
+    #[arg(long)]
     issuer: Option<String>,
-    /// An accepted token audience (repeatable).
+    /// An accepted token audience (repeatable; with `--mcp-resource`, that resource by default).
     #[arg(long, requires = "issuer")]
     audience: Vec<String>,
     /// An accepted signature algorithm (repeatable; default RS256 and ES256).
@@ -48,6 +51,14 @@ pub struct ServeArgs {
     /// The decision log (JSON Lines; `-` for standard output).
     #[arg(long)]
     audit: Option<PathBuf>,
+    /// Serve as an MCP gateway in front of this MCP server (its Streamable HTTP endpoint);
+    /// tokens come from `--issuer` and must be issued for `--mcp-resource` (docs/mcp.md).
+    #[arg(long, requires_all = ["mcp_resource", "issuer"])]
+    mcp_upstream: Option<String>,
+    /// The MCP server's URI as its clients know it (`https://tools.acme.com/mcp`): the audience
+    /// of its tokens, published as RFC 9728 metadata with `--issuer` as authorization server.
+    #[arg(long, requires = "mcp_upstream")]
+    mcp_resource: Option<String>,
     /// Do not reload when the policy or data files change (SIGHUP still reloads).
     #[arg(long)]
     no_watch: bool,
@@ -90,11 +101,19 @@ fn config_from_flags(args: &ServeArgs) -> Result<ServerConfig, CliError> {
     if let Some(issuer) = &args.issuer {
         let algorithms =
             if args.algorithm.is_empty() { vec![Algorithm::RS256, Algorithm::ES256] } else { args.algorithm.clone() };
-        let mut section = IssuerSection::new(issuer.clone(), args.audience.clone(), algorithms);
+        let audiences = match (&args.mcp_resource, args.audience.is_empty()) {
+            (Some(resource), true) => vec![resource.clone()],
+            _ => args.audience.clone(),
+        };
+        let mut section = IssuerSection::new(issuer.clone(), audiences, algorithms);
         section.jwks_uri = args.jwks_uri.clone();
         section.jwks_file = args.jwks_file.clone();
         section.discovery = args.discovery;
         config.issuers.push(section);
+        if let (Some(upstream), Some(resource)) = (&args.mcp_upstream, &args.mcp_resource) {
+            config.protected_resource = Some(ProtectedResourceSection::new(resource.clone(), vec![issuer.clone()]));
+            config.mcp = Some(McpSection::new(upstream.clone()));
+        }
     }
     Ok(config)
 }

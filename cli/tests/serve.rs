@@ -166,3 +166,31 @@ fn sighup_reloads_the_policy_file() {
     assert!(reloaded.contains(new_hash), "the new hash is logged: {reloaded}");
     assert_eq!(served.terminate(), Some(0));
 }
+
+#[test]
+fn serve_with_mcp_flags_is_an_mcp_gateway_that_refuses_a_call_without_a_token() {
+    let root = repo_root();
+    let policy = root.join("policies/mcp");
+    let data = root.join("policies/mcp/data.json");
+    let jwks = root.join("server/tests/keys/k1.jwks.json");
+    let served = Served::start(&[
+        policy.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--issuer",
+        "https://idp.test",
+        "--jwks-file",
+        jwks.to_str().unwrap(),
+        "--algorithm",
+        "ES256",
+        "--mcp-upstream",
+        "http://127.0.0.1:9/mcp",
+        "--mcp-resource",
+        "https://tools.acme.com/mcp",
+    ]);
+    let initialize = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+    let (status, answer) = served.post("/mcp", &initialize);
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["message"], "unauthorized: no_token", "{answer}");
+    assert_eq!(served.terminate(), Some(0));
+}

@@ -41,6 +41,58 @@ pub struct ServerConfig {
     /// The protected resource this server guards, published as RFC 9728 metadata.
     #[serde(default)]
     pub protected_resource: Option<ProtectedResourceSection>,
+    /// The MCP gateway: an MCP server behind this one, every message decided.
+    #[serde(default)]
+    pub mcp: Option<McpSection>,
+}
+
+/// `[mcp]`: `warrant serve` in front of an MCP server (Streamable HTTP). The MCP server's
+/// identity is `[protected_resource] resource` (required with `[mcp]`): tokens must be issued
+/// for it, and its metadata is what a refused client is pointed to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct McpSection {
+    /// The MCP server's Streamable HTTP endpoint (`http://127.0.0.1:9000/mcp`).
+    pub upstream: String,
+    /// Where the gateway serves MCP on its HTTP listener; by default the resource's path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// What decision resources start with (`{prefix}/tools/NAME`, ...); by default
+    /// `mcp://` and the resource's host (`mcp://tools.acme.com`).
+    #[serde(default)]
+    pub resource_prefix: Option<String>,
+    /// Name the deny reasons in the JSON-RPC error of a refused message. Off by default:
+    /// reasons can reveal the policy.
+    #[serde(default)]
+    pub expose_deny_reasons: bool,
+    /// An environment variable whose value is sent upstream as `Authorization` (the gateway's
+    /// own credential); the client's token is never sent upstream.
+    #[serde(default)]
+    pub upstream_authorization_env: Option<String>,
+    /// Time to connect to the MCP server and receive its answer's headers, in milliseconds
+    /// (a streamed answer may then take as long as it needs).
+    #[serde(default = "default_upstream_timeout_ms")]
+    pub upstream_timeout_ms: u64,
+    /// Largest answer to a list call (`tools/list`, ...) read to filter it, in bytes; a
+    /// larger one is refused, never passed unfiltered.
+    #[serde(default = "default_max_list_response_bytes")]
+    pub max_list_response_bytes: usize,
+}
+
+impl McpSection {
+    /// A gateway in front of `upstream` with every other setting at its default.
+    pub fn new(upstream: String) -> McpSection {
+        McpSection {
+            upstream,
+            path: None,
+            resource_prefix: None,
+            expose_deny_reasons: false,
+            upstream_authorization_env: None,
+            upstream_timeout_ms: default_upstream_timeout_ms(),
+            max_list_response_bytes: default_max_list_response_bytes(),
+        }
+    }
 }
 
 /// `[protected_resource]`: OAuth 2.0 Protected Resource Metadata (RFC 9728), as the MCP
@@ -62,6 +114,18 @@ pub struct ProtectedResourceSection {
     /// A page for people about the resource.
     #[serde(default)]
     pub resource_documentation: Option<String>,
+}
+
+impl ProtectedResourceSection {
+    /// `resource`, its tokens issued by `authorization_servers`, nothing else published.
+    pub fn new(resource: String, authorization_servers: Vec<String>) -> ProtectedResourceSection {
+        ProtectedResourceSection {
+            resource,
+            authorization_servers,
+            scopes_supported: Vec::new(),
+            resource_documentation: None,
+        }
+    }
 }
 
 /// `[policy]`.
@@ -414,6 +478,7 @@ impl ServerConfig {
             limits: Limits::default(),
             audit: None,
             protected_resource: None,
+            mcp: None,
         }
     }
 
@@ -521,6 +586,9 @@ impl ServerConfig {
             return invalid("ext_authz.http_path_prefix".to_string(), "`/v1` is the decision API's");
         }
         crate::ext_authz::Mapping::new(&self.ext_authz)?;
+        if let Some(section) = &self.mcp {
+            crate::mcp::McpGateway::check_config(section, self)?;
+        }
         Ok(())
     }
 }
@@ -579,4 +647,10 @@ fn default_min_refresh_seconds() -> u64 {
 }
 fn default_fetch_timeout_ms() -> u64 {
     5_000
+}
+fn default_upstream_timeout_ms() -> u64 {
+    30_000
+}
+fn default_max_list_response_bytes() -> usize {
+    4 * 1024 * 1024
 }

@@ -5,6 +5,8 @@
 //! - Envoy ext_authz: gRPC `envoy.service.auth.v3.Authorization/Check` on `[listen] grpc`, and
 //!   the `http_service` mode under `[ext_authz] http_path_prefix` on the HTTP listener;
 //! - the JSON decision API (`POST /v1/decide`, `/v1/decide/token`, `/v1/decide/batch`);
+//! - the MCP gateway (`[mcp]`): an MCP server behind this one, every JSON-RPC message decided,
+//!   list answers filtered, the client's token never passed on;
 //! - `/health`, `/ready`, `/metrics` (Prometheus);
 //! - reloads of the policy and data on SIGHUP, on a change of their files and on
 //!   [`RunningServer::reload`], atomic and refused when the new policy or data is bad.
@@ -13,6 +15,7 @@
 //! gateway's alone, so every transport decides, audits and refuses revoked requests alike.
 //! Start one with [`start`] (tests, embedding) or [`run`] (the `warrant serve` command).
 mod bearer;
+mod challenge;
 pub mod config;
 mod error;
 mod ext_authz;
@@ -20,6 +23,7 @@ mod http;
 pub mod keys;
 mod listener;
 pub mod loader;
+mod mcp;
 mod metrics;
 mod reload;
 mod state;

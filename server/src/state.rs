@@ -12,12 +12,14 @@ use warrant::token::{
 };
 use warrant::{Engine, Gateway, GatewayDecision, Request};
 
+use crate::challenge::Challenge;
 use crate::config::{IssuerSection, ServerConfig};
 use crate::error::ServeError;
-use crate::ext_authz::{Challenge, Mapping};
+use crate::ext_authz::Mapping;
 use crate::http::resource_metadata;
 use crate::keys::KeySets;
 use crate::loader;
+use crate::mcp::McpGateway;
 use crate::metrics::Metrics;
 
 /// The state behind every listener.
@@ -36,8 +38,10 @@ pub struct AppState {
     pub engine: Engine,
     /// How an Envoy check request becomes a decision request (`[ext_authz]`, compiled).
     pub ext_authz: Mapping,
-    /// What every `401` of ext_authz says besides the error, fixed at start.
+    /// What every `401` says besides the error, fixed at start.
     pub challenge: Challenge,
+    /// The MCP gateway (`[mcp]`), when configured.
+    pub mcp: Option<McpGateway>,
 }
 
 impl AppState {
@@ -67,7 +71,8 @@ impl AppState {
                 .and_then(resource_metadata::location)
                 .map(|(_, url)| url),
         };
-        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine, ext_authz, challenge }))
+        let mcp = config.mcp.as_ref().map(|section| McpGateway::new(section, &config)).transpose()?;
+        Ok(Arc::new(AppState { config, gateway, verifier, metrics, key_sets, engine, ext_authz, challenge, mcp }))
     }
 
     /// Decides a request whose claims the caller already verified (the JSON API's
@@ -95,19 +100,9 @@ impl AppState {
         action: Option<String>,
         context: Map<String, Value>,
     ) -> Option<TokenOutcome> {
-        let verifier = self.verifier.as_ref()?;
         let started = Instant::now();
         let now = unix_now();
-        let mut verified = verifier.request_presented(presented, resource.clone(), action.clone(), now);
-        // An unknown `kid` may mean the issuer rotated its keys: refresh (rate-limited), then
-        // verify once more.
-        let refreshed = match (&verified, &self.key_sets) {
-            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, presented.token, error).await,
-            _ => false,
-        };
-        if refreshed {
-            verified = verifier.request_presented(presented, resource.clone(), action.clone(), now);
-        }
+        let verified = self.verify(presented, resource.clone(), action.clone(), now).await?;
         let outcome = match verified {
             Ok(request) => {
                 let request = request.with_context(context);
@@ -122,6 +117,26 @@ impl AppState {
             (request.and_then(|r| r.resource.as_deref()), request.and_then(|r| r.action.as_deref()));
         self.record(&outcome.decided, started, resource, action);
         Some(outcome)
+    }
+
+    /// Verifies the presented token (and its DPoP proof) for a request on `resource` at `now`,
+    /// without deciding: an unknown `kid` may mean the issuer rotated its keys, so the keys
+    /// are refreshed (rate-limited) and the token verified once more. `None` when no issuer
+    /// is configured.
+    pub async fn verify(
+        &self,
+        presented: &Presentation<'_>,
+        resource: Option<String>,
+        action: Option<String>,
+        now: i64,
+    ) -> Option<Result<Request, TokenError>> {
+        let verifier = self.verifier.as_ref()?;
+        let verified = verifier.request_presented(presented, resource.clone(), action.clone(), now);
+        let refreshed = match (&verified, &self.key_sets) {
+            (Err(error), Some(key_sets)) => key_sets.refresh_for(verifier, presented.token, error).await,
+            _ => false,
+        };
+        Some(if refreshed { verifier.request_presented(presented, resource, action, now) } else { verified })
     }
 
     /// Decides (a logged deny) a call that brought no usable token: no bearer credential, or

@@ -42,9 +42,10 @@ pub mod grpc;
 pub mod http;
 
 use serde_json::{json, Map, Value};
-use warrant::token::{HttpTarget, Presentation, TokenError};
+use warrant::token::{HttpTarget, Presentation};
 
 use crate::bearer::{BearerError, Credential, Scheme};
+use crate::challenge::Challenge;
 use crate::config::{ConfigError, ExtAuthzConfig};
 use crate::state::AppState;
 
@@ -401,42 +402,17 @@ impl Answer {
         expose: bool,
         challenge: &Challenge,
     ) -> Answer {
-        let algs = &challenge.algs;
         let error = if missing { "no_token" } else { "invalid_token" };
         let mut body = json!({ "allowed": false, "decision_id": decided.decision_id, "error": error });
         if let (true, Some(refusal), Value::Object(fields)) = (expose, &decided.refused_token, &mut body) {
             fields.insert("token_error".to_string(), Value::String(refusal.code().to_string()));
         }
         let mut answer = Answer::refused(Outcome::Unauthenticated, 401, Some(&decided.decision_id), body);
-        let scheme_and_parameters = match &decided.refused_token {
-            _ if missing => "Bearer".to_string(),
-            Some(TokenError::DpopNonceRequired) => format!("DPoP error=\"use_dpop_nonce\", algs=\"{algs}\""),
-            Some(error) if error.is_dpop_proof_error() => format!("DPoP error=\"invalid_dpop_proof\", algs=\"{algs}\""),
-            Some(TokenError::DpopProofRequired | TokenError::DpopRequired) => {
-                format!("DPoP error=\"invalid_token\", algs=\"{algs}\"")
-            }
-            _ => "Bearer error=\"invalid_token\"".to_string(),
-        };
-        // RFC 9728 §5.1: where the client finds how to get a token for this resource.
-        let scheme_and_parameters = match &challenge.resource_metadata {
-            Some(url) if scheme_and_parameters.contains(' ') => {
-                format!("{scheme_and_parameters}, resource_metadata=\"{url}\"")
-            }
-            Some(url) => format!("{scheme_and_parameters} resource_metadata=\"{url}\""),
-            None => scheme_and_parameters,
-        };
+        let refused = if missing { None } else { decided.refused_token.as_ref() };
+        let scheme_and_parameters = challenge.www_authenticate(refused);
         answer.headers.push(("www-authenticate", scheme_and_parameters));
         answer
     }
-}
-
-/// What every `WWW-Authenticate` of this server says besides the error: the DPoP algorithms
-/// it accepts, and where its protected resource metadata is (`[protected_resource]`).
-pub struct Challenge {
-    /// `algs` of a DPoP challenge, space-separated.
-    pub algs: String,
-    /// `resource_metadata` (RFC 9728 §5.1), when the server publishes metadata.
-    pub resource_metadata: Option<String>,
 }
 
 /// Decides one check: maps the request, takes the access token (and DPoP proof), asks the

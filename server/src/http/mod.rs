@@ -22,6 +22,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         Some((path, _)) => Router::new().route(&path, get(resource_metadata::metadata)),
         None => Router::new(),
     };
+    let router = match &state.mcp {
+        Some(mcp) => router.merge(crate::mcp::routes(mcp.path())),
+        None => router,
+    };
     router
         .route("/v1/decide", post(api::decide))
         .route("/v1/decide/token", post(api::decide_token))
